@@ -1,0 +1,1 @@
+"""Built-in PDE benchmark generators, their solvers, and readers for published benchmark files."""
