@@ -1,1 +1,15 @@
-"""Built-in PDE benchmark generators, their solvers, and readers for published benchmark files."""
+"""Built-in PDE benchmark generators, their solvers, and readers for published benchmark files.
+
+Every ``make_*`` generator returns ``X, y`` as float64 arrays of shape ``(n_samples, *grid)``
+(one channel) or ``(n_samples, *grid, n_channels)`` (channel axis last), with ``y`` on the same
+grid as ``X``. See ``docs/datasets.md``.
+"""
+
+from ._multipliers import advection_solution, heat_solution, make_advection, make_heat
+
+__all__ = [
+    "advection_solution",
+    "heat_solution",
+    "make_advection",
+    "make_heat",
+]
