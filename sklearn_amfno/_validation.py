@@ -1,0 +1,124 @@
+"""Validation of gridded arrays: the data contract of docs/architecture.md, in one place.
+
+Everything downstream sees float32, channels-first arrays ``(n_samples, n_channels, *grid)``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from sklearn.utils import check_array
+from sklearn.utils.validation import check_consistent_length
+
+TargetKind = Literal["field", "vector", "scalar"]
+
+
+def _check_finite_float32(array: np.ndarray, name: str) -> np.ndarray:
+    out = np.ascontiguousarray(array, dtype=np.float32)
+    if not np.isfinite(out).all():
+        # float64 values beyond float32's range overflow to inf on conversion.
+        raise ValueError(f"{name} has values that overflow float32 (|value| > 3.4e38).")
+    return out
+
+
+def check_grid_input(
+    X,
+    *,
+    channel_axis: int | None,
+    n_dim: int | None = None,
+    n_channels: int | None = None,
+    estimator=None,
+) -> np.ndarray:
+    """Validate ``X`` and return it as float32 ``(n_samples, n_channels, *grid)``.
+
+    Parameters
+    ----------
+    X : array-like
+        ``(n_samples, *grid)`` when ``channel_axis`` is None, else ``(n_samples, *grid, n_channels)``.
+    channel_axis : None or -1
+        Where the channels are.
+    n_dim, n_channels : int, optional
+        When given (at predict), the number of grid axes and channels seen during fit.
+    estimator : estimator, optional
+        Named in error messages.
+
+    Returns
+    -------
+    ndarray of float32
+    """
+    X = check_array(
+        X,
+        allow_nd=True,
+        dtype=(np.float64, np.float32),
+        ensure_all_finite=True,
+        estimator=estimator,
+        input_name="X",
+    )
+    if channel_axis is None:
+        grid = X.shape[1:]
+        X = X[:, np.newaxis]
+        layout = "(n_samples, *grid)"
+    else:
+        grid = X.shape[1:-1]
+        X = np.moveaxis(X, -1, 1)
+        layout = "(n_samples, *grid, n_channels)"
+    if len(grid) not in (1, 2, 3):
+        raise ValueError(
+            f"X must be {layout} with 1, 2 or 3 grid axes (channel_axis={channel_axis!r}); "
+            f"got shape {X.shape if channel_axis is None else np.moveaxis(X, 1, -1).shape}."
+        )
+    if min(grid) < 1:
+        raise ValueError(f"X has an empty grid axis: grid shape {tuple(grid)}.")
+    if n_dim is not None and len(grid) != n_dim:
+        raise ValueError(
+            f"X has {len(grid)} grid axes (shape {tuple(grid)}), but the estimator was fitted "
+            f"on {n_dim}-D grids."
+        )
+    if n_channels is not None and X.shape[1] != n_channels:
+        raise ValueError(
+            f"X has {X.shape[1]} channels, but the estimator was fitted with {n_channels} "
+            f"(channel_axis={channel_axis!r})."
+        )
+    return _check_finite_float32(X, "X")
+
+
+def check_grid_target(y, grid: tuple[int, ...], n_samples: int) -> tuple[np.ndarray, TargetKind, bool]:
+    """Validate ``y`` against X's grid and classify it.
+
+    A ``y`` whose axes after the first equal X's grid, optionally followed by a channel axis, is a
+    field. Otherwise a ``y`` of shape ``(n_samples,)`` or ``(n_samples, k)`` is a per-sample target.
+    Anything else is a grid mismatch.
+
+    Returns
+    -------
+    y : ndarray of float32
+        ``(n_samples, n_channels, *grid)`` for a field, ``(n_samples, k)`` otherwise (``k = 1`` for
+        a scalar).
+    kind : {"field", "vector", "scalar"}
+    has_channel_axis : bool
+        Whether a field ``y`` came with a trailing channel axis.
+    """
+    y = check_array(
+        y,
+        ensure_2d=False,
+        allow_nd=True,
+        dtype=(np.float64, np.float32),
+        ensure_all_finite=True,
+        input_name="y",
+    )
+    check_consistent_length(np.empty((n_samples, 0)), y)
+    d = len(grid)
+    if y.ndim in (1 + d, 2 + d) and y.shape[1 : 1 + d] == tuple(grid):
+        has_channels = y.ndim == 2 + d
+        y = np.moveaxis(y, -1, 1) if has_channels else y[:, np.newaxis]
+        return _check_finite_float32(y, "y"), "field", has_channels
+    if y.ndim == 1:
+        return _check_finite_float32(y[:, np.newaxis], "y"), "scalar", False
+    if y.ndim == 2:
+        return _check_finite_float32(y, "y"), "vector", False
+    raise ValueError(
+        f"y of shape {y.shape} does not lie on X's grid {tuple(grid)}: expected a field "
+        f"(n_samples, *{tuple(grid)}[, n_channels]) or a per-sample target (n_samples,) or "
+        "(n_samples, k)."
+    )

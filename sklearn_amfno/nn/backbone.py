@@ -1,0 +1,91 @@
+"""The one backbone every estimator shares: normalise -> lift -> processor -> project -> rescale."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .layers import PointwiseLinear, PointwiseMLP
+
+
+def grid_coordinates(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+    """Coordinates ``j / n`` of each axis on the unit cube, shape ``(n_dim, *shape)``.
+
+    Points sit at ``j / n`` (the periodic convention of the FFT), so refining a grid by an integer
+    factor keeps every coarse point's coordinate.
+    """
+    axes = [torch.arange(n, device=like.device, dtype=like.dtype) / n for n in shape]
+    return torch.stack(torch.meshgrid(*axes, indexing="ij"))
+
+
+class OperatorNetwork(nn.Module):
+    """Lifting, a processor of operator layers, and a pointwise projection or a pooled head.
+
+    The network takes and returns data in physical units: input and target scaling (fitted by the
+    estimator) live here as buffers, so the loss can be the relative L2 error of the real target.
+
+    Parameters
+    ----------
+    in_channels : int
+        Input channels (grid coordinates are appended when ``add_grid``).
+    out_channels : int
+        Output channels of a field target, or number of outputs of a pooled (per-sample) target.
+    n_dim : int
+        Number of spatial axes.
+    width : int
+        Channels inside the processor.
+    processor : nn.Module
+        Maps ``(batch, width, *grid)`` to the same shape: the operator layers.
+    pooled : bool, default=False
+        If true, the output is per sample: pointwise ``width -> 4 width`` (GELU), mean over the
+        grid, then linear to ``out_channels``. Else a pointwise MLP ``width -> 4 width -> out``.
+    add_grid : bool, default=True
+        Append grid coordinates to the input channels before lifting.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        n_dim: int,
+        width: int,
+        processor: nn.Module,
+        pooled: bool = False,
+        add_grid: bool = True,
+    ) -> None:
+        super().__init__()
+        self.n_dim, self.pooled, self.add_grid = n_dim, pooled, add_grid
+        self.lift = PointwiseLinear(in_channels + (n_dim if add_grid else 0), width)
+        self.processor = processor
+        if pooled:
+            self.head_features = PointwiseLinear(width, 4 * width)
+            self.head = nn.Linear(4 * width, out_channels)
+        else:
+            self.head = PointwiseMLP(width, 4 * width, out_channels)
+        field_shape = (1, -1) + (1,) * n_dim
+        self.register_buffer("x_mean", torch.zeros(in_channels).view(field_shape))
+        self.register_buffer("x_scale", torch.ones(in_channels).view(field_shape))
+        y_shape = (1, -1) if pooled else field_shape
+        self.register_buffer("y_mean", torch.zeros(out_channels).view(y_shape))
+        self.register_buffer("y_scale", torch.ones(out_channels).view(y_shape))
+
+    def set_scaling(self, x_mean, x_scale, y_mean, y_scale) -> None:
+        """Store per-channel affine scalings of input and target (array-likes of channel size)."""
+        for name, value in zip(
+            ("x_mean", "x_scale", "y_mean", "y_scale"), (x_mean, x_scale, y_mean, y_scale)
+        ):
+            buffer = getattr(self, name)
+            buffer.copy_(torch.as_tensor(value, dtype=buffer.dtype).view(buffer.shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = (x - self.x_mean) / self.x_scale
+        if self.add_grid:
+            coords = grid_coordinates(tuple(x.shape[2:]), x)
+            x = torch.cat([x, coords.expand(x.shape[0], *coords.shape)], dim=1)
+        v = self.processor(self.lift(x))
+        if self.pooled:
+            features = nn.functional.gelu(self.head_features(v)).flatten(2).mean(-1)
+            out = self.head(features)
+        else:
+            out = self.head(v)
+        return out * self.y_scale + self.y_mean
