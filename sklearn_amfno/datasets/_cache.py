@@ -20,11 +20,13 @@ def cached_call(memory: Memory | str | None, func: Callable[..., Any], *args, **
     """Call ``func(*args, **kwargs)``, memoised by ``memory`` when it has a location.
 
     ``memory`` may be ``None`` (no caching), a path string or a :class:`joblib.Memory`.
-    A ``verbose`` argument of ``func`` is excluded from the cache key, so turning progress
-    bars on or off does not trigger a re-solve.
+    ``verbose`` and ``n_jobs`` arguments of ``func`` are excluded from the cache key, so turning
+    progress bars on or off or changing the parallelism does not trigger a re-solve.
     """
     mem = check_memory(memory)
     if getattr(mem, "location", None) is None:
         return func(*args, **kwargs)
-    ignore = ["verbose"] if "verbose" in inspect.signature(func).parameters else []
+    params = inspect.signature(func).parameters
+    # Arguments that cannot change the result stay out of the cache key.
+    ignore = [name for name in ("verbose", "n_jobs") if name in params]
     return mem.cache(func, ignore=ignore)(*args, **kwargs)

@@ -48,9 +48,7 @@ def _apply_multiplier(u0: np.ndarray, axes: tuple[int, ...], multiplier) -> np.n
     return np.fft.ifftn(u_hat, axes=axes).real
 
 
-def heat_solution(
-    u0: np.ndarray, diffusivity: float, time: float, *, n_dim: int | None = None
-) -> np.ndarray:
+def heat_solution(u0: np.ndarray, diffusivity: float, time: float, *, n_dim: int | None = None) -> np.ndarray:
     """Exact solution of the periodic heat equation ``u_t = diffusivity * Lap u``.
 
     The grid function ``u0`` is taken as samples of a band-limited function on the periodic unit
@@ -86,9 +84,7 @@ def heat_solution(
     kappa = check_real(diffusivity, "diffusivity", low=0)
     t = check_real(time, "time", low=0)
     axes = _spatial_axes(u0, n_dim)
-    return _apply_multiplier(
-        u0, axes, lambda ks: np.exp(-4 * np.pi**2 * kappa * t * sum(k**2 for k in ks))
-    )
+    return _apply_multiplier(u0, axes, lambda ks: np.exp(-4 * np.pi**2 * kappa * t * sum(k**2 for k in ks)))
 
 
 def _check_velocity(velocity, n_dim: int) -> np.ndarray:
@@ -203,9 +199,7 @@ def _check_common(n_samples, resolution, n_dim, time, max_wavenumber, decay):
 
 
 def _evaluate_pair(coef0, coef1, max_wavenumber, resolution):
-    return _evaluate(coef0, max_wavenumber, resolution), _evaluate(
-        coef1, max_wavenumber, resolution
-    )
+    return _evaluate(coef0, max_wavenumber, resolution), _evaluate(coef1, max_wavenumber, resolution)
 
 
 def make_heat(

@@ -7,9 +7,7 @@ from sklearn_amfno.datasets import advection_solution, heat_solution, make_advec
 @pytest.mark.parametrize("n_dim", [1, 2, 3])
 def test_heat_shapes_dtype_and_solver(n_dim):
     res = 16 if n_dim == 3 else 32
-    X, y = make_heat(
-        6, res, n_dim=n_dim, diffusivity=0.02, time=0.5, max_wavenumber=5, random_state=0
-    )
+    X, y = make_heat(6, res, n_dim=n_dim, diffusivity=0.02, time=0.5, max_wavenumber=5, random_state=0)
     assert X.shape == y.shape == (6,) + (res,) * n_dim
     assert X.dtype == y.dtype == np.float64
     # The grid resolves all modes (N > 2K), so the FFT solver reproduces the exact target.
@@ -47,9 +45,7 @@ def test_resolution_independence(maker, n_dim):
     # Also at a resolution that is not a multiple (same continuous function, different points).
     X48, _ = maker(4, 48, n_dim=n_dim, random_state=7)
     sl3 = (slice(None),) + (slice(None, None, 3),) * n_dim
-    np.testing.assert_allclose(
-        X48[sl3], X32[(slice(None),) + (slice(None, None, 2),) * n_dim], atol=1e-12
-    )
+    np.testing.assert_allclose(X48[sl3], X32[(slice(None),) + (slice(None, None, 2),) * n_dim], atol=1e-12)
 
 
 def test_heat_and_advection_share_initial_conditions():

@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+
+from sklearn_amfno.datasets import _darcy, make_darcy, solve_darcy
+
+
+def _manufactured(n):
+    x = np.linspace(0, 1, n)
+    xx, yy = np.meshgrid(x, x, indexing="ij")
+    a = 1 + 0.5 * np.sin(2 * np.pi * xx) * np.cos(np.pi * yy) + xx * yy
+    ax = np.pi * np.cos(2 * np.pi * xx) * np.cos(np.pi * yy) + yy
+    ay = -0.5 * np.pi * np.sin(2 * np.pi * xx) * np.sin(np.pi * yy) + xx
+    u = np.sin(np.pi * xx) * np.sin(np.pi * yy)
+    ux = np.pi * np.cos(np.pi * xx) * np.sin(np.pi * yy)
+    uy = np.pi * np.sin(np.pi * xx) * np.cos(np.pi * yy)
+    f = -(ax * ux + ay * uy - 2 * np.pi**2 * a * u)  # -div(a grad u)
+    return a, f, u
+
+
+@pytest.mark.parametrize("face", ["harmonic", "arithmetic"])
+def test_second_order_convergence(face):
+    errors = []
+    for n in (17, 33, 65):  # h = 1/16, 1/32, 1/64
+        a, f, u = _manufactured(n)
+        errors.append(np.abs(solve_darcy(a, f, face=face) - u).max())
+    ratios = np.array(errors[:-1]) / np.array(errors[1:])
+    assert np.all((ratios > 3.6) & (ratios < 4.4)), ratios
+
+
+def test_poisson_symmetry_and_boundary():
+    u = solve_darcy(np.ones((41, 41)), 1.0)
+    assert np.all(u[0] == 0) and np.all(u[-1] == 0) and np.all(u[:, 0] == 0)
+    np.testing.assert_allclose(u, u.T, atol=1e-14)
+    np.testing.assert_allclose(u, u[::-1], atol=1e-14)
+    # Known maximum of -Lap u = 1 on the unit square: 0.07367...
+    assert abs(u.max() - 0.07367) < 5e-4
+
+
+def test_solver_errors():
+    with pytest.raises(ValueError, match="square"):
+        solve_darcy(np.ones((4, 5)))
+    with pytest.raises(ValueError, match="> 0"):
+        solve_darcy(-np.ones((5, 5)))
+    with pytest.raises(ValueError, match="f must be a scalar or have the shape"):
+        solve_darcy(np.ones((5, 5)), np.ones((4, 4)))
+    with pytest.raises(ValueError, match="face must be one of"):
+        solve_darcy(np.ones((5, 5)), face="geometric")
+
+
+def test_make_darcy_shapes_values_determinism():
+    X, y = make_darcy(5, 32, values=(10.0, 2.0), random_state=0)
+    assert X.shape == y.shape == (5, 32, 32)
+    assert X.dtype == y.dtype == np.float64
+    assert set(np.unique(X)) <= {10.0, 2.0}
+    assert 0.2 < (X == 10.0).mean() < 0.8  # both phases present (mean-zero field)
+    assert np.all(y[:, 0] == 0) and np.all(y[:, :, -1] == 0) and y.min() >= 0
+    np.testing.assert_allclose(y[2], solve_darcy(X[2], 1.0))
+    X2, y2 = make_darcy(5, 32, values=(10.0, 2.0), random_state=0, n_jobs=2)
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(y, y2)
+    X3, _ = make_darcy(5, 32, random_state=1)
+    assert not np.array_equal(X3 > 5, X > 5)
+
+
+def test_make_darcy_coefficient_is_resolution_independent():
+    # Nodes of the 17-point grid are every 2nd node of the 33-point grid.
+    X33, _ = make_darcy(3, 33, random_state=4)
+    X17, _ = make_darcy(3, 17, random_state=4)
+    np.testing.assert_array_equal(X33[:, ::2, ::2], X17)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"alpha": 0}, "alpha must be > 0, got 0"),
+        ({"tau": -1}, "tau must be >= 0, got -1"),
+        ({"values": (1.0, -3.0)}, "values must be a pair of positive reals"),
+        ({"values": 3.0}, "values must be a pair of positive reals"),
+        ({"resolution": 2}, "resolution must be >= 3, got 2"),
+        ({"n_jobs": 0}, "n_jobs must be"),
+        ({"face": "max"}, "face must be one of"),
+    ],
+)
+def test_make_darcy_invalid(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_darcy(2, **kwargs)
+
+
+def test_make_darcy_memory(tmp_path, monkeypatch):
+    calls = []
+    real = _darcy.solve_darcy
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_darcy, "solve_darcy", counting)
+    a = make_darcy(3, 16, random_state=0, memory=str(tmp_path))
+    assert len(calls) == 3
+    b = make_darcy(3, 16, random_state=0, memory=str(tmp_path), verbose=True)
+    assert len(calls) == 3  # served from the cache, verbose is not part of the key
+    np.testing.assert_array_equal(a[1], b[1])
