@@ -5,14 +5,17 @@ Every ``make_*`` generator returns ``X, y`` as float64 arrays of shape ``(n_samp
 grid as ``X``. See ``docs/datasets.md``.
 """
 
+from ._burgers import make_burgers, solve_burgers
 from ._darcy import make_darcy, solve_darcy
 from ._multipliers import advection_solution, heat_solution, make_advection, make_heat
 
 __all__ = [
     "advection_solution",
     "heat_solution",
+    "solve_burgers",
     "solve_darcy",
     "make_advection",
+    "make_burgers",
     "make_darcy",
     "make_heat",
 ]

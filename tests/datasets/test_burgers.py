@@ -1,0 +1,81 @@
+import numpy as np
+import pytest
+
+from sklearn_amfno.datasets import make_burgers, solve_burgers
+
+
+@pytest.mark.parametrize("viscosity", [0.1, 0.02])
+def test_cole_hopf_matches_spectral(viscosity):
+    X, y = make_burgers(4, 512, viscosity=viscosity, time=1.0, random_state=0)
+    y_spec = solve_burgers(X, viscosity, 1.0, method="spectral", dt=2e-3)
+    rel = np.linalg.norm(y_spec - y) / np.linalg.norm(y)
+    assert rel < 1e-6, rel
+
+
+def test_nonzero_mean_handled_by_galilean_shift():
+    x = np.arange(256) / 256
+    u0 = 0.7 + 0.5 * np.sin(2 * np.pi * x)
+    a = solve_burgers(u0, 0.05, 0.8)
+    b = solve_burgers(u0, 0.05, 0.8, method="spectral", dt=1e-3)
+    np.testing.assert_allclose(a, b, atol=1e-8)
+    np.testing.assert_allclose(a.mean(), 0.7, atol=1e-12)  # mean is conserved
+    # A constant state is a steady solution.
+    np.testing.assert_allclose(solve_burgers(np.full(64, 1.3), 0.1, 1.0), 1.3, atol=1e-12)
+
+
+def test_small_amplitude_reduces_to_heat():
+    x = np.arange(128) / 128
+    u0 = 1e-7 * np.cos(2 * np.pi * 3 * x)
+    u = solve_burgers(u0, 0.01, 1.0)
+    np.testing.assert_allclose(u, np.exp(-4 * np.pi**2 * 9 * 0.01) * u0, atol=1e-17, rtol=1e-6)
+
+
+def test_batched_leading_axes():
+    X, _ = make_burgers(6, 128, random_state=1)
+    batch = X.reshape(2, 3, 128)
+    out = solve_burgers(batch, 0.1, 0.5)
+    np.testing.assert_allclose(out.reshape(6, 128), solve_burgers(X, 0.1, 0.5))
+
+
+def test_make_burgers_shapes_determinism_and_subsampling():
+    X, y = make_burgers(3, 256, random_state=5)
+    assert X.shape == y.shape == (3, 256) and X.dtype == y.dtype == np.float64
+    X2, y2 = make_burgers(3, 256, random_state=5)
+    np.testing.assert_array_equal(y, y2)
+    X3, _ = make_burgers(3, 256, random_state=6)
+    assert not np.allclose(X, X3)
+    # Solving on a 2x finer grid and subsampling gives the same operator up to truncation.
+    Xf, yf = make_burgers(3, 256, solver_resolution=512, random_state=5)
+    assert Xf.shape == (3, 256)
+    np.testing.assert_allclose(yf, y, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"viscosity": -1}, "viscosity must be > 0, got -1"),
+        ({"viscosity": 0}, "viscosity must be > 0, got 0"),
+        ({"time": -1.0}, "time must be >= 0"),
+        ({"method": "euler"}, "method must be one of"),
+        ({"solver_resolution": 100}, "solver_resolution must be"),
+        ({"resolution": 2}, "resolution must be >= 4"),
+    ],
+)
+def test_make_burgers_invalid(kwargs, match):
+    kwargs.setdefault("resolution", 64)
+    with pytest.raises(ValueError, match=match):
+        make_burgers(2, **kwargs)
+
+
+def test_solver_invalid():
+    with pytest.raises(ValueError, match="dt must be > 0"):
+        solve_burgers(np.zeros(16), 0.1, 1.0, method="spectral", dt=0.0)
+    with pytest.raises(ValueError, match="at least 4 grid points"):
+        solve_burgers(np.zeros(2), 0.1, 1.0)
+
+
+def test_make_burgers_memory(tmp_path):
+    a = make_burgers(3, 64, random_state=0, memory=str(tmp_path))
+    assert any(tmp_path.rglob("output.pkl"))
+    b = make_burgers(3, 64, random_state=0, memory=str(tmp_path))
+    np.testing.assert_array_equal(a[1], b[1])
