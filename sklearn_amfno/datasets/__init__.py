@@ -7,17 +7,21 @@ grid as ``X``. See ``docs/datasets.md``.
 
 from ._burgers import make_burgers, solve_burgers
 from ._darcy import make_darcy, solve_darcy
+from ._euler import exact_riemann_euler, make_cfd_1d, solve_euler_1d
 from ._multipliers import advection_solution, heat_solution, make_advection, make_heat
 from ._navier_stokes import kolmogorov_forcing, make_navier_stokes, solve_navier_stokes
 
 __all__ = [
     "advection_solution",
+    "exact_riemann_euler",
     "heat_solution",
     "solve_burgers",
     "solve_darcy",
+    "solve_euler_1d",
     "solve_navier_stokes",
     "make_advection",
     "make_burgers",
+    "make_cfd_1d",
     "make_darcy",
     "kolmogorov_forcing",
     "make_heat",
