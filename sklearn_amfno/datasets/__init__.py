@@ -10,6 +10,7 @@ from ._darcy import make_darcy, solve_darcy
 from ._euler import exact_riemann_euler, make_cfd_1d, solve_euler_1d
 from ._multipliers import advection_solution, heat_solution, make_advection, make_heat
 from ._navier_stokes import kolmogorov_forcing, make_navier_stokes, solve_navier_stokes
+from ._readers import load_fno_mat, load_geofno, load_pdebench
 
 __all__ = [
     "advection_solution",
@@ -24,6 +25,9 @@ __all__ = [
     "make_cfd_1d",
     "make_darcy",
     "kolmogorov_forcing",
+    "load_fno_mat",
+    "load_geofno",
+    "load_pdebench",
     "make_heat",
     "make_navier_stokes",
 ]
