@@ -64,17 +64,19 @@ class _Spectral2D:
         li = np.arange(n // 2 + 1)[None, :]
         # 2/3 rule on each axis: products of retained modes alias only into discarded modes.
         self.mask = (np.abs(ki) < n / 3) & (li < n / 3)
+        # Only the first n_cols columns (|k_y| < n/3) of the half spectrum survive dealiasing:
+        # the nonlinear term is computed on that block only ("pruned" transforms: the x-axis
+        # FFT runs on n_cols columns instead of n // 2 + 1, about a quarter less work).
+        self.n_cols = int(np.count_nonzero(li[0] < n / 3))
+        self.row_mask = (np.abs(ki) < n / 3).astype(real_dtype)
         # Spectral multipliers taking w_hat to (u, v, w_x, w_y), with the dealiasing mask and the
         # inverse Laplacian folded in, so one broadcast product feeds one stacked inverse FFT.
-        m = self.mask * (1.0 + 0j)
-        self.to_fields = np.stack(
-            [
-                1j * self.ky * self.inv_k2 * m,
-                -1j * self.kx * self.inv_k2 * m,
-                1j * self.kx * m,
-                1j * self.ky * m,
-            ]
-        )[:, None].astype(complex_dtype)
+        c = slice(0, self.n_cols)
+        m = self.mask[:, c] * (1.0 + 0j)
+        kx, ky, inv = self.kx, self.ky[:, c], self.inv_k2[:, c]
+        self.to_fields = np.stack([1j * ky * inv * m, -1j * kx * inv * m, 1j * kx * m, 1j * ky * m])[
+            :, None
+        ].astype(complex_dtype)
         self.k2 = self.k2.astype(real_dtype)
 
     def rfft2(self, a):
@@ -85,15 +87,20 @@ class _Spectral2D:
         return sfft.irfft2(a, s=(self.n, self.n), axes=(-2, -1), workers=self.workers, overwrite_x=True)
 
     def velocity_and_nonlinear(self, w_hat, need_speed=True):
-        """Return the max speed and the dealiased spectrum of ``-(u . grad w)``."""
-        u, v, wx, wy = self.irfft2(self.to_fields * w_hat[None])
+        """Max speed and the dealiased ``-(u . grad w)`` on the first ``n_cols`` columns."""
+        fields = self.to_fields * w_hat[None, ..., : self.n_cols]
+        # Inverse 2-D transform of the pruned block: complex FFT along x on the retained
+        # columns, then a real inverse FFT along y that zero-pads the missing columns.
+        fields = sfft.ifft(fields, axis=-2, workers=self.workers, overwrite_x=True)
+        u, v, wx, wy = sfft.irfft(fields, n=self.n, axis=-1, workers=self.workers)
         speed = float(np.sqrt(np.max(u * u + v * v))) if need_speed else 0.0
         wx *= u
         wy *= v
         wx += wy
-        nl = self.rfft2(wx)
-        nl *= self.mask
-        return speed, -nl
+        nl = sfft.rfft(wx, axis=-1, workers=self.workers)[..., : self.n_cols]
+        nl = sfft.fft(nl, axis=-2, workers=self.workers, overwrite_x=True)
+        nl *= -self.row_mask
+        return speed, nl
 
 
 def _check_forcing(forcing, n: int) -> np.ndarray | None:
@@ -222,6 +229,7 @@ def _integrate(sp, w0, nu, times, f_hat, dt, cfl, max_dt, bar):
     rec = np.empty(w0.shape + (times.size,))
     t = 0.0
     speed, nl = sp.velocity_and_nonlinear(w_hat)
+    nc = sp.n_cols
     k_max = 2 * np.pi * (sp.n / 3)  # largest retained angular wavenumber per axis
     for i, t_rec in enumerate(times.tolist()):
         while t < t_rec - 1e-12:
@@ -244,12 +252,13 @@ def _integrate(sp, w0, nu, times, f_hat, dt, cfl, max_dt, bar):
                 explicit = _GAMMA[k] * nl
                 if prev is not None:
                     explicit += _ZETA[k] * prev
+                implicit = 1 - _BETA[k] * h * nu * lap
+                # ((1 + A) w + h N) / (1 - B), with N non-zero only on the retained columns.
+                w_hat *= (1 + _ALPHA[k] * h * nu * lap) / implicit
+                w_hat[..., :nc] += (h * explicit) / implicit[:, :nc]
                 if f_hat is not None:
                     # The forcing is constant in time: its stage weights sum to one step.
-                    explicit += (_GAMMA[k] + _ZETA[k]) * f_hat
-                w_hat = ((1 + _ALPHA[k] * h * nu * lap) * w_hat + h * explicit) / (
-                    1 - _BETA[k] * h * nu * lap
-                )
+                    w_hat += ((_GAMMA[k] + _ZETA[k]) * h) * f_hat / implicit
                 prev = nl
                 # The speed (for the next step size) is only needed after the last stage.
                 speed, nl = sp.velocity_and_nonlinear(w_hat, need_speed=k == 2)

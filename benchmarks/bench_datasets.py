@@ -1,0 +1,97 @@
+"""Time the built-in PDE data generators of ``sklearn_amfno.datasets``.
+
+Usage::
+
+    python benchmarks/bench_datasets.py           # full sizes (several minutes on 2 cores)
+    python benchmarks/bench_datasets.py --quick   # 10x fewer samples, a smoke test
+    python benchmarks/bench_datasets.py --only darcy burgers --json results.json
+
+Targets for the full run on 2 CPU cores: Darcy 1000 x 64^2 <= 10 s, Burgers 1000 x 1024 <= 5 s,
+Navier-Stokes 1000 x 64^2 to T = 20 <= 5 min, CFD-1D 1000 x 256 cells <= 5 min.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+
+import numpy as np
+
+from sklearn_amfno.datasets import (
+    make_burgers,
+    make_cfd_1d,
+    make_darcy,
+    make_navier_stokes,
+)
+
+# name -> (description, target seconds for 1000 samples, callable(n_samples))
+CASES = {
+    "darcy": (
+        "Darcy 64x64 (FD + sparse LU), n_jobs=1",
+        10.0,
+        lambda n: make_darcy(n, 64, random_state=0),
+    ),
+    "darcy_2threads": (
+        "Darcy 64x64, n_jobs=2",
+        10.0,
+        lambda n: make_darcy(n, 64, random_state=0, n_jobs=2),
+    ),
+    "burgers": (
+        "Burgers 1024 points, nu=0.1, T=1 (Cole-Hopf)",
+        5.0,
+        lambda n: make_burgers(n, 1024, random_state=0),
+    ),
+    "navier_stokes": (
+        "Navier-Stokes 64x64, nu=1e-3, T=20 (10 in + 10 out), single precision",
+        300.0,
+        lambda n: make_navier_stokes(n, 64, n_steps_in=10, n_steps_out=10, random_state=0),
+    ),
+    "cfd_1d": (
+        "CFD-1D 256 cells, 11 frames (T=0.5)",
+        300.0,
+        lambda n: make_cfd_1d(n, 256, n_steps_in=10, n_steps_out=1, random_state=0),
+    ),
+}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100 samples instead of 1000")
+    parser.add_argument("--only", nargs="*", choices=sorted(CASES), help="subset of cases")
+    parser.add_argument("--json", help="write the timings to this JSON file")
+    args = parser.parse_args(argv)
+    n = 100 if args.quick else 1000
+    names = args.only or list(CASES)
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"numpy {np.__version__}; n_samples={n}"
+    )
+    print(f"{'case':<16} {'seconds':>9} {'target(1000)':>13}  shapes / description")
+    results = {}
+    for name in names:
+        desc, target, fn = CASES[name]
+        t0 = time.perf_counter()
+        X, y = fn(n)
+        dt = time.perf_counter() - t0
+        scaled = dt * 1000 / n
+        ok = "ok" if scaled <= target else "SLOW"
+        print(f"{name:<16} {dt:9.2f} {target:12.0f}s  {ok:4} X{X.shape} y{y.shape} - {desc}", flush=True)
+        assert np.all(np.isfinite(X)) and np.all(np.isfinite(y))
+        results[name] = {
+            "n_samples": n,
+            "seconds": dt,
+            "target_seconds_per_1000": target,
+            "X_shape": list(X.shape),
+            "y_shape": list(y.shape),
+        }
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(results, fh, indent=2)
+    return results
+
+
+if __name__ == "__main__":
+    main()
