@@ -1,0 +1,162 @@
+"""Exactness of the spectral machinery: FFT conventions, kernels, contraction, mode selection."""
+
+import numpy as np
+import pytest
+import torch
+
+from sklearn_amfno.datasets import heat_solution, make_advection, make_heat
+from sklearn_amfno.nn import (
+    AmortizedSpectralKernel,
+    DenseSpectralKernel,
+    SpectralConv,
+    contract_modes,
+    grid_wavenumbers,
+)
+
+
+def test_contract_modes_matches_complex_einsum():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 4, 7, 5, dtype=torch.cfloat, generator=gen)
+    w = torch.randn(4, 6, 7, 5, dtype=torch.cfloat, generator=gen)
+    expected = torch.einsum("bixy,ioxy->boxy", x, w)
+    torch.testing.assert_close(contract_modes(x, w), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(8,), (6, 9), (4, 6, 8)])
+def test_grid_wavenumbers_match_numpy(shape):
+    ks = grid_wavenumbers(shape)
+    for d, n in enumerate(shape[:-1]):
+        np.testing.assert_array_equal(ks[d].numpy(), np.fft.fftfreq(n, 1 / n).round())
+    np.testing.assert_array_equal(ks[-1].numpy(), np.fft.rfftfreq(shape[-1], 1 / shape[-1]))
+
+
+def _heat_kernel(kernel, shape, factor):
+    """Set a 1x1 dense kernel to the heat multiplier exp(-factor |k|^2) on its kept modes."""
+    weight, index = kernel(shape)
+    ks = [grid_wavenumbers(shape)[d][i] for d, i in enumerate(index)]
+    ksq = sum(k.double() ** 2 for k in torch.meshgrid(*ks, indexing="ij"))
+    with torch.no_grad():
+        kernel.weight.copy_(torch.exp(-factor * ksq).to(torch.cfloat)[None, None])
+
+
+@pytest.mark.parametrize("n_dim", [1, 2, 3])
+def test_dense_layer_with_exact_weights_is_the_heat_operator(n_dim):
+    n, nu, t = 16, 0.01, 0.5
+    X, y = make_heat(4, n, n_dim=n_dim, diffusivity=nu, time=t, max_wavenumber=5, random_state=0)
+    modes = (n // 2,) * (n_dim - 1) + (n // 2 + 1,)
+    kernel = DenseSpectralKernel(1, 1, modes)
+    _heat_kernel(kernel, (n,) * n_dim, 4 * np.pi**2 * nu * t)
+    out = SpectralConv(kernel, n_dim)(torch.tensor(X, dtype=torch.float32)[:, None])[:, 0]
+    np.testing.assert_allclose(out.detach().numpy(), y, atol=1e-5)
+
+
+def test_dense_kernel_keeps_the_same_physical_modes_on_every_grid():
+    torch.manual_seed(0)
+    kernel = DenseSpectralKernel(2, 3, (4, 3))
+    conv = SpectralConv(kernel, 2)
+    # A band-limited input: the operator's output on the fine grid, sampled at the coarse points,
+    # must equal the output on the coarse grid.
+    X, _ = make_heat(2, 16, n_dim=2, max_wavenumber=3, random_state=1)
+    Xf, _ = make_heat(2, 32, n_dim=2, max_wavenumber=3, random_state=1)
+    x = torch.tensor(np.stack([X, X**2], 1), dtype=torch.float32)
+    xf = torch.tensor(np.stack([Xf, Xf**2], 1), dtype=torch.float32)
+    with torch.no_grad():
+        coarse, fine = conv(x), conv(xf)
+    torch.testing.assert_close(fine[..., ::2, ::2], coarse, rtol=1e-4, atol=1e-5)
+    # A coarser grid than the kept modes drops the weights it cannot hold instead of failing.
+    assert conv(x[..., ::4, ::4]).shape == (2, 3, 4, 4)
+
+
+def test_amortized_kernel_is_zero_above_the_reference_nyquist():
+    kernel = AmortizedSpectralKernel(2, 2, reference=(8,))
+    weight, (index,) = kernel((64,))
+    assert index.tolist() == list(range(9))  # wavenumbers 0..8 of the 33 held by 64 points
+    assert weight.shape == (2, 2, 9)
+    conv = SpectralConv(kernel, 1)
+    # A pure mode above the reference is annihilated; one below is not.
+    x = torch.linspace(0, 1, 65)[:-1]
+    high = torch.cos(2 * np.pi * 20 * x).expand(1, 2, 64)
+    low = torch.cos(2 * np.pi * 3 * x).expand(1, 2, 64)
+    assert conv(high).abs().max() < 1e-5
+    assert conv(low).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("factorization", ["separable", "joint"])
+@pytest.mark.parametrize("kernel_type", ["mlp", "kan"])
+def test_amortized_kernel_depends_on_physical_wavenumber_only(factorization, kernel_type):
+    torch.manual_seed(0)
+    kernel = AmortizedSpectralKernel(2, 2, reference=(8, 8), kernel=kernel_type, factorization=factorization)
+    coarse, _ = kernel((16, 16))
+    fine, index = kernel((48, 32))
+    # On the finer grid the kept modes are the same wavenumbers |k| <= 8, in FFT order.
+    assert [len(i) for i in index] == [17, 9]
+    np.testing.assert_array_equal(index[0].numpy(), list(range(9)) + list(range(40, 48)))
+    # The 16-point grid holds k = -8 but not k = +8 (same mode there); drop +8 to compare.
+    common = [i for i in range(17) if i != 8]
+    torch.testing.assert_close(fine[:, :, common], coarse)
+
+
+def test_separable_kernel_is_the_product_of_axis_kernels():
+    torch.manual_seed(0)
+    kernel = AmortizedSpectralKernel(3, 2, reference=(4, 4))
+    weight, _ = kernel((8, 8))
+    r0 = kernel._evaluate(kernel.nets[0], kernel_t(8, 4, full=True).unsqueeze(-1))
+    r1 = kernel._evaluate(kernel.nets[1], kernel_t(8, 4, full=False).unsqueeze(-1))
+    torch.testing.assert_close(weight, r0[:, :, :, None] * r1[:, :, None, :])
+
+
+def kernel_t(n, ref, full):
+    k = torch.fft.fftfreq(n, 1 / n) if full else torch.arange(n // 2 + 1.0)
+    return k[k.abs() <= ref] / ref
+
+
+def _fit_linear(conv, X, y, steps, lr):
+    x = torch.tensor(X, dtype=torch.float32)[:, None]
+    target = torch.tensor(y, dtype=torch.float32)[:, None]
+    opt = torch.optim.Adam(conv.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = ((conv(x) - target) ** 2).mean()
+        loss.backward()
+        opt.step()
+        sched.step()
+    with torch.no_grad():
+        pred = conv(x)[:, 0].numpy()
+    return np.linalg.norm(pred - y) / np.linalg.norm(y)
+
+
+@pytest.mark.parametrize("kernel_type", ["mlp", "kan"])
+@pytest.mark.parametrize("n_dim, n, max_wavenumber", [(1, 32, 12), (2, 16, 6), (3, 8, 3)])
+def test_linear_amortized_layer_learns_the_heat_multiplier(n_dim, n, max_wavenumber, kernel_type):
+    torch.manual_seed(0)
+    kw = dict(n_dim=n_dim, diffusivity=0.002, max_wavenumber=max_wavenumber, decay=1.0)
+    X, y = make_heat(64, n, random_state=0, **kw)
+    conv = SpectralConv(AmortizedSpectralKernel(1, 1, reference=(n // 2,) * n_dim, kernel=kernel_type), n_dim)
+    err = _fit_linear(conv, X, y, steps=500, lr=5e-2)
+    assert err < 1e-2
+    # and it generalises to fresh samples of the same operator
+    Xt, yt = make_heat(16, n, random_state=1, **kw)
+    with torch.no_grad():
+        pred = conv(torch.tensor(Xt, dtype=torch.float32)[:, None])[:, 0].numpy()
+    assert np.linalg.norm(pred - yt) / np.linalg.norm(yt) < 1e-2
+
+
+@pytest.mark.parametrize("n_dim, n", [(1, 64), (2, 32), (3, 12)])
+def test_linear_dense_layer_learns_the_advection_multiplier(n_dim, n):
+    torch.manual_seed(0)
+    kw = dict(n_dim=n_dim, velocity=0.3, time=0.5, max_wavenumber=min(6, n // 2 - 1))
+    X, y = make_advection(64, n, random_state=0, **kw)
+    modes = (n // 2,) * (n_dim - 1) + (n // 2 + 1,)
+    conv = SpectralConv(DenseSpectralKernel(1, 1, modes), n_dim)
+    assert _fit_linear(conv, X, y, steps=300, lr=5e-2) < 1e-2
+
+
+def test_heat_solution_is_what_the_dense_layer_computes_on_any_input():
+    # Cross-check the generator's solver and our FFT conventions on an arbitrary periodic field.
+    rng = np.random.default_rng(0)
+    u0 = rng.standard_normal((3, 16))
+    kernel = DenseSpectralKernel(1, 1, (9,))
+    _heat_kernel(kernel, (16,), 4 * np.pi**2 * 0.01 * 0.3)
+    out = SpectralConv(kernel, 1)(torch.tensor(u0, dtype=torch.float32)[:, None])[:, 0]
+    np.testing.assert_allclose(out.detach().numpy(), heat_solution(u0, 0.01, 0.3, n_dim=1), atol=1e-5)
