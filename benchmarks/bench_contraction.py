@@ -52,9 +52,8 @@ def main() -> None:
     x = torch.randn(b, c, m, dtype=torch.cfloat, requires_grad=True)
     w = torch.randn(c, c, m, dtype=torch.cfloat, requires_grad=True)
     reference = einsum_complex(x, w).detach()
-    print(
-        f"threads={args.threads}, x {tuple(x.shape)}, w {tuple(w.shape)}; fwd+bwd, median of {args.repeats}"
-    )
+    shapes = f"x {tuple(x.shape)}, w {tuple(w.shape)}"
+    print(f"threads={args.threads}, {shapes}; fwd+bwd, median of {args.repeats}")
     timings = {}
     for name, fn in VARIANTS.items():
         torch.testing.assert_close(fn(x, w).detach(), reference, rtol=1e-4, atol=1e-3)

@@ -15,7 +15,8 @@ TargetKind = Literal["field", "vector", "scalar"]
 
 
 def _check_finite_float32(array: np.ndarray, name: str) -> np.ndarray:
-    out = np.ascontiguousarray(array, dtype=np.float32)
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(array, dtype=np.float32)
     if not np.isfinite(out).all():
         # float64 values beyond float32's range overflow to inf on conversion.
         raise ValueError(f"{name} has values that overflow float32 (|value| > 3.4e38).")
