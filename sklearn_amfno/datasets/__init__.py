@@ -13,21 +13,24 @@ from ._navier_stokes import kolmogorov_forcing, make_navier_stokes, solve_navier
 from ._readers import load_fno_mat, load_geofno, load_pdebench
 
 __all__ = [
-    "advection_solution",
-    "exact_riemann_euler",
-    "heat_solution",
-    "solve_burgers",
-    "solve_darcy",
-    "solve_euler_1d",
-    "solve_navier_stokes",
+    # generators
     "make_advection",
     "make_burgers",
     "make_cfd_1d",
     "make_darcy",
+    "make_heat",
+    "make_navier_stokes",
+    # solvers and helpers
+    "advection_solution",
+    "exact_riemann_euler",
+    "heat_solution",
     "kolmogorov_forcing",
+    "solve_burgers",
+    "solve_darcy",
+    "solve_euler_1d",
+    "solve_navier_stokes",
+    # readers
     "load_fno_mat",
     "load_geofno",
     "load_pdebench",
-    "make_heat",
-    "make_navier_stokes",
 ]

@@ -1,4 +1,4 @@
-"""Small helpers shared by the generators: grids, spectral wavenumbers, progress bars."""
+"""Small helpers shared by the generators: spectral wavenumbers and progress bars."""
 
 from __future__ import annotations
 
@@ -6,11 +6,6 @@ from collections.abc import Iterable
 
 import numpy as np
 from tqdm.auto import tqdm
-
-
-def periodic_grid(resolution: int) -> np.ndarray:
-    """Points ``x_j = j / N`` on ``[0, 1)`` (endpoint excluded), the periodic grid convention."""
-    return np.arange(resolution) / resolution
 
 
 def integer_wavenumbers(n: int) -> np.ndarray:

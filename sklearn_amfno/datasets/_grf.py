@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import integer_wavenumbers
-
 
 def grf_cosine_coefficients(
     rng: np.random.RandomState,
@@ -110,5 +108,4 @@ __all__ = [
     "evaluate_cosine_series",
     "grf_periodic_spectrum",
     "periodic_grid_values",
-    "integer_wavenumbers",
 ]
