@@ -17,6 +17,9 @@ TargetKind = Literal["field", "vector", "scalar"]
 def _check_finite_float32(array: np.ndarray, name: str) -> np.ndarray:
     with np.errstate(over="ignore"):
         out = np.ascontiguousarray(array, dtype=np.float32)
+    if not out.flags.writeable:
+        # torch warns on (and cannot share) read-only buffers such as memory-mapped inputs.
+        out = out.copy()
     if not np.isfinite(out).all():
         # float64 values beyond float32's range overflow to inf on conversion.
         raise ValueError(f"{name} has values that overflow float32 (|value| > 3.4e38).")
@@ -100,6 +103,8 @@ def check_grid_target(y, grid: tuple[int, ...], n_samples: int) -> tuple[np.ndar
     has_channel_axis : bool
         Whether a field ``y`` came with a trailing channel axis.
     """
+    if y is None:
+        raise ValueError("This estimator requires y to be passed, but the target y is None.")
     y = check_array(
         y,
         ensure_2d=False,

@@ -1,0 +1,38 @@
+"""scikit-learn's estimator checks, for every estimator, with one documented list of exceptions."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_amfno import AMFNORegressor, FNORegressor
+
+# Small networks that still learn scikit-learn's regression check data (R^2 > 0.5) in a few
+# seconds; the checks fit each estimator a few dozen times.
+CHECK_PARAMS = dict(width=8, n_layers=2, max_epochs=20, lr=1e-2, batch_size=16, random_state=0)
+
+# One instance per estimator class: the checks exercise the estimator API, which every kernel
+# variant shares (the KAN kernel's numerics are tested in test_spectral.py and test_estimators.py).
+ESTIMATORS = [
+    AMFNORegressor(**CHECK_PARAMS),
+    FNORegressor(**CHECK_PARAMS),
+]
+
+# Every exception, with its reason. Keep this list short and explained.
+EXPECTED_FAILED_CHECKS = {
+    "check_n_features_in_after_fitting": (
+        "predict accepts any grid size by design (zero-shot super-resolution): a 2-D X with a "
+        "different number of columns is the same function on a different 1-D grid, not an error."
+    ),
+    "check_methods_subset_invariance": (
+        "float32 matrix products (BLAS blocking) may differ by one ulp (~1e-7) with the batch's "
+        "composition; the check demands 1e-7 absolute. Predictions agree to float32 precision "
+        "(tests/test_estimators.py::test_predict_dtype_and_batching)."
+    ),
+}
+
+
+def expected_failed_checks(estimator):
+    return EXPECTED_FAILED_CHECKS
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
