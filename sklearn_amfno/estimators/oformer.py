@@ -26,7 +26,8 @@ class OFormerRegressor(BaseOperatorRegressor):
         Parameters
         ----------
         n_heads : int, default=4
-            Attention heads of encoder and decoder; each has ``ceil(dim / n_heads)`` channels.
+            Attention heads of encoder and decoder; every head has the full ``width`` (encoder)
+            or ``latent_dim`` (decoder) channels, as in the OFormer code.
         latent_dim : int, default=64
             Channels of the encoder output and of the decoder (the paper: 256 on Darcy).
         n_decoder_layers : int, default=1

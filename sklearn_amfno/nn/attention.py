@@ -122,7 +122,10 @@ class GalerkinAttention(nn.Module):
     dim : int
         Channels of the queries' input and of the output.
     n_heads : int
-        Heads; each has ``ceil(dim / n_heads)`` channels.
+        Heads.
+    head_dim : int or None, default=None
+        Channels per head; ``None`` gives every head ``dim`` channels, as OFormer's code does
+        (``dim_head = dim``). Small heads leave the rotary embedding few frequencies per axis.
     context_dim : int or None, default=None
         Channels of the context (cross-attention); ``None`` means ``dim``.
     n_dim : int, default=1
@@ -138,6 +141,7 @@ class GalerkinAttention(nn.Module):
         dim: int,
         n_heads: int,
         *,
+        head_dim: int | None = None,
         context_dim: int | None = None,
         n_dim: int = 1,
         rotary: bool = True,
@@ -146,7 +150,7 @@ class GalerkinAttention(nn.Module):
         super().__init__()
         context_dim = dim if context_dim is None else context_dim
         self.n_heads = n_heads
-        self.head_dim = math.ceil(dim / n_heads)
+        self.head_dim = dim if head_dim is None else head_dim
         inner = self.n_heads * self.head_dim
         self.to_q = nn.Linear(dim, inner, bias=False)
         self.to_k = nn.Linear(context_dim, inner, bias=False)

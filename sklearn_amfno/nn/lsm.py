@@ -116,12 +116,14 @@ class SpectralTokenMap(nn.Module):
 
     def __init__(self, channels: int, n_tokens: int, n_basis: int) -> None:
         super().__init__()
-        self.register_buffer("frequencies", torch.arange(n_basis, dtype=torch.float32) * math.pi / n_basis)
+        self.n_basis = n_basis
+        self.register_buffer("orders", torch.arange(n_basis, dtype=torch.float32))
         # Small positive coefficients, as in the LSM code (uniform in [0, 1 / channels)).
         self.weight = nn.Parameter(torch.rand(channels, n_tokens, 2 * n_basis) / channels)
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
-        phase = t[..., None] * self.frequencies
+        # pi / K is applied as a Python float so a float64 module computes in full precision.
+        phase = t[..., None] * self.orders.to(t.dtype) * (math.pi / self.n_basis)
         basis = torch.cat([torch.sin(phase), torch.cos(phase)], dim=-1)
         return t + (basis * self.weight).sum(-1)
 
