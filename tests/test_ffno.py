@@ -118,8 +118,8 @@ def test_resolve_axis_modes():
     assert resolve_axis_modes(None, (16, 9)) == (9, 5)
     assert resolve_axis_modes(4, (16, 9)) == (4, 4)
     assert resolve_axis_modes((9, 5), (16, 9)) == (9, 5)  # every axis is a real-FFT axis
-    with pytest.raises(ValueError, match="exceeds"):
-        resolve_axis_modes((9, 6), (16, 9))
+    # Like FNO's resolve_modes: a training grid too coarse keeps every mode it holds.
+    assert resolve_axis_modes((12, 6), (16, 9)) == (9, 5)
     with pytest.raises(ValueError, match="tuple of 2"):
         resolve_axis_modes((4,), (16, 9))
 
@@ -181,10 +181,9 @@ def test_shared_weights_and_parameter_count():
     assert shared.n_modes_ == modes
 
 
-def test_invalid_modes_raise():
-    X = np.zeros((4, 8))
-    with pytest.raises(ValueError, match="exceeds"):
-        FFNORegressor(n_modes=6, max_epochs=1).fit(X, X)
+def test_modes_clipped_to_training_grid_and_invalid_modes_raise():
+    X = np.random.default_rng(0).standard_normal((4, 8))
+    assert FFNORegressor(n_modes=16, width=4, max_epochs=1).fit(X, X).n_modes_ == (5,)
     with pytest.raises(ValueError, match="tuple of 1"):
         FFNORegressor(n_modes=(2, 2), max_epochs=1).fit(X, X)
 

@@ -18,10 +18,10 @@ def resolve_axis_modes(n_modes, grid_shape: tuple[int, ...]) -> tuple[int, ...]:
     Every axis of a factorised layer is transformed by its own one-dimensional real FFT, so each
     holds ``n_d // 2 + 1`` modes (unlike the ``rfftn`` corner blocks of
     :func:`~sklearn_amfno.estimators.fno.resolve_modes`, where only the last axis is a real-FFT
-    axis). ``None`` keeps every mode of the training grid.
+    axis). As there, ``None`` keeps every mode of the training grid, and an axis too coarse for
+    the requested modes keeps all it holds, so default settings run on small grids.
 
-    Raises ValueError when ``n_modes`` is malformed or asks for more modes than the training grid
-    holds.
+    Raises ValueError when ``n_modes`` is not a positive int or a tuple of one per axis.
     """
     d = len(grid_shape)
     limits = tuple(n // 2 + 1 for n in grid_shape)
@@ -33,12 +33,7 @@ def resolve_axis_modes(n_modes, grid_shape: tuple[int, ...]) -> tuple[int, ...]:
             f"n_modes must be a positive int or a tuple of {d} positive ints for a {d}-D grid, "
             f"got {n_modes!r}."
         )
-    if any(m > lim for m, lim in zip(modes, limits)):
-        raise ValueError(
-            f"n_modes={n_modes!r} exceeds what the training grid {grid_shape} holds: at most "
-            f"{limits} modes per axis (use n_modes=None to keep all)."
-        )
-    return tuple(int(m) for m in modes)
+    return tuple(int(min(m, lim)) for m, lim in zip(modes, limits))
 
 
 class FFNORegressor(BaseOperatorRegressor):
@@ -55,8 +50,8 @@ class FFNORegressor(BaseOperatorRegressor):
         ----------
         n_modes : int, tuple of int or None, default=16
             Modes ``0 <= k < m`` kept per axis (physical wavenumbers: cycles per domain length).
-            At most ``n // 2 + 1`` for an axis of ``n`` training points; ``None`` keeps them all.
-            The paper uses 16 on its 64 x 64 torus.
+            An axis of ``n`` training points holds ``n // 2 + 1``: fewer are kept when it holds
+            fewer, and ``None`` keeps them all. The paper uses 16 on its 64 x 64 torus.
         share_weights : bool, default=False
             Use the same spectral weights ``R_d`` in every layer (the paper's weight sharing; the
             ``FFN`` stays per layer). Divides the spectral parameters by ``n_layers``.
