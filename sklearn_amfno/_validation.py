@@ -14,9 +14,9 @@ from sklearn.utils.validation import check_consistent_length
 TargetKind = Literal["field", "vector", "scalar"]
 
 
-def _check_finite_float32(array: np.ndarray, name: str) -> np.ndarray:
+def _check_finite_float32(array: np.ndarray, name: str, dtype=np.float32) -> np.ndarray:
     with np.errstate(over="ignore"):
-        out = np.ascontiguousarray(array, dtype=np.float32)
+        out = np.ascontiguousarray(array, dtype=dtype)
     if not out.flags.writeable:
         # torch warns on (and cannot share) read-only buffers such as memory-mapped inputs.
         out = out.copy()
@@ -33,8 +33,9 @@ def check_grid_input(
     n_dim: int | None = None,
     n_channels: int | None = None,
     estimator=None,
+    dtype=np.float32,
 ) -> np.ndarray:
-    """Validate ``X`` and return it as float32 ``(n_samples, n_channels, *grid)``.
+    """Validate ``X`` and return it as ``(n_samples, n_channels, *grid)`` of ``dtype``.
 
     Parameters
     ----------
@@ -46,10 +47,12 @@ def check_grid_input(
         When given (at predict), the number of grid axes and channels seen during fit.
     estimator : estimator, optional
         Named in error messages.
+    dtype : numpy dtype, default=np.float32
+        Output dtype (the networks compute in float32).
 
     Returns
     -------
-    ndarray of float32
+    ndarray
     """
     X = check_array(
         X,
@@ -84,7 +87,7 @@ def check_grid_input(
             f"X has {X.shape[1]} channels, but the estimator was fitted with {n_channels} "
             f"(channel_axis={channel_axis!r})."
         )
-    return _check_finite_float32(X, "X")
+    return _check_finite_float32(X, "X", dtype)
 
 
 def check_grid_target(y, grid: tuple[int, ...], n_samples: int) -> tuple[np.ndarray, TargetKind, bool]:
