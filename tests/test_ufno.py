@@ -70,8 +70,10 @@ def test_unet_layer_count_and_validation():
     extras = [block.extra for block in est.module_.processor]
     assert extras[0] is None and all(isinstance(e, UNetBranch) for e in extras[1:])
     assert UFNORegressor().get_params()["n_layers"] == 6  # the paper's 3 + 3 layout
-    with pytest.raises(ValueError, match="n_unet_layers"):
-        UFNORegressor(n_unet_layers=4, n_layers=3, max_epochs=1).fit(X, X)
+    # More U-Fourier layers than layers: every layer gets a U-Net (defaults work for any depth).
+    clipped = UFNORegressor(n_modes=4, n_unet_layers=3, width=4, n_layers=2, max_epochs=1).fit(X, X)
+    assert clipped.n_unet_layers_ == 2
+    assert all(isinstance(block.extra, UNetBranch) for block in clipped.module_.processor)
     plain = UFNORegressor(n_modes=4, n_unet_layers=0, width=4, n_layers=2, max_epochs=1).fit(X, X)
     assert all(block.extra is None for block in plain.module_.processor)
 

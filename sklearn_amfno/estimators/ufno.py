@@ -32,7 +32,8 @@ class UFNORegressor(BaseOperatorRegressor):
             last axis). ``None`` keeps every mode of the training grid.
         n_unet_layers : int, default=3
             How many of the last layers are U-Fourier layers (the paper: 3 of 6). ``0`` gives a plain
-            FNO; must not exceed ``n_layers``.
+            FNO. At most ``n_layers``: with fewer layers, every layer is a U-Fourier layer (so the
+            defaults run with any ``n_layers``, e.g. in a grid search over it).
         unet_levels : int, default=3
             Stride-2 levels of each U-Net (the paper: 3).
     {common_parameters}
@@ -41,6 +42,8 @@ class UFNORegressor(BaseOperatorRegressor):
         ----------
         n_modes_ : tuple of int
             The modes kept per axis.
+        n_unet_layers_ : int
+            The number of U-Fourier layers, ``min(n_unet_layers, n_layers)``.
     {common_attributes}
 
         See Also
@@ -130,14 +133,11 @@ class UFNORegressor(BaseOperatorRegressor):
         self.unet_levels = unet_levels
 
     def _validate_family_params(self, grid_shape: tuple[int, ...]) -> None:
-        if self.n_unet_layers > self.n_layers:
-            raise ValueError(
-                f"n_unet_layers ({self.n_unet_layers}) must not exceed n_layers ({self.n_layers})."
-            )
+        self.n_unet_layers_ = min(self.n_unet_layers, self.n_layers)
         self.n_modes_ = resolve_modes(self.n_modes, grid_shape)
 
     def _build_processor(self, n_dim: int, grid_shape: tuple[int, ...]) -> nn.Module:
-        first_unet = self.n_layers - self.n_unet_layers
+        first_unet = self.n_layers - self.n_unet_layers_
         return nn.Sequential(
             *(
                 FourierBlock(
