@@ -175,11 +175,11 @@ def _estimator(**kw):
 @pytest.mark.parametrize(
     "n_dim, threshold",
     [
-        # Measured (torch 2.13 CPU, random_state=0): 0.127 (1-D) and 0.155 (2-D); identity
+        # Measured (torch 2.13 CPU, random_state=0): 0.072 (1-D) and 0.146 (2-D); identity
         # predictions score 0.40 and 0.99, mean predictions ~1.0. One MLP shared by all
         # frequencies learns a wavenumber-dependent multiplier slowly (see docs).
-        (1, 0.25),
-        (2, 0.3),
+        (1, 0.15),
+        (2, 0.25),
     ],
 )
 def test_learns_heat_operator(n_dim, threshold):
@@ -188,12 +188,14 @@ def test_learns_heat_operator(n_dim, threshold):
     est = _estimator().fit(X[:64], y[:64])
     error = relative_l2_error(y[64:], est.predict(X[64:]))
     assert error < threshold
-    assert error < 0.6 * relative_l2_error(y[64:], X[64:])
+    assert error < 0.4 * relative_l2_error(y[64:], X[64:])
 
 
 def test_other_grids_behave_as_documented():
     # The same functions on 64 and 16 points: the filter sees the same coefficients, the
-    # pointwise parts act per point, so the error stays near the training-grid error.
+    # pointwise parts act per point, so the error stays near the training-grid error (measured:
+    # 0.072 on 32 points, 0.085 on 64 and on 16; only the aliasing of the pointwise
+    # nonlinearities differs).
     X, y = make_heat(96, 32, random_state=0)
     est = _estimator().fit(X[:64], y[:64])
     error = relative_l2_error(y[64:], est.predict(X[64:]))
