@@ -94,3 +94,13 @@ def test_memory_caching(maker, tmp_path):
     b = maker(3, 16, random_state=0, memory=str(tmp_path))
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_memory_accepts_joblib_memory(tmp_path):
+    from joblib import Memory
+
+    mem = Memory(tmp_path, verbose=0)
+    a = make_heat(2, 8, random_state=0, memory=mem)
+    b = make_heat(2, 8, random_state=0, memory=mem)
+    np.testing.assert_array_equal(a[1], b[1])
+    assert any(tmp_path.rglob("output.pkl"))

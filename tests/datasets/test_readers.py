@@ -1,3 +1,5 @@
+import sys
+
 import numpy as np
 import pytest
 import scipy.io
@@ -234,3 +236,14 @@ def test_geofno_errors(tmp_path):
         load_geofno(tmp_path, "airfoil", fields=0)
     with pytest.raises(ValueError, match="case must be one of"):
         load_geofno(tmp_path, "cylinder")
+
+
+def test_h5py_missing_gives_install_advice(tmp_path, monkeypatch):
+    path = _write_h5(tmp_path / "b.h5", tensor=np.ones((2, 3, 4)))
+    monkeypatch.setitem(sys.modules, "h5py", None)  # "import h5py" now raises ImportError
+    with pytest.raises(ImportError, match="pip install h5py"):
+        load_pdebench(path)
+    # MATLAB v5 files do not need h5py.
+    scipy.io.savemat(tmp_path / "d.mat", {"coeff": np.ones((2, 4, 4)), "sol": np.ones((2, 4, 4))})
+    X, _ = load_fno_mat(tmp_path / "d.mat", problem="darcy")
+    assert X.shape == (2, 4, 4)
