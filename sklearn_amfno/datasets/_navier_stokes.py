@@ -168,7 +168,7 @@ def solve_navier_stokes(
     precision : {"double", "single"}, default="double"
         Floating-point precision of the time stepping (the output is float64 either way).
         ``"single"`` is about 3x faster; for the FNO setting (``nu = 1e-3``, 64^2, T = 20) its
-        results differ from double precision by ~2e-5 relative (round-off amplified by the
+        results differ from double precision by at most ~3e-5 relative (round-off amplified by the
         dynamics), far below the accuracy of any learned surrogate, so it is the generator's
         default.
     verbose : bool, default=False
