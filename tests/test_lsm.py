@@ -125,8 +125,8 @@ def _fit_eval(X, y, n_train, **params):
 def test_learns_heat_1d():
     X, y = make_heat(160, 32, n_dim=1, diffusivity=0.01, time=1.0, random_state=0)
     identity = relative_l2_error(y[128:], X[128:])  # ~0.56; predicting the mean: ~0.99
-    est, err = _fit_eval(X, y, 128, n_scales=3, patch_size=2, n_heads=4, width=16, max_epochs=30)
-    # Measured 0.18.
+    est, err = _fit_eval(X, y, 128, n_scales=2, patch_size=2, n_heads=4, width=16, max_epochs=40)
+    # Measured 0.178 (0.190 with random_state=1).
     assert err < 0.26 < identity
 
 

@@ -75,7 +75,7 @@ class OFormerProcessor(nn.Module):
         Channels of the encoder output and of the decoder.
     n_decoder_layers : int, default=1
         Cross-attention layers of the decoder.
-    fourier_feature_scale : float, default=8.0
+    fourier_feature_scale : float, default=2.0
         Standard deviation of the query Fourier features' random frequencies.
     rotary_min_freq : float, default=1/64
         See :class:`~sklearn_amfno.nn.attention.RotaryEmbedding`.
@@ -89,7 +89,7 @@ class OFormerProcessor(nn.Module):
         n_heads: int = 4,
         latent_dim: int = 64,
         n_decoder_layers: int = 1,
-        fourier_feature_scale: float = 8.0,
+        fourier_feature_scale: float = 2.0,
         rotary_min_freq: float = 1 / 64,
     ) -> None:
         super().__init__()
