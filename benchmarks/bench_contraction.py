@@ -38,7 +38,7 @@ VARIANTS = {
     "einsum (complex)": einsum_complex,
     "bmm (complex)": bmm_complex,
     "4 real bmm": four_real_bmm,
-    "real block bmm (package)": contract_modes,
+    "interleaved real bmm (package)": contract_modes,
 }
 
 
