@@ -1,7 +1,7 @@
 """Neural operators for PDEs as scikit-learn estimators, centred on the Amortized FNO."""
 
-from .estimators import AMFNORegressor, FNORegressor
+from .estimators import AMFNORegressor, FNORegressor, LSMRegressor, OFormerRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["AMFNORegressor", "FNORegressor", "__version__"]
+__all__ = ["AMFNORegressor", "FNORegressor", "LSMRegressor", "OFormerRegressor", "__version__"]

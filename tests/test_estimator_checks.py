@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_amfno import AMFNORegressor, FNORegressor
+from sklearn_amfno import AMFNORegressor, FNORegressor, LSMRegressor, OFormerRegressor
 
 # Small networks that still learn scikit-learn's regression check data (R^2 > 0.5) in a few
 # seconds; the checks fit each estimator a few dozen times.
@@ -13,6 +13,8 @@ CHECK_PARAMS = dict(width=8, n_layers=2, max_epochs=20, lr=1e-2, batch_size=16, 
 ESTIMATORS = [
     AMFNORegressor(**CHECK_PARAMS),
     FNORegressor(**CHECK_PARAMS),
+    OFormerRegressor(**CHECK_PARAMS, n_heads=2, latent_dim=16),
+    LSMRegressor(**{**CHECK_PARAMS, "n_layers": 1}, n_scales=2, patch_size=2, n_heads=2),
 ]
 
 # Every exception, with its reason. Keep this list short and explained.
@@ -25,6 +27,10 @@ EXPECTED_FAILED_CHECKS = {
         "float32 matrix products (BLAS blocking) may differ by one ulp (~1e-7) with the batch's "
         "composition; the check demands 1e-7 absolute. Predictions agree to float32 precision "
         "(tests/test_estimators.py::test_predict_dtype_and_batching)."
+    ),
+    "check_methods_sample_order_invariance": (
+        "the same float32 batch-composition rounding as above (seen with LSM: 1e-5 on targets "
+        "~100 against the check's 1e-9); each module on its own is order-invariant."
     ),
 }
 

@@ -2,5 +2,7 @@
 
 from .amfno import AMFNORegressor
 from .fno import FNORegressor
+from .lsm import LSMRegressor
+from .oformer import OFormerRegressor
 
-__all__ = ["AMFNORegressor", "FNORegressor"]
+__all__ = ["AMFNORegressor", "FNORegressor", "LSMRegressor", "OFormerRegressor"]
