@@ -18,15 +18,6 @@ from sklearn_amfno.metrics import relative_l2_error
 from sklearn_amfno.nn.afno import AFNOBlock, AFNOFilter, ChannelLayerNorm
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny fits: one intra-op thread avoids thread synchronisation stalls on a shared machine.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _numpy_filter(f: AFNOFilter, x: np.ndarray) -> np.ndarray:
     """The reference AFNO filter in float64 (ortho FFT, every mode kept), written independently."""
     axes = tuple(range(2, x.ndim))

@@ -18,17 +18,6 @@ from sklearn_amfno.metrics import relative_l2_error
 from sklearn_amfno.nn.factorized import FactorizedSpectralConv, FactorizedSpectralWeights
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # These fits are tiny: a second intra-op thread only adds synchronisation, and when the
-    # machine is shared (or pytest runs in parallel) each parallel op can stall for a scheduler
-    # tick. One thread keeps the module fast and its timings stable.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _numpy_factorized(x: np.ndarray, weights: list[np.ndarray]) -> np.ndarray:
     """``sum_d irfft_d(W_d * rfft_d(x))`` in float64 with numpy, modes beyond the weights zeroed."""
     out = np.zeros_like(x, dtype=float)

@@ -17,16 +17,6 @@ from sklearn_amfno.estimators.ufno import UFNORegressor
 from sklearn_amfno.metrics import relative_l2_error
 from sklearn_amfno.nn.unet import UNetBranch, padded_size
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny fits: one intra-op thread avoids thread synchronisation stalls on a shared machine.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 # -- the U-Net branch --------------------------------------------------------------------------
 
 
