@@ -154,6 +154,20 @@ def test_pickle_and_joblib_round_trips(Estimator, tmp_path):
     assert buffer.tell() > 0
 
 
+def test_model_pickled_on_a_gpu_loads_on_a_cpu():
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without CUDA")
+    X, y = make_heat(8, 16, random_state=0)
+    est = AMFNORegressor(width=4, n_layers=1, max_epochs=1, random_state=0).fit(X, y)
+    expected = est.predict(X)
+    # Mark the net as CUDA-resident, as after a GPU fit: unpickling must fall back to the CPU.
+    est.net_.device, est.device_ = "cuda", "cuda"
+    with pytest.warns(UserWarning, match="no CUDA devices are available"):
+        loaded = pickle.loads(pickle.dumps(est))
+    assert loaded.device_ == "cpu"
+    np.testing.assert_array_equal(loaded.predict(X), expected)
+
+
 def test_predict_dtype_and_batching():
     X, y = make_heat(70, 16, random_state=0)
     est = AMFNORegressor(width=8, n_layers=1, max_epochs=1, batch_size=16, random_state=0).fit(X, y)
