@@ -1,7 +1,24 @@
 """Neural operators for PDEs as scikit-learn estimators, centred on the Amortized FNO."""
 
-from .estimators import AMFNORegressor, FNORegressor, LSMRegressor, OFormerRegressor
+from .estimators import (
+    AFNORegressor,
+    AMFNORegressor,
+    FFNORegressor,
+    FNORegressor,
+    LSMRegressor,
+    OFormerRegressor,
+    UFNORegressor,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["AMFNORegressor", "FNORegressor", "LSMRegressor", "OFormerRegressor", "__version__"]
+__all__ = [
+    "AFNORegressor",
+    "AMFNORegressor",
+    "FFNORegressor",
+    "FNORegressor",
+    "LSMRegressor",
+    "OFormerRegressor",
+    "UFNORegressor",
+    "__version__",
+]

@@ -7,6 +7,7 @@ data flow is always: arrays -> validation -> torch module -> skorch loop -> arra
 from __future__ import annotations
 
 import copy
+import inspect
 import numbers
 from abc import ABCMeta, abstractmethod
 
@@ -27,10 +28,10 @@ from .nn.backbone import OperatorNetwork
 from .nn.losses import RelativeL2Loss, ScaledMSELoss
 
 COMMON_PARAMETERS_DOC = """\
-    width : int, default={width}
+width : int, default={width}
         Channels inside the operator layers.
     n_layers : int, default={n_layers}
-        Number of operator layers.
+        {n_layers_doc}
     channel_axis : None or -1, default=None
         ``None``: ``X`` is ``(n_samples, *grid)`` with one channel; ``-1``: ``X`` is
         ``(n_samples, *grid, n_channels)``. A field ``y`` has a channel axis when its rank says so.
@@ -63,7 +64,7 @@ COMMON_PARAMETERS_DOC = """\
         Extra skorch callbacks (early stopping, checkpoints, ...), copied at each fit."""
 
 COMMON_ATTRIBUTES_DOC = """\
-    net_ : skorch.NeuralNetRegressor
+net_ : skorch.NeuralNetRegressor
         The trained network with its history (``net_.history``), on ``device_``.
     module_ : torch.nn.Module
         The trained torch module (``net_.module_``).
@@ -86,11 +87,17 @@ COMMON_ATTRIBUTES_DOC = """\
         Trainable parameters, counted in real scalars (a complex weight counts two)."""
 
 
-def fill_doc(cls: type, **defaults) -> type:
-    """Insert the shared parameter and attribute descriptions, with ``cls``'s defaults."""
-    cls.__doc__ = cls.__doc__.replace(
-        "{common_parameters}", COMMON_PARAMETERS_DOC.format(**defaults)
-    ).replace("{common_attributes}", COMMON_ATTRIBUTES_DOC)
+def fill_doc(cls: type, n_layers_doc: str = "Number of operator layers.") -> type:
+    """Insert the shared parameter and attribute descriptions, with ``cls``'s own defaults.
+
+    The defaults are read from ``cls.__init__``'s signature, so a docstring cannot drift from
+    the code; ``n_layers_doc`` lets a family say what its layers are.
+    """
+    defaults = {name: param.default for name, param in inspect.signature(cls.__init__).parameters.items()}
+    common = COMMON_PARAMETERS_DOC.format(n_layers_doc=n_layers_doc, **defaults)
+    cls.__doc__ = cls.__doc__.replace("{common_parameters}", common).replace(
+        "{common_attributes}", COMMON_ATTRIBUTES_DOC
+    )
     return cls
 
 

@@ -2,7 +2,15 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_amfno import AMFNORegressor, FNORegressor, LSMRegressor, OFormerRegressor
+from sklearn_amfno import (
+    AFNORegressor,
+    AMFNORegressor,
+    FFNORegressor,
+    FNORegressor,
+    LSMRegressor,
+    OFormerRegressor,
+    UFNORegressor,
+)
 
 # Small networks that still learn scikit-learn's regression check data (R^2 > 0.5) in a few
 # seconds; the checks fit each estimator a few dozen times.
@@ -13,6 +21,9 @@ CHECK_PARAMS = dict(width=8, n_layers=2, max_epochs=20, lr=1e-2, batch_size=16, 
 ESTIMATORS = [
     AMFNORegressor(**CHECK_PARAMS),
     FNORegressor(**CHECK_PARAMS),
+    FFNORegressor(**CHECK_PARAMS),
+    UFNORegressor(**CHECK_PARAMS),
+    AFNORegressor(**CHECK_PARAMS),
     OFormerRegressor(**CHECK_PARAMS, n_heads=2, latent_dim=16),
     LSMRegressor(**{**CHECK_PARAMS, "n_layers": 1}, n_scales=2, patch_size=2, n_heads=2),
 ]

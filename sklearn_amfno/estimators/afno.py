@@ -160,4 +160,4 @@ class AFNORegressor(BaseOperatorRegressor):
         )
 
 
-fill_doc(AFNORegressor, width=32, n_layers=4, lr=1e-3, weight_decay=1e-4, max_epochs=100, batch_size=32)
+fill_doc(AFNORegressor)

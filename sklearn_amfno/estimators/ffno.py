@@ -172,4 +172,4 @@ class FFNORegressor(BaseOperatorRegressor):
         )
 
 
-fill_doc(FFNORegressor, width=32, n_layers=4, lr=1e-3, weight_decay=1e-4, max_epochs=100, batch_size=32)
+fill_doc(FFNORegressor)

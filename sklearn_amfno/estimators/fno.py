@@ -127,4 +127,4 @@ class FNORegressor(BaseOperatorRegressor):
         )
 
 
-fill_doc(FNORegressor, width=32, n_layers=4, lr=1e-3, weight_decay=1e-4, max_epochs=100, batch_size=32)
+fill_doc(FNORegressor)

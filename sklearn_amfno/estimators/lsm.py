@@ -39,11 +39,11 @@ class LSMRegressor(BaseOperatorRegressor):
     n_heads : int, default=8
         Attention heads of the spectral blocks (the paper: 8); ``width`` must be divisible
         by it.
-{common_parameters}
+    {common_parameters}
 
     Attributes
     ----------
-{common_attributes}
+    {common_attributes}
 
     See Also
     --------
@@ -161,4 +161,7 @@ class LSMRegressor(BaseOperatorRegressor):
         )
 
 
-fill_doc(LSMRegressor, width=32, n_layers=1, lr=1e-3, weight_decay=1e-4, max_epochs=100, batch_size=32)
+fill_doc(
+    LSMRegressor,
+    n_layers_doc="Neural Spectral Blocks applied in sequence on every skip and at the bottleneck.",
+)

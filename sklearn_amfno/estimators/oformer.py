@@ -40,11 +40,11 @@ class OFormerRegressor(BaseOperatorRegressor):
         Coordinates are divided by it in the rotary embedding (the paper uses ``1 / resolution``
         of the training data). Fixed at construction, it does not follow the grid, so the
         embedding of a physical position is the same on every grid.
-{common_parameters}
+    {common_parameters}
 
     Attributes
     ----------
-{common_attributes}
+    {common_attributes}
 
     See Also
     --------
@@ -153,4 +153,4 @@ class OFormerRegressor(BaseOperatorRegressor):
         )
 
 
-fill_doc(OFormerRegressor, width=32, n_layers=4, lr=1e-3, weight_decay=1e-4, max_epochs=100, batch_size=32)
+fill_doc(OFormerRegressor, n_layers_doc="Encoder layers (Galerkin self-attention + GeGLU).")

@@ -151,4 +151,4 @@ class UFNORegressor(BaseOperatorRegressor):
         )
 
 
-fill_doc(UFNORegressor, width=32, n_layers=6, lr=1e-3, weight_decay=1e-4, max_epochs=100, batch_size=32)
+fill_doc(UFNORegressor)
