@@ -36,7 +36,7 @@ def _heat_kernel(kernel, shape, factor):
     ks = [grid_wavenumbers(shape)[d][i] for d, i in enumerate(index)]
     ksq = sum(k.double() ** 2 for k in torch.meshgrid(*ks, indexing="ij"))
     with torch.no_grad():
-        kernel.weight.copy_(torch.exp(-factor * ksq).to(torch.cfloat)[None, None])
+        kernel.weight.copy_(torch.exp(-factor * ksq).to(torch.cfloat)[..., None, None])
 
 
 @pytest.mark.parametrize("n_dim", [1, 2, 3])
@@ -102,7 +102,8 @@ def test_separable_kernel_is_the_product_of_axis_kernels():
     weight, _ = kernel((8, 8))
     r0 = kernel._evaluate(kernel.nets[0], kernel_t(8, 4, full=True).unsqueeze(-1))
     r1 = kernel._evaluate(kernel.nets[1], kernel_t(8, 4, full=False).unsqueeze(-1))
-    torch.testing.assert_close(weight, r0[:, :, :, None] * r1[:, :, None, :])
+    # per-axis kernels are (modes, in, out); the layer's weight is (in, out, modes_0, modes_1)
+    torch.testing.assert_close(weight, torch.einsum("aio,bio->ioab", r0, r1))
 
 
 def kernel_t(n, ref, full):

@@ -51,6 +51,12 @@ class SpectralKernel(nn.Module):
     out_channels: int
 
 
+def _channels_first(weight: torch.Tensor) -> torch.Tensor:
+    """View a modes-first ``(*modes, in, out)`` tensor as ``(in, out, *modes)`` (no copy)."""
+    n_dim = weight.ndim - 2
+    return weight.permute(n_dim, n_dim + 1, *range(n_dim))
+
+
 def _select(wavenumbers: torch.Tensor, limit_low: int, limit_high: int) -> torch.Tensor:
     return torch.nonzero((wavenumbers >= limit_low) & (wavenumbers <= limit_high)).flatten()
 
@@ -78,7 +84,8 @@ class DenseSpectralKernel(SpectralKernel):
         for d, k in enumerate(kept):
             self.register_buffer(f"kept_{d}", k, persistent=False)
         scale = 1.0 / (in_channels * out_channels)
-        shape = (in_channels, out_channels, *(len(k) for k in kept))
+        # Stored modes-first, (*modes, in, out): the contraction reads it without a copy.
+        shape = (*(len(k) for k in kept), in_channels, out_channels)
         self.weight = nn.Parameter(scale * torch.rand(*shape, dtype=torch.cfloat))
 
     def forward(self, shape: Sequence[int]) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -89,9 +96,9 @@ class DenseSpectralKernel(SpectralKernel):
             low, high = (0, n // 2) if d == last else (-(n // 2), (n - 1) // 2)
             present = _select(kept, low, high)
             if len(present) < len(kept):
-                weight = weight.index_select(2 + d, present)
+                weight = weight.index_select(d, present)
             index.append(torch.remainder(kept[present], n))
-        return weight, index
+        return _channels_first(weight), index
 
 
 class AmortizedSpectralKernel(SpectralKernel):
@@ -165,9 +172,9 @@ class AmortizedSpectralKernel(SpectralKernel):
         return t
 
     def _evaluate(self, net: nn.Module, t: torch.Tensor) -> torch.Tensor:
+        """Kernel matrices at scaled wavenumbers ``t``: complex ``(m, cin, cout)``, modes first."""
         out = net(self._features(t)) * self.output_scale  # (m, 2 * cin * cout)
-        out = out.view(-1, 2, self.in_channels, self.out_channels)
-        return torch.complex(out[:, 0], out[:, 1]).permute(1, 2, 0)  # (cin, cout, m)
+        return torch.view_as_complex(out.view(-1, self.in_channels, self.out_channels, 2))
 
     def forward(self, shape: Sequence[int]) -> tuple[torch.Tensor, list[torch.Tensor]]:
         device = next(self.parameters()).device
@@ -177,16 +184,18 @@ class AmortizedSpectralKernel(SpectralKernel):
             keep = _select(k, -ref, ref)
             index.append(keep)
             scaled.append(k[keep].float() / ref)
+        n_dim = len(scaled)
         if self.factorization == "separable":
             weight = None
             for d, t in enumerate(scaled):
                 r = self._evaluate(self.nets[d], t.unsqueeze(-1))
-                r = r.view(*r.shape[:2], *[-1 if a == d else 1 for a in range(len(scaled))])
+                r = r.view(*[-1 if a == d else 1 for a in range(n_dim)], *r.shape[1:])
                 weight = r if weight is None else weight * r
-            return weight, index
-        mesh = torch.stack(torch.meshgrid(*scaled, indexing="ij"), dim=-1)
-        r = self._evaluate(self.nets[0], mesh.reshape(-1, len(scaled)).unsqueeze(-2))
-        return r.view(*r.shape[:2], *(len(t) for t in scaled)), index
+        else:
+            mesh = torch.stack(torch.meshgrid(*scaled, indexing="ij"), dim=-1)
+            r = self._evaluate(self.nets[0], mesh.reshape(-1, n_dim).unsqueeze(-2))
+            weight = r.view(*(len(t) for t in scaled), *r.shape[1:])
+        return _channels_first(weight), index
 
 
 def contract_modes(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -201,9 +210,10 @@ def contract_modes(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     o = weight.shape[1]
     # (b, c, m) complex -> (m, b, c, [re, im]) -> (m, b, 2c)
     xr = torch.view_as_real(x.reshape(b, c, -1)).permute(2, 0, 1, 3).reshape(-1, b, 2 * c)
-    w = weight.reshape(c, o, -1)
-    wr, wi = w.real.permute(2, 0, 1), w.imag.permute(2, 0, 1)  # (m, c, o)
-    block = torch.stack([torch.stack([wr, wi], -1), torch.stack([-wi, wr], -1)], 2)  # (m, c, 2, o, 2)
+    # Modes-first weights (see _channels_first) make this permute free.
+    w = weight.reshape(c, o, -1).permute(2, 0, 1)  # (m, c, o)
+    # Row "re" of input channel i: [w_r, w_i]; row "im": [-w_i, w_r], the parts of i * w.
+    block = torch.stack([torch.view_as_real(w), torch.view_as_real(w * 1j)], dim=2)  # (m, c, 2, o, 2)
     out = torch.bmm(xr, block.reshape(-1, 2 * c, 2 * o)).view(-1, b, o, 2)
     return torch.view_as_complex(out).permute(1, 2, 0).reshape(b, o, *modes)
 
