@@ -27,7 +27,7 @@ def relative_l2_error(y_true, y_pred, *, multioutput: str = "uniform_average") -
     >>> import numpy as np
     >>> from sklearn_amfno.metrics import relative_l2_error
     >>> y = np.array([[3.0, 4.0]])
-    >>> float(relative_l2_error(y, y + np.array([[0.3, 0.4]])))
+    >>> round(relative_l2_error(y, y + np.array([[0.3, 0.4]])), 12)
     0.1
     """
     y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)

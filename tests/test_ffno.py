@@ -13,7 +13,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_amfno.datasets import make_advection, make_heat
-from sklearn_amfno.estimators.ffno import FFNORegressor, resolve_axis_modes
+from sklearn_amfno.estimators.ffno import FFNORegressor
+from sklearn_amfno.estimators.fno import resolve_modes, rfftn_mode_limits
 from sklearn_amfno.metrics import relative_l2_error
 from sklearn_amfno.nn.factorized import FactorizedSpectralConv, FactorizedSpectralWeights
 
@@ -103,14 +104,18 @@ def test_modes_are_physical_wavenumbers_on_other_grids():
     assert layer(torch.randn(1, 2, 4, 3)).shape == (1, 2, 4, 3)
 
 
-def test_resolve_axis_modes():
-    assert resolve_axis_modes(None, (16, 9)) == (9, 5)
-    assert resolve_axis_modes(4, (16, 9)) == (4, 4)
-    assert resolve_axis_modes((9, 5), (16, 9)) == (9, 5)  # every axis is a real-FFT axis
+AXIS_LIMITS = (9, 5)  # a 16 x 9 grid, each axis its own real FFT (F-FNO)
+
+
+def test_resolve_modes_for_factorized_and_rfftn_layouts():
+    assert rfftn_mode_limits((16, 9)) == (8, 5)  # FNO: full FFT on the first axis
+    assert resolve_modes(None, AXIS_LIMITS) == (9, 5)
+    assert resolve_modes(4, AXIS_LIMITS) == (4, 4)
+    assert resolve_modes((9, 5), AXIS_LIMITS) == (9, 5)  # every axis is a real-FFT axis
     # Like FNO's resolve_modes: a training grid too coarse keeps every mode it holds.
-    assert resolve_axis_modes((12, 6), (16, 9)) == (9, 5)
+    assert resolve_modes((12, 6), AXIS_LIMITS) == (9, 5)
     with pytest.raises(ValueError, match="tuple of 2"):
-        resolve_axis_modes((4,), (16, 9))
+        resolve_modes((4,), AXIS_LIMITS)
 
 
 # -- the estimator -----------------------------------------------------------------------------

@@ -14,71 +14,71 @@ from ..nn.afno import AFNOBlock, AFNOFilter
 class AFNORegressor(BaseOperatorRegressor):
     """Adaptive Fourier Neural Operator (Guibas et al., ICLR 2022) on the shared backbone.
 
-        Each layer is the pre-norm AFNO block ``y = x + Filter(LN x); out = y + MLP(LN y)`` with a
-        per-point LayerNorm over channels and a GELU ``MLP`` ``width -> mlp_ratio * width -> width``.
-        The filter transforms the grid with a real FFT, applies at every frequency the same
-        block-diagonal complex two-layer MLP (``n_blocks`` blocks, ReLU on real and imaginary parts),
-        soft-shrinks real and imaginary parts by ``sparsity_threshold``, transforms back and adds its
-        own input.
+    Each layer is the pre-norm AFNO block ``y = x + Filter(LN x); out = y + MLP(LN y)`` with a
+    per-point LayerNorm over channels and a GELU ``MLP`` ``width -> mlp_ratio * width -> width``.
+    The filter transforms the grid with a real FFT, applies at every frequency the same
+    block-diagonal complex two-layer MLP (``n_blocks`` blocks, ReLU on real and imaginary parts),
+    soft-shrinks real and imaginary parts by ``sparsity_threshold``, transforms back and adds its
+    own input.
 
-        Parameters
-        ----------
-        n_blocks : int, default=4
-            Diagonal blocks of the complex MLP; ``width`` must be divisible by it. The paper uses 8
-            blocks at width 768; 4 keeps blocks of 8 channels at the default ``width=32``.
-        sparsity_threshold : float, default=0.01
-            Soft-shrinkage ``lambda`` (the paper's value).
-        hard_thresholding_fraction : float, default=1.0
-            Fraction of each axis' training-grid wavenumbers that go through the MLP
-            (``|k_d| < int((n_d // 2 + 1) * fraction)``); the other modes get a zero filter output.
-            ``1.0`` keeps all, as in the paper's default.
-        mlp_ratio : float, default=4.0
-            Hidden width of the channel MLP relative to ``width`` (the paper's value).
+    Parameters
+    ----------
+    n_blocks : int, default=4
+        Diagonal blocks of the complex MLP; ``width`` must be divisible by it. The paper uses 8
+        blocks at width 768; 4 keeps blocks of 8 channels at the default ``width=32``.
+    sparsity_threshold : float, default=0.01
+        Soft-shrinkage ``lambda`` (the paper's value).
+    hard_thresholding_fraction : float, default=1.0
+        Fraction of each axis' training-grid wavenumbers that go through the MLP
+        (``|k_d| < int((n_d // 2 + 1) * fraction)``); the other modes get a zero filter output.
+        ``1.0`` keeps all, as in the paper's default.
+    mlp_ratio : float, default=4.0
+        Hidden width of the channel MLP relative to ``width`` (the paper's value).
     {common_parameters}
 
-        Attributes
-        ----------
+    Attributes
+    ----------
     {common_attributes}
 
-        See Also
-        --------
-        FNORegressor : per-mode learned weights instead of one MLP shared by all frequencies.
+    See Also
+    --------
+    FNORegressor : per-mode learned weights instead of one MLP shared by all frequencies.
 
-        Notes
-        -----
-        Simplifications with respect to the reference (NVlabs/AFNO-transformer, FourCastNet):
+    Notes
+    -----
+    Simplifications with respect to the reference (NVlabs/AFNO-transformer, FourCastNet):
 
-        - No patch embedding (patch size 1): the lifting layer of the shared backbone plays the
-          embedding, and the grid-coordinate channels replace the learned positional embedding,
-          which is tied to one patch grid. That is what lets the model run on other grids. The
-          linear head and un-patchify become the backbone's pointwise projection.
-        - Defaults: 4 layers at width 32 (the paper: depth 12, width 768), no dropout or stochastic
-          depth, and the complex MLP's hidden size equals the block size (the reference's
-          ``hidden_size_factor=1``).
-        - The FFT normalisation is the ortho one *of the training grid* (identical to the reference
-          there), and hard thresholding keeps a box of physical wavenumbers
-          (see :mod:`sklearn_amfno.nn.afno`).
+    - No patch embedding (patch size 1): the lifting layer of the shared backbone plays the
+      embedding, and the grid-coordinate channels replace the learned positional embedding,
+      which is tied to one patch grid. That is what lets the model run on other grids. The
+      linear head and un-patchify become the backbone's pointwise projection.
+    - Defaults: 4 layers at width 32 (the paper: depth 12, width 768), no dropout or stochastic
+      depth, and the complex MLP's hidden size equals the block size (the reference's
+      ``hidden_size_factor=1``).
+    - The FFT normalisation is the ortho one *of the training grid* (identical to the reference
+      there), and hard thresholding keeps a box of physical wavenumbers
+      (see :mod:`sklearn_amfno.nn.afno`).
 
-        **Other grids.** The filter's weights are shared by all frequencies and do not depend on
-        the grid. Its coefficients are normalised with the training grid's point count, so the same
-        band-limited function gives the same coefficients on every grid, and wavenumbers above the
-        training grid's Nyquist (only on finer grids) get a zero filter output. The filter thus
-        maps a band-limited input to the same function on a finer or coarser grid (up to the modes a
-        coarser grid cannot hold); the pointwise parts act point by point, so a prediction on a
-        finer grid approximates the interpolation of the training-grid prediction.
+    **Other grids.** The filter's weights are shared by all frequencies and do not depend on
+    the grid. Its coefficients are normalised with the training grid's point count, so the same
+    band-limited function gives the same coefficients on every grid, and wavenumbers above the
+    training grid's Nyquist (only on finer grids) get a zero filter output. The filter thus
+    maps a band-limited input to the same function on a finer or coarser grid (up to the modes a
+    coarser grid cannot hold); the pointwise parts act point by point, so a prediction on a
+    finer grid approximates the interpolation of the training-grid prediction.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from sklearn_amfno.estimators.afno import AFNORegressor
-        >>> rng = np.random.default_rng(0)
-        >>> X = rng.standard_normal((16, 32))
-        >>> y = np.roll(X, 3, axis=1)
-        >>> est = AFNORegressor(n_blocks=2, width=8, n_layers=2, max_epochs=2, random_state=0)
-        >>> est.fit(X, y).predict(X[:2]).shape
-        (2, 32)
-        >>> est.predict(rng.standard_normal((2, 64))).shape  # another grid
-        (2, 64)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_amfno.estimators.afno import AFNORegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((16, 32))
+    >>> y = np.roll(X, 3, axis=1)
+    >>> est = AFNORegressor(n_blocks=2, width=8, n_layers=2, max_epochs=2, random_state=0)
+    >>> est.fit(X, y).predict(X[:2]).shape
+    (2, 32)
+    >>> est.predict(rng.standard_normal((2, 64))).shape  # another grid
+    (2, 64)
     """
 
     _parameter_constraints: dict = {

@@ -16,53 +16,53 @@ from ..nn.spectral import AmortizedSpectralKernel, SpectralConv
 class AMFNORegressor(BaseOperatorRegressor):
     """Amortized Fourier Neural Operator (Xiao et al., NeurIPS 2024).
 
-        Each layer is ``v <- act(v + FFN(K v))`` with ``K v = IRFFT(R(k) * RFFT(v))`` over every mode
-        of the grid. ``R(k)``, a complex ``width x width`` matrix per frequency, is produced by a small
-        network of the wavenumber instead of being stored per mode, so the number of parameters does
-        not depend on the grid. The network sees ``t = k / k_ref`` with ``k_ref`` the training grid's
-        Nyquist wavenumber per axis, fixed at fit; on a finer grid the modes above it get a zero kernel
-        (see :mod:`sklearn_amfno.nn.spectral`).
+    Each layer is ``v <- act(v + FFN(K v))`` with ``K v = IRFFT(R(k) * RFFT(v))`` over every mode
+    of the grid. ``R(k)``, a complex ``width x width`` matrix per frequency, is produced by a small
+    network of the wavenumber instead of being stored per mode, so the number of parameters does
+    not depend on the grid. The network sees ``t = k / k_ref`` with ``k_ref`` the training grid's
+    Nyquist wavenumber per axis, fixed at fit; on a finer grid the modes above it get a zero kernel
+    (see :mod:`sklearn_amfno.nn.spectral`).
 
-        Parameters
-        ----------
-        kernel : {{"mlp", "kan"}}, default="mlp"
-            Kernel network: a basis embedding followed by an MLP, or a B-spline KAN.
-        basis : {{"chebyshev", "fourier", "legendre", "polynomial"}}, default="chebyshev"
-            Basis of the MLP kernel's frequency embedding (``"fourier"`` is the paper's triangular
-            basis, ``"polynomial"`` the non-orthogonal ablation). Ignored by the KAN kernel.
-        n_basis : int, default=10
-            Basis functions per frequency coordinate (MLP kernel).
-        kernel_hidden : int or None, default=None
-            Hidden size of the kernel network: ``None`` means ``2 * n_basis`` for the MLP (the paper's
-            ``n -> 2n -> width^2``) and 8 for the KAN.
-        factorization : {{"separable", "joint"}}, default="separable"
-            ``"separable"``: one kernel network per axis and ``R(k) = prod_d R_d(k_d)`` (rank one over
-            axes, as the public re-implementations do); ``"joint"``: one network of all coordinates.
-            The two coincide in 1-D.
-        kan_grid_size : int, default=5
-            Spline intervals of the KAN kernel.
+    Parameters
+    ----------
+    kernel : {{"mlp", "kan"}}, default="mlp"
+        Kernel network: a basis embedding followed by an MLP, or a B-spline KAN.
+    basis : {{"chebyshev", "fourier", "legendre", "polynomial"}}, default="chebyshev"
+        Basis of the MLP kernel's frequency embedding (``"fourier"`` is the paper's triangular
+        basis, ``"polynomial"`` the non-orthogonal ablation). Ignored by the KAN kernel.
+    n_basis : int, default=10
+        Basis functions per frequency coordinate (MLP kernel).
+    kernel_hidden : int or None, default=None
+        Hidden size of the kernel network: ``None`` means ``2 * n_basis`` for the MLP (the paper's
+        ``n -> 2n -> width^2``) and 8 for the KAN.
+    factorization : {{"separable", "joint"}}, default="separable"
+        ``"separable"``: one kernel network per axis and ``R(k) = prod_d R_d(k_d)`` (rank one over
+        axes, as the public re-implementations do); ``"joint"``: one network of all coordinates.
+        The two coincide in 1-D.
+    kan_grid_size : int, default=5
+        Spline intervals of the KAN kernel.
     {common_parameters}
 
-        Attributes
-        ----------
+    Attributes
+    ----------
     {common_attributes}
 
-        See Also
-        --------
-        FNORegressor : the classic FNO with one stored weight per kept mode.
+    See Also
+    --------
+    FNORegressor : the classic FNO with one stored weight per kept mode.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from sklearn_amfno import AMFNORegressor
-        >>> rng = np.random.default_rng(0)
-        >>> X = rng.standard_normal((16, 32))
-        >>> y = np.roll(X, 3, axis=1)
-        >>> est = AMFNORegressor(width=8, n_layers=2, max_epochs=2, random_state=0).fit(X, y)
-        >>> est.predict(X[:2]).shape
-        (2, 32)
-        >>> est.predict(rng.standard_normal((2, 64))).shape  # another grid
-        (2, 64)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_amfno import AMFNORegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((16, 32))
+    >>> y = np.roll(X, 3, axis=1)
+    >>> est = AMFNORegressor(width=8, n_layers=2, max_epochs=2, random_state=0).fit(X, y)
+    >>> est.predict(X[:2]).shape
+    (2, 32)
+    >>> est.predict(rng.standard_normal((2, 64))).shape  # another grid
+    (2, 64)
     """
 
     _parameter_constraints: dict = {

@@ -10,98 +10,75 @@ from torch import nn
 from .._base import BaseOperatorRegressor, fill_doc
 from ..nn.factorized import FactorizedSpectralConv, FactorizedSpectralWeights
 from ..nn.layers import ResidualFFNBlock
-
-
-def resolve_axis_modes(n_modes, grid_shape: tuple[int, ...]) -> tuple[int, ...]:
-    """Modes ``0 <= k < m_d`` kept on each axis of a factorised layer.
-
-    Every axis of a factorised layer is transformed by its own one-dimensional real FFT, so each
-    holds ``n_d // 2 + 1`` modes (unlike the ``rfftn`` corner blocks of
-    :func:`~sklearn_amfno.estimators.fno.resolve_modes`, where only the last axis is a real-FFT
-    axis). As there, ``None`` keeps every mode of the training grid, and an axis too coarse for
-    the requested modes keeps all it holds, so default settings run on small grids.
-
-    Raises ValueError when ``n_modes`` is not a positive int or a tuple of one per axis.
-    """
-    d = len(grid_shape)
-    limits = tuple(n // 2 + 1 for n in grid_shape)
-    if n_modes is None:
-        return limits
-    modes = (n_modes,) * d if isinstance(n_modes, numbers.Integral) else tuple(n_modes)
-    if len(modes) != d or not all(isinstance(m, numbers.Integral) and m >= 1 for m in modes):
-        raise ValueError(
-            f"n_modes must be a positive int or a tuple of {d} positive ints for a {d}-D grid, "
-            f"got {n_modes!r}."
-        )
-    return tuple(int(min(m, lim)) for m, lim in zip(modes, limits))
+from .fno import resolve_modes
 
 
 class FFNORegressor(BaseOperatorRegressor):
     """Factorised Fourier Neural Operator, F-FNO (Tran et al., ICLR 2023).
 
-        Each layer is ``z <- z + FFN(K z)`` with the factorised Fourier operator
-        ``K z = sum_d IRFFT_d(R_d * RFFT_d(z))``: a one-dimensional real FFT along one axis at a
-        time, the lowest ``n_modes[d]`` wavenumbers of that axis mixed by a complex
-        ``width x width`` matrix per mode (the others zeroed), the inverse FFT along the same axis,
-        summed over the axes. The spectral weights number ``width^2 * sum_d m_d`` instead of FNO's
-        ``width^2 * prod_d m_d``. ``FFN`` is pointwise ``width -> 4 width -> width``.
+    Each layer is ``z <- z + FFN(K z)`` with the factorised Fourier operator
+    ``K z = sum_d IRFFT_d(R_d * RFFT_d(z))``: a one-dimensional real FFT along one axis at a
+    time, the lowest ``n_modes[d]`` wavenumbers of that axis mixed by a complex
+    ``width x width`` matrix per mode (the others zeroed), the inverse FFT along the same axis,
+    summed over the axes. The spectral weights number ``width^2 * sum_d m_d`` instead of FNO's
+    ``width^2 * prod_d m_d``. ``FFN`` is pointwise ``width -> 4 width -> width``.
 
-        Parameters
-        ----------
-        n_modes : int, tuple of int or None, default=16
-            Modes ``0 <= k < m`` kept per axis (physical wavenumbers: cycles per domain length).
-            An axis of ``n`` training points holds ``n // 2 + 1``: fewer are kept when it holds
-            fewer, and ``None`` keeps them all. The paper uses 16 on its 64 x 64 torus.
-        share_weights : bool, default=False
-            Use the same spectral weights ``R_d`` in every layer (the paper's weight sharing; the
-            ``FFN`` stays per layer). Divides the spectral parameters by ``n_layers``.
+    Parameters
+    ----------
+    n_modes : int, tuple of int or None, default=16
+        Modes ``0 <= k < m`` kept per axis (physical wavenumbers: cycles per domain length).
+        An axis of ``n`` training points holds ``n // 2 + 1``: fewer are kept when it holds
+        fewer, and ``None`` keeps them all. The paper uses 16 on its 64 x 64 torus.
+    share_weights : bool, default=False
+        Use the same spectral weights ``R_d`` in every layer (the paper's weight sharing; the
+        ``FFN`` stays per layer). Divides the spectral parameters by ``n_layers``.
     {common_parameters}
 
-        Attributes
-        ----------
-        n_modes_ : tuple of int
-            The modes kept per axis.
+    Attributes
+    ----------
+    n_modes_ : tuple of int
+        The modes kept per axis.
     {common_attributes}
 
-        See Also
-        --------
-        FNORegressor : the dense FNO, one weight per mode of the full grid of kept modes.
-        AMFNORegressor : the amortized kernel, every mode at a fixed parameter count.
+    See Also
+    --------
+    FNORegressor : the dense FNO, one weight per mode of the full grid of kept modes.
+    AMFNORegressor : the amortized kernel, every mode at a fixed parameter count.
 
-        Notes
-        -----
-        Simplifications with respect to the reference implementation (fourierflow):
+    Notes
+    -----
+    Simplifications with respect to the reference implementation (fourierflow):
 
-        - The block is the package's shared :class:`~sklearn_amfno.nn.layers.ResidualFFNBlock`,
-          whose ``FFN`` uses GELU where the reference uses ReLU, and no weight normalisation.
-          Every block is ``z + FFN(K z)`` without an outer activation, as in the reference code
-          (the AM-FNO blocks apply one between layers).
-        - No input padding, no per-layer forecast summation ("b_sum" of the reference), no
-          teacher forcing or Markov rollout: one operator call maps ``X`` to ``y``.
-        - Defaults: ``width=32`` and 4 layers (the paper: width 64, 4 to 24 layers, 16 modes)
-          keep CPU fits practical; the learning rate 1e-3 with a cosine schedule (the paper:
-          2.5e-3 with warm-up).
+    - The block is the package's shared :class:`~sklearn_amfno.nn.layers.ResidualFFNBlock`,
+      whose ``FFN`` uses GELU where the reference uses ReLU, and no weight normalisation.
+      Every block is ``z + FFN(K z)`` without an outer activation, as in the reference code
+      (the AM-FNO blocks apply one between layers).
+    - No input padding, no per-layer forecast summation ("b_sum" of the reference), no
+      teacher forcing or Markov rollout: one operator call maps ``X`` to ``y``.
+    - Defaults: ``width=32`` and 4 layers (the paper: width 64, 4 to 24 layers, 16 modes)
+      keep CPU fits practical; the learning rate 1e-3 with a cosine schedule (the paper:
+      2.5e-3 with warm-up).
 
-        **Other grids.** The modes are physical wavenumbers, so the same weights act on the same
-        Fourier modes on every grid. On a finer grid the modes above ``n_modes`` are zero, as in
-        training; on a coarser grid an axis holding fewer than ``n_modes[d]`` modes uses only the
-        weights of the modes it holds. For inputs band-limited below ``n_modes`` the spectral
-        layers are therefore discretisation-invariant; the pointwise ``FFN`` sees the values at the
-        new grid points, so the network output on a finer grid approximates (is not exactly) the
-        interpolation of the training-grid output.
+    **Other grids.** The modes are physical wavenumbers, so the same weights act on the same
+    Fourier modes on every grid. On a finer grid the modes above ``n_modes`` are zero, as in
+    training; on a coarser grid an axis holding fewer than ``n_modes[d]`` modes uses only the
+    weights of the modes it holds. For inputs band-limited below ``n_modes`` the spectral
+    layers are therefore discretisation-invariant; the pointwise ``FFN`` sees the values at the
+    new grid points, so the network output on a finer grid approximates (is not exactly) the
+    interpolation of the training-grid output.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from sklearn_amfno.estimators.ffno import FFNORegressor
-        >>> rng = np.random.default_rng(0)
-        >>> X = rng.standard_normal((16, 32))
-        >>> y = np.roll(X, 3, axis=1)
-        >>> est = FFNORegressor(n_modes=8, width=8, n_layers=2, max_epochs=2, random_state=0)
-        >>> est.fit(X, y).predict(X[:2]).shape
-        (2, 32)
-        >>> est.predict(rng.standard_normal((2, 64))).shape  # another grid
-        (2, 64)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_amfno.estimators.ffno import FFNORegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((16, 32))
+    >>> y = np.roll(X, 3, axis=1)
+    >>> est = FFNORegressor(n_modes=8, width=8, n_layers=2, max_epochs=2, random_state=0)
+    >>> est.fit(X, y).predict(X[:2]).shape
+    (2, 32)
+    >>> est.predict(rng.standard_normal((2, 64))).shape  # another grid
+    (2, 64)
     """
 
     _parameter_constraints: dict = {
@@ -152,7 +129,7 @@ class FFNORegressor(BaseOperatorRegressor):
         self.share_weights = share_weights
 
     def _validate_family_params(self, grid_shape: tuple[int, ...]) -> None:
-        self.n_modes_ = resolve_axis_modes(self.n_modes, grid_shape)
+        self.n_modes_ = resolve_modes(self.n_modes, tuple(n // 2 + 1 for n in grid_shape))
 
     def _build_processor(self, n_dim: int, grid_shape: tuple[int, ...]) -> nn.Module:
         def weights() -> FactorizedSpectralWeights:
