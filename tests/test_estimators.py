@@ -154,6 +154,7 @@ def test_pickle_and_joblib_round_trips(Estimator, tmp_path):
     assert buffer.tell() > 0
 
 
+@pytest.mark.filterwarnings("ignore:Setting self.device = cpu")
 def test_model_pickled_on_a_gpu_loads_on_a_cpu():
     if torch.cuda.is_available():
         pytest.skip("needs a machine without CUDA")
