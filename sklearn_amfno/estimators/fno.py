@@ -88,7 +88,7 @@ class FNORegressor(BaseOperatorRegressor):
         channel_axis=None,
         add_grid=True,
         loss="auto",
-        lr=1e-3,
+        lr=1e-2,
         weight_decay=1e-4,
         lr_schedule="cosine",
         max_epochs=100,
