@@ -112,11 +112,24 @@ def resolve_device(device: str) -> str:
     return device
 
 
+def store_parameters(estimator: BaseEstimator, parameters: dict) -> None:
+    """Set every ``__init__`` argument as the attribute of the same name, unchanged.
+
+    Call it first thing in ``__init__`` with ``locals()``: scikit-learn's rule is that
+    ``__init__`` stores its parameters and does nothing else, and this keeps each estimator's
+    explicit signature the only place its parameters are spelled out.
+    """
+    for name, value in parameters.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
 class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     """Shared base of the neural-operator regressors; not for direct use.
 
-    Subclasses define ``__init__`` (their own parameters plus the common ones, passed on here) and
-    ``_build_processor``.
+    Subclasses define ``__init__`` with an explicit signature (their own parameters, then the
+    common keyword-only ones of ``_parameter_constraints``) whose body is
+    ``store_parameters(self, locals())``, and ``_build_processor``.
     """
 
     _parameter_constraints: dict = {
@@ -136,41 +149,6 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         "verbose": ["verbose"],
         "callbacks": [None, list],
     }
-
-    def __init__(
-        self,
-        *,
-        width,
-        n_layers,
-        channel_axis,
-        add_grid,
-        loss,
-        lr,
-        weight_decay,
-        lr_schedule,
-        max_epochs,
-        batch_size,
-        validation_fraction,
-        device,
-        random_state,
-        verbose,
-        callbacks,
-    ):
-        self.width = width
-        self.n_layers = n_layers
-        self.channel_axis = channel_axis
-        self.add_grid = add_grid
-        self.loss = loss
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.lr_schedule = lr_schedule
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.validation_fraction = validation_fraction
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
 
     @abstractmethod
     def _build_processor(self, n_dim: int, grid_shape: tuple[int, ...]) -> nn.Module:

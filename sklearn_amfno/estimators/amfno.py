@@ -7,7 +7,7 @@ import numbers
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from .._base import BaseOperatorRegressor, fill_doc
+from .._base import BaseOperatorRegressor, fill_doc, store_parameters
 from ..nn.bases import BASES
 from ..nn.layers import ResidualFFNBlock
 from ..nn.spectral import AmortizedSpectralKernel, SpectralConv
@@ -101,29 +101,7 @@ class AMFNORegressor(BaseOperatorRegressor):
         verbose=0,
         callbacks=None,
     ):
-        super().__init__(
-            width=width,
-            n_layers=n_layers,
-            channel_axis=channel_axis,
-            add_grid=add_grid,
-            loss=loss,
-            lr=lr,
-            weight_decay=weight_decay,
-            lr_schedule=lr_schedule,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            validation_fraction=validation_fraction,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-            callbacks=callbacks,
-        )
-        self.kernel = kernel
-        self.basis = basis
-        self.n_basis = n_basis
-        self.kernel_hidden = kernel_hidden
-        self.factorization = factorization
-        self.kan_grid_size = kan_grid_size
+        store_parameters(self, locals())
 
     def _build_processor(self, n_dim: int, grid_shape: tuple[int, ...]) -> nn.Module:
         reference = tuple(n // 2 for n in grid_shape)

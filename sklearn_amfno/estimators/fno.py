@@ -7,7 +7,7 @@ import numbers
 from sklearn.utils._param_validation import Interval
 from torch import nn
 
-from .._base import BaseOperatorRegressor, fill_doc
+from .._base import BaseOperatorRegressor, fill_doc, store_parameters
 from ..nn.layers import FourierBlock
 from ..nn.spectral import DenseSpectralKernel, SpectralConv
 
@@ -99,24 +99,7 @@ class FNORegressor(BaseOperatorRegressor):
         verbose=0,
         callbacks=None,
     ):
-        super().__init__(
-            width=width,
-            n_layers=n_layers,
-            channel_axis=channel_axis,
-            add_grid=add_grid,
-            loss=loss,
-            lr=lr,
-            weight_decay=weight_decay,
-            lr_schedule=lr_schedule,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            validation_fraction=validation_fraction,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-            callbacks=callbacks,
-        )
-        self.n_modes = n_modes
+        store_parameters(self, locals())
 
     def _validate_family_params(self, grid_shape: tuple[int, ...]) -> None:
         self.n_modes_ = resolve_modes(self.n_modes, rfftn_mode_limits(grid_shape))

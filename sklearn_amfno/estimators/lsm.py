@@ -7,7 +7,7 @@ import numbers
 from sklearn.utils._param_validation import Interval
 from torch import nn
 
-from .._base import BaseOperatorRegressor, fill_doc
+from .._base import BaseOperatorRegressor, fill_doc, store_parameters
 from ..nn.lsm import LSMProcessor
 
 
@@ -118,28 +118,7 @@ class LSMRegressor(BaseOperatorRegressor):
         verbose=0,
         callbacks=None,
     ):
-        super().__init__(
-            width=width,
-            n_layers=n_layers,
-            channel_axis=channel_axis,
-            add_grid=add_grid,
-            loss=loss,
-            lr=lr,
-            weight_decay=weight_decay,
-            lr_schedule=lr_schedule,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            validation_fraction=validation_fraction,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-            callbacks=callbacks,
-        )
-        self.n_scales = n_scales
-        self.patch_size = patch_size
-        self.n_tokens = n_tokens
-        self.n_basis = n_basis
-        self.n_heads = n_heads
+        store_parameters(self, locals())
 
     def _validate_family_params(self, grid_shape: tuple[int, ...]) -> None:
         if self.width % self.n_heads:

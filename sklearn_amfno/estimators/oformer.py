@@ -7,7 +7,7 @@ import numbers
 from sklearn.utils._param_validation import Interval
 from torch import nn
 
-from .._base import BaseOperatorRegressor, fill_doc
+from .._base import BaseOperatorRegressor, fill_doc, store_parameters
 from ..nn.oformer import OFormerProcessor
 
 
@@ -117,28 +117,7 @@ class OFormerRegressor(BaseOperatorRegressor):
         verbose=0,
         callbacks=None,
     ):
-        super().__init__(
-            width=width,
-            n_layers=n_layers,
-            channel_axis=channel_axis,
-            add_grid=add_grid,
-            loss=loss,
-            lr=lr,
-            weight_decay=weight_decay,
-            lr_schedule=lr_schedule,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            validation_fraction=validation_fraction,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-            callbacks=callbacks,
-        )
-        self.n_heads = n_heads
-        self.latent_dim = latent_dim
-        self.n_decoder_layers = n_decoder_layers
-        self.fourier_feature_scale = fourier_feature_scale
-        self.rotary_min_freq = rotary_min_freq
+        store_parameters(self, locals())
 
     def _build_processor(self, n_dim: int, grid_shape: tuple[int, ...]) -> nn.Module:
         return OFormerProcessor(
