@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .layers import PointwiseMLP
-from .spectral import grid_wavenumbers
+from .spectral import grid_wavenumbers, map_modes, select_modes
 
 
 class ChannelLayerNorm(nn.Module):
@@ -139,20 +139,8 @@ class AFNOFilter(nn.Module):
         dims = tuple(range(-self.n_dim, 0))
         # Ortho normalisation of the training grid, whatever the grid at hand (module docstring).
         x_hat = torch.fft.rfftn(x, dim=dims, norm="forward") * self.scale
-        index = [
-            torch.nonzero(k.abs() <= kmax).flatten()
-            for k, kmax in zip(grid_wavenumbers(shape, x.device), self.max_wavenumber)
-        ]
-        if all(len(i) == n for i, n in zip(index, x_hat.shape[2:])):
-            out_hat = self._mix(x_hat)
-        else:
-            selected = x_hat
-            for d, i in enumerate(index):
-                selected = selected.index_select(2 + d, i)
-            out_hat = torch.zeros_like(x_hat)
-            if selected.numel():
-                grids = torch.meshgrid(*index, indexing="ij")
-                out_hat[(slice(None), slice(None), *grids)] = self._mix(selected)
+        index = select_modes(grid_wavenumbers(shape, x.device), self.max_wavenumber)
+        out_hat = map_modes(x_hat, index, self._mix, x_hat.shape[1])
         out = torch.fft.irfftn(out_hat / self.scale, s=shape, dim=dims, norm="forward")
         return out + x
 

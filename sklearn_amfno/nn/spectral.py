@@ -178,12 +178,9 @@ class AmortizedSpectralKernel(SpectralKernel):
 
     def forward(self, shape: Sequence[int]) -> tuple[torch.Tensor, list[torch.Tensor]]:
         device = next(self.parameters()).device
-        index, scaled = [], []
-        for d, k in enumerate(grid_wavenumbers(shape, device)):
-            ref = self.reference[d]
-            keep = _select(k, -ref, ref)
-            index.append(keep)
-            scaled.append(k[keep].float() / ref)
+        wavenumbers = grid_wavenumbers(shape, device)
+        index = select_modes(wavenumbers, self.reference)
+        scaled = [k[i].float() / ref for k, i, ref in zip(wavenumbers, index, self.reference)]
         n_dim = len(scaled)
         if self.factorization == "separable":
             weight = None
@@ -218,6 +215,31 @@ def contract_modes(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return torch.view_as_complex(out).permute(1, 2, 0).reshape(b, o, *modes)
 
 
+def select_modes(wavenumbers: Sequence[torch.Tensor], limits: Sequence[int]) -> list[torch.Tensor]:
+    """Per axis, the spectrum positions of the wavenumbers with ``|k| <= limit``."""
+    return [_select(k, -limit, limit) for k, limit in zip(wavenumbers, limits)]
+
+
+def map_modes(x_hat: torch.Tensor, index: Sequence[torch.Tensor], fn, out_channels: int) -> torch.Tensor:
+    """Apply ``fn`` to the modes of ``x_hat`` at ``index`` (positions per axis); zero elsewhere.
+
+    ``x_hat`` is ``(batch, channels, *spectrum)``; ``fn`` maps the selected block
+    ``(batch, channels, *m)`` to ``(batch, out_channels, *m)``. When ``index`` covers the whole
+    spectrum (in order), ``fn`` runs on ``x_hat`` directly, without gathering or scattering.
+    """
+    spectrum_shape = x_hat.shape[2:]
+    if all(len(i) == n for i, n in zip(index, spectrum_shape)):
+        return fn(x_hat)
+    out_hat = x_hat.new_zeros(x_hat.shape[0], out_channels, *spectrum_shape)
+    if all(len(i) for i in index):
+        selected = x_hat
+        for d, i in enumerate(index):
+            selected = selected.index_select(2 + d, i)
+        grids = torch.meshgrid(*index, indexing="ij")
+        out_hat[(slice(None), slice(None), *grids)] = fn(selected)
+    return out_hat
+
+
 class SpectralConv(nn.Module):
     """``K v = IRFFT(R(k) * RFFT(v))`` over the last ``n_dim`` axes, with ``R`` from ``kernel``.
 
@@ -238,14 +260,5 @@ class SpectralConv(nn.Module):
         dims = tuple(range(-self.n_dim, 0))
         x_hat = torch.fft.rfftn(x, dim=dims)
         weight, index = self.kernel(shape)
-        spectrum_shape = x_hat.shape[2:]
-        full = all(len(i) == n for i, n in zip(index, spectrum_shape))
-        if full:
-            return torch.fft.irfftn(contract_modes(x_hat, weight), s=shape, dim=dims)
-        selected = x_hat
-        for d, i in enumerate(index):
-            selected = selected.index_select(2 + d, i)
-        out_hat = x_hat.new_zeros(x.shape[0], self.kernel.out_channels, *spectrum_shape)
-        grids = torch.meshgrid(*index, indexing="ij")
-        out_hat[(slice(None), slice(None), *grids)] = contract_modes(selected, weight)
+        out_hat = map_modes(x_hat, index, lambda z: contract_modes(z, weight), self.kernel.out_channels)
         return torch.fft.irfftn(out_hat, s=shape, dim=dims)
