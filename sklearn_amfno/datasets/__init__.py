@@ -6,11 +6,15 @@ grid as ``X``. See ``docs/datasets.md``.
 """
 
 from ._burgers import make_burgers, solve_burgers
+from ._cfd_1d import make_cfd_1d
 from ._darcy import make_darcy, solve_darcy
-from ._euler import exact_riemann_euler, make_cfd_1d, solve_euler_1d
-from ._multipliers import advection_solution, heat_solution, make_advection, make_heat
+from ._euler_1d import solve_euler_1d
+from ._exact_riemann import exact_riemann_euler
+from ._fno_mat import load_fno_mat
+from ._geofno import load_geofno
+from ._heat_advection import advection_solution, heat_solution, make_advection, make_heat
 from ._navier_stokes import kolmogorov_forcing, make_navier_stokes, solve_navier_stokes
-from ._readers import load_fno_mat, load_geofno, load_pdebench
+from ._pdebench import load_pdebench
 
 __all__ = [
     # generators

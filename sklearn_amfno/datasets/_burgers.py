@@ -9,8 +9,8 @@ from joblib import Memory
 from sklearn.utils import check_random_state
 
 from ._cache import cached_call
-from ._common import progress
 from ._grf import grf_periodic_spectrum, periodic_grid_values
+from ._progress import progress
 from ._validation import check_choice, check_int, check_real
 
 __all__ = ["solve_burgers", "make_burgers"]

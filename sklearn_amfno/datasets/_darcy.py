@@ -15,8 +15,8 @@ from scipy.sparse.linalg import splu
 from sklearn.utils import check_random_state
 
 from ._cache import cached_call
-from ._common import progress
 from ._grf import evaluate_cosine_series, grf_cosine_coefficients
+from ._progress import progress
 from ._validation import check_choice, check_int, check_real
 
 __all__ = ["solve_darcy", "make_darcy"]

@@ -20,7 +20,6 @@ from joblib import Memory
 from sklearn.utils import check_random_state
 
 from ._cache import cached_call
-from ._common import integer_wavenumbers
 from ._validation import check_int, check_real
 
 __all__ = ["heat_solution", "advection_solution", "make_heat", "make_advection"]
@@ -29,6 +28,11 @@ __all__ = ["heat_solution", "advection_solution", "make_heat", "make_advection"]
 # --------------------------------------------------------------------------------------------
 # Solvers on grid functions
 # --------------------------------------------------------------------------------------------
+def _integer_wavenumbers(n: int) -> np.ndarray:
+    """Integer wavenumbers of an ``n``-point FFT on the unit period (``fftfreq(n, 1/n)``)."""
+    return np.fft.fftfreq(n, 1.0 / n)
+
+
 def _spatial_axes(u0: np.ndarray, n_dim: int | None) -> tuple[int, ...]:
     if n_dim is None:
         n_dim = u0.ndim
@@ -38,7 +42,7 @@ def _spatial_axes(u0: np.ndarray, n_dim: int | None) -> tuple[int, ...]:
 
 def _apply_multiplier(u0: np.ndarray, axes: tuple[int, ...], multiplier) -> np.ndarray:
     """Multiply the spectrum of ``u0`` over ``axes`` by ``multiplier(k_grids)`` and return real."""
-    ks = np.meshgrid(*[integer_wavenumbers(u0.shape[a]) for a in axes], indexing="ij")
+    ks = np.meshgrid(*[_integer_wavenumbers(u0.shape[a]) for a in axes], indexing="ij")
     u_hat = np.fft.fftn(u0, axes=axes)
     m = multiplier(ks)
     # Broadcast the multiplier against the leading (batch) axes.

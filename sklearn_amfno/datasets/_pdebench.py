@@ -1,0 +1,192 @@
+"""Reader for PDEBench HDF5 files (CFD 1-D/2-D/3-D, 2-D Darcy, 1-D Burgers).
+
+Returns ``X, y`` as float64 arrays in the package's data contract (channel axis last). The HDF5
+datasets are sliced lazily, so ``n_samples``, the strides and the frame selection limit what is
+read from disk. ``h5py`` is imported only when a file is actually read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from ._files import check_file, check_n_samples, import_h5py, require_key
+from ._validation import check_choice, check_int
+
+__all__ = ["load_pdebench"]
+
+
+def _frame_indices(spec, n_frames: int, name: str, after: int | None = None) -> list[int]:
+    """Resolve an int count or a sequence of indices into frame indices within ``n_frames``."""
+    if isinstance(spec, int | np.integer) and not isinstance(spec, bool):
+        start = 0 if after is None else after
+        idx = list(range(start, start + int(spec)))
+        if spec < 1:
+            raise ValueError(f"{name} must be >= 1 frame, got {spec}")
+    else:
+        try:
+            idx = [int(i) for i in spec]
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be an int or a sequence of frame indices, got {spec!r}") from None
+        idx = [i + n_frames if i < 0 else i for i in idx]
+        if not idx:
+            raise ValueError(f"{name} must select at least one frame, got {spec!r}")
+    if min(idx) < 0 or max(idx) >= n_frames:
+        raise ValueError(
+            f"{name} must lie within the {n_frames} available frames (0..{n_frames - 1} after "
+            f"time_stride), got {idx}"
+        )
+    return idx
+
+
+def _read_frames(ds, n: int, frames: list[int], spatial: tuple) -> np.ndarray:
+    """Read ``ds[:n, frames, *spatial]`` from an (N, T, *grid) HDF5 dataset, in ``frames`` order."""
+    uniq = sorted(set(frames))
+    # h5py point selection on one axis needs increasing indices; reorder afterwards.
+    data = np.asarray(ds[(slice(0, n), uniq) + spatial], dtype=np.float64)
+    pos = [uniq.index(f) for f in frames]
+    return data[:, pos]
+
+
+def _frames_to_channels(data: np.ndarray, one_channel_ok: bool) -> np.ndarray:
+    """``(n, F, *grid, C)`` -> ``(n, *grid, F * C)`` frame-major (or ``(n, *grid)`` if 1)."""
+    n, f = data.shape[:2]
+    grid = data.shape[2:-1]
+    c = data.shape[-1]
+    out = np.moveaxis(data, 1, -2).reshape((n,) + grid + (f * c,))
+    if one_channel_ok and f * c == 1:
+        out = out[..., 0]
+    return np.ascontiguousarray(out)
+
+
+def load_pdebench(
+    path: str | os.PathLike,
+    *,
+    kind: str = "auto",
+    input_frames: int | Sequence[int] | None = None,
+    output_frames: int | Sequence[int] | None = None,
+    spatial_stride: int = 1,
+    time_stride: int = 1,
+    n_samples: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read a PDEBench HDF5 file (CFD 1-D/2-D/3-D, 2-D Darcy, 1-D Burgers).
+
+    Layouts (as published by PDEBench):
+
+    * CFD: datasets ``density``, ``pressure``, ``Vx`` (and ``Vy``, ``Vz`` in 2-D/3-D), each of
+      shape ``(N, T, *grid)``. Channels per frame are ``(density, Vx[, Vy, Vz], pressure)``, i.e.
+      ``(rho, v, p)`` in 1-D as in :func:`make_cfd_1d`, and frames are stacked frame-major.
+    * Darcy: ``nu`` ``(N, H, W)`` (coefficient) and ``tensor`` ``(N, 1, H, W)`` (solution);
+      ``X = nu``, ``y = tensor[:, 0]``.
+    * Burgers: ``tensor`` ``(N, T, X)``; by default ``X`` is frame 0 and ``y`` the last frame.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.h5``/``.hdf5`` file.
+    kind : {"auto", "cfd", "darcy", "burgers"}, default="auto"
+        Layout; ``"auto"`` detects it from the dataset names.
+    input_frames : int or sequence of int, default=None
+        An int ``k`` takes the first ``k`` frames (of the time-strided sequence); a sequence
+        gives explicit frame indices (negative counts from the end). ``None``: 10 frames for
+        CFD, 1 for Burgers.
+    output_frames : int or sequence of int, default=None
+        An int ``m`` takes the ``m`` frames following the last input frame; a sequence gives
+        explicit indices. ``None``: the frame after the inputs for CFD, the last frame for
+        Burgers.
+    spatial_stride : int, default=1
+        Keep every ``spatial_stride``-th grid point on every spatial axis.
+    time_stride : int, default=1
+        Keep every ``time_stride``-th stored frame before selecting frames.
+    n_samples : int, default=None
+        Read only the first ``n_samples`` samples.
+
+    Returns
+    -------
+    X, y : ndarrays, float64
+        CFD: ``(n, *grid, n_fields * n_in)`` and ``(n, *grid, n_fields * n_out)``; Darcy:
+        ``(n, H, W)`` each; Burgers: ``(n, X)`` per single frame, ``(n, X, n_frames)``
+        otherwise.
+
+    Examples
+    --------
+    >>> X, y = load_pdebench("1D_CFD_Rand_Eta0.01_Zeta0.01_periodic_Train.hdf5",
+    ...                      input_frames=10, output_frames=1)  # doctest: +SKIP
+    """
+    path = check_file(path, "PDEBench")
+    kind = check_choice(kind, "kind", ("auto", "cfd", "darcy", "burgers"))
+    s = check_int(spatial_stride, "spatial_stride", low=1)
+    ts = check_int(time_stride, "time_stride", low=1)
+    n_samples = check_n_samples(n_samples)
+    h5py = import_h5py()
+    with h5py.File(path, "r") as f:
+        if kind == "auto":
+            if "density" in f:
+                kind = "cfd"
+            elif "nu" in f:
+                kind = "darcy"
+            elif "tensor" in f:
+                kind = "burgers"
+            else:
+                raise KeyError(
+                    f"{str(path)!r}: cannot detect the PDEBench layout: expected 'density' "
+                    f"(CFD), 'nu' and 'tensor' (Darcy) or 'tensor' (Burgers); found "
+                    f"{sorted(f.keys())}"
+                )
+        if kind == "darcy":
+            nu = require_key(f, "nu", path, "PDEBench Darcy")
+            sol = require_key(f, "tensor", path, "PDEBench Darcy")
+            if (
+                nu.ndim != 3
+                or sol.ndim != 4
+                or sol.shape[1] != 1
+                or (sol.shape[0],) + sol.shape[2:] != nu.shape
+            ):
+                raise ValueError(
+                    "PDEBench Darcy expects 'nu' of shape (N, H, W) and 'tensor' of shape "
+                    f"(N, 1, H, W); got {nu.shape} and {sol.shape}"
+                )
+            n = nu.shape[0] if n_samples is None else min(n_samples, nu.shape[0])
+            X = np.asarray(nu[:n, ::s, ::s], dtype=np.float64)
+            y = np.asarray(sol[:n, 0, ::s, ::s], dtype=np.float64)
+            return X, y
+        if kind == "burgers":
+            ds = require_key(f, "tensor", path, "PDEBench Burgers")
+            if ds.ndim != 3:
+                raise ValueError(f"PDEBench 1-D Burgers expects 'tensor' of shape (N, T, X), got {ds.shape}")
+            names, datasets = ["tensor"], [ds]
+            default_in, last_out = 1, True
+        else:
+            names = ["density", "Vx"] + [v for v in ("Vy", "Vz") if v in f] + ["pressure"]
+            datasets = [require_key(f, k, path, "PDEBench CFD") for k in names]
+            shape = datasets[0].shape
+            if any(d.shape != shape for d in datasets) or len(shape) != 1 + 1 + (len(names) - 2):
+                raise ValueError(
+                    f"PDEBench CFD expects {names} all of shape (N, T, *grid) with "
+                    f"{len(names) - 2} spatial axes; got "
+                    f"{ {k: d.shape for k, d in zip(names, datasets, strict=True)} }"
+                )
+            default_in, last_out = 10, False
+        shape = datasets[0].shape
+        n = shape[0] if n_samples is None else min(n_samples, shape[0])
+        n_frames = len(range(0, shape[1], ts))
+        in_idx = _frame_indices(
+            default_in if input_frames is None else input_frames, n_frames, "input_frames"
+        )
+        if output_frames is None:
+            out_idx = (
+                [n_frames - 1]
+                if last_out
+                else _frame_indices(1, n_frames, "output_frames", after=max(in_idx) + 1)
+            )
+        else:
+            out_idx = _frame_indices(output_frames, n_frames, "output_frames", after=max(in_idx) + 1)
+        spatial = (slice(None, None, s),) * (len(shape) - 2)
+        parts = []
+        for idx in (in_idx, out_idx):
+            stored = [i * ts for i in idx]  # indices into the file's time axis
+            fields = [_read_frames(d, n, stored, spatial) for d in datasets]
+            parts.append(_frames_to_channels(np.stack(fields, axis=-1), kind == "burgers"))
+        return parts[0], parts[1]

@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+import scipy.io
+
+from sklearn_amfno.datasets import load_fno_mat
+
+h5py = pytest.importorskip("h5py")
+rng = np.random.default_rng(0)
+
+
+def _savemat_v73(path, **arrays):
+    """Write a MATLAB v7.3-style file: HDF5 with a 512-byte user block and reversed axes."""
+    with h5py.File(path, "w", userblock_size=512) as f:
+        for k, v in arrays.items():
+            f.create_dataset(k, data=np.asarray(v).T)
+    with open(path, "r+b") as fh:
+        # 116 bytes of text, 8 bytes of subsystem offset, version 0x0200 and endian mark "IM".
+        text = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: test HDF5 schema 1.00 ."
+        fh.write(text.ljust(116) + b"\x00" * 8 + b"\x00\x02IM")
+    return path
+
+
+@pytest.mark.parametrize("version", ["v5", "v7.3"])
+def test_fno_darcy_and_burgers(tmp_path, version):
+    coeff, sol = rng.random((3, 9, 9)), rng.random((3, 9, 9))
+    a, u = rng.random((4, 32)), rng.random((4, 32))
+    if version == "v5":
+        scipy.io.savemat(tmp_path / "darcy.mat", {"coeff": coeff, "sol": sol})
+        scipy.io.savemat(tmp_path / "burgers.mat", {"a": a, "u": u})
+    else:
+        _savemat_v73(tmp_path / "darcy.mat", coeff=coeff, sol=sol)
+        _savemat_v73(tmp_path / "burgers.mat", a=a, u=u)
+        with pytest.raises(NotImplementedError):  # why the HDF5 path is needed
+            scipy.io.loadmat(tmp_path / "darcy.mat")
+    X, y = load_fno_mat(tmp_path / "darcy.mat", problem="darcy")
+    np.testing.assert_allclose(X, coeff)
+    np.testing.assert_allclose(y, sol)
+    X, y = load_fno_mat(tmp_path / "darcy.mat", problem="darcy", spatial_stride=4, n_samples=2)
+    np.testing.assert_allclose(X, coeff[:2, ::4, ::4])
+    X, y = load_fno_mat(tmp_path / "burgers.mat", problem="burgers", spatial_stride=2)
+    np.testing.assert_allclose(X, a[:, ::2])
+    np.testing.assert_allclose(y, u[:, ::2])
+
+
+@pytest.mark.parametrize("version", ["v5", "v7.3"])
+def test_fno_navier_stokes(tmp_path, version):
+    u = rng.random((2, 8, 8, 7))
+    path = tmp_path / "ns.mat"
+    if version == "v5":
+        scipy.io.savemat(path, {"a": u[..., 0], "u": u, "t": np.arange(7.0)})
+    else:
+        _savemat_v73(path, a=u[..., 0], u=u, t=np.arange(7.0))
+    X, y = load_fno_mat(path, problem="navier_stokes", input_steps=3, output_steps=4)
+    np.testing.assert_allclose(X, u[..., :3])
+    np.testing.assert_allclose(y, u[..., 3:])
+    X, y = load_fno_mat(
+        path,
+        problem="navier_stokes",
+        input_steps=2,
+        output_steps=1,
+        spatial_stride=2,
+        n_samples=1,
+    )
+    np.testing.assert_allclose(X, u[:1, ::2, ::2, :2])
+    np.testing.assert_allclose(y, u[:1, ::2, ::2, 2:3])
+    with pytest.raises(ValueError, match="input_steps \\+ output_steps must be <= T=7"):
+        load_fno_mat(path, problem="navier_stokes")
+
+
+def test_fno_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="FNO .mat file not found"):
+        load_fno_mat(tmp_path / "nope.mat", problem="darcy")
+    scipy.io.savemat(tmp_path / "x.mat", {"coeff": np.ones((2, 4, 4))})
+    with pytest.raises(KeyError, match="'sol'"):
+        load_fno_mat(tmp_path / "x.mat", problem="darcy")
+    scipy.io.savemat(tmp_path / "y.mat", {"coeff": np.ones((2, 4, 4)), "sol": np.ones((2, 4, 5))})
+    with pytest.raises(ValueError, match="same shape"):
+        load_fno_mat(tmp_path / "y.mat", problem="darcy")
+    _savemat_v73(tmp_path / "z.mat", u=np.ones((2, 4, 4)))
+    with pytest.raises(ValueError, match=r"\(N, H, W, T\)"):
+        load_fno_mat(tmp_path / "z.mat", problem="navier_stokes")
+    with pytest.raises(ValueError, match="problem must be one of"):
+        load_fno_mat(tmp_path / "x.mat", problem="heat")
