@@ -8,10 +8,11 @@ import numpy as np
 from joblib import Memory
 from sklearn.utils import check_random_state
 
+from .._compat import NON_NEGATIVE_INT, POSITIVE_INT, RANDOM_STATE, StrOptions, validate_params
 from ._cache import cached_call
+from ._constraints import FINITE_NON_NEGATIVE, FINITE_POSITIVE, MEMORY, int_at_least
 from ._grf import grf_periodic_spectrum, periodic_grid_values
 from ._progress import progress
-from ._validation import check_choice, check_int, check_real
 
 __all__ = ["solve_burgers", "make_burgers"]
 
@@ -109,6 +110,20 @@ def _spectral(u0: np.ndarray, nu: float, t: float, dt: float | None, verbose: bo
     return np.fft.irfft(v, n=n, axis=-1)
 
 
+_METHOD = [StrOptions({"cole_hopf", "spectral"})]
+
+
+@validate_params(
+    {
+        "u0": ["array-like"],
+        "viscosity": FINITE_POSITIVE,
+        "time": FINITE_NON_NEGATIVE,
+        "method": _METHOD,
+        "dt": [None] + FINITE_POSITIVE,
+        "verbose": ["verbose"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def solve_burgers(
     u0: np.ndarray,
     viscosity: float,
@@ -159,17 +174,33 @@ def solve_burgers(
     """
     u0 = np.asarray(u0, dtype=np.float64)
     if u0.ndim < 1 or u0.shape[-1] < 4:
-        raise ValueError(f"u0 must have at least 4 grid points on its last axis, got {u0.shape}")
-    nu = check_real(viscosity, "viscosity", low=0, low_inclusive=False)
-    t = check_real(time, "time", low=0)
-    check_choice(method, "method", ("cole_hopf", "spectral"))
+        raise ValueError(f"u0 must have at least 4 grid points on its last axis, got shape {u0.shape}")
+    nu, t = float(viscosity), float(time)
     if dt is not None:
-        dt = check_real(dt, "dt", low=0, low_inclusive=False)
+        dt = float(dt)
     if method == "cole_hopf":
         return _cole_hopf(u0, nu, t)
     return _spectral(u0, nu, t, dt, verbose)
 
 
+@validate_params(
+    {
+        "n_samples": POSITIVE_INT,
+        "resolution": int_at_least(4),
+        "viscosity": FINITE_POSITIVE,
+        "time": FINITE_NON_NEGATIVE,
+        "alpha": FINITE_POSITIVE,
+        "tau": FINITE_NON_NEGATIVE,
+        "sigma": FINITE_NON_NEGATIVE,
+        "max_wavenumber": NON_NEGATIVE_INT,
+        "method": _METHOD,
+        "solver_resolution": [None] + POSITIVE_INT,
+        "random_state": RANDOM_STATE,
+        "verbose": ["verbose"],
+        "memory": MEMORY,
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_burgers(
     n_samples: int = 100,
     resolution: int = 1024,
@@ -234,20 +265,13 @@ def make_burgers(
     >>> X.shape, y.shape
     ((4, 256), (4, 256))
     """
-    n_samples = check_int(n_samples, "n_samples", low=1)
-    resolution = check_int(resolution, "resolution", low=4)
-    viscosity = check_real(viscosity, "viscosity", low=0, low_inclusive=False)
-    time = check_real(time, "time", low=0)
-    alpha = check_real(alpha, "alpha", low=0, low_inclusive=False)
-    tau = check_real(tau, "tau", low=0)
-    sigma = check_real(sigma, "sigma", low=0)
-    max_wavenumber = check_int(max_wavenumber, "max_wavenumber", low=0)
-    check_choice(method, "method", ("cole_hopf", "spectral"))
-    fine = resolution
-    if solver_resolution is not None:
-        fine = check_int(solver_resolution, "solver_resolution", low=resolution)
-        if fine % resolution:
-            raise ValueError(f"solver_resolution must be a multiple of resolution={resolution}, got {fine}")
+    viscosity, time = float(viscosity), float(time)
+    alpha, tau, sigma = float(alpha), float(tau), float(sigma)
+    fine = resolution if solver_resolution is None else solver_resolution
+    if fine % resolution:
+        raise ValueError(
+            f"solver_resolution must be None or a multiple of resolution={resolution}, got {fine}"
+        )
     rng = check_random_state(random_state)
     spec = grf_periodic_spectrum(
         rng,

@@ -7,9 +7,16 @@ from joblib import Memory
 from sklearn.utils import check_random_state
 from tqdm.auto import tqdm
 
+from .._compat import POSITIVE_INT, RANDOM_STATE, finite_interval, validate_params
 from ._cache import cached_call
+from ._constraints import (
+    FINITE_NON_NEGATIVE,
+    FINITE_POSITIVE,
+    MEMORY,
+    RATIO_OF_SPECIFIC_HEATS,
+    int_at_least,
+)
 from ._euler_1d import solve_euler_1d
-from ._validation import check_int, check_real
 
 __all__ = ["make_cfd_1d"]
 
@@ -43,6 +50,25 @@ def _solve_frames(rho, v, p, times, gamma, viscosity, batch_size, verbose=False)
     return out
 
 
+@validate_params(
+    {
+        "n_samples": POSITIVE_INT,
+        "resolution": int_at_least(8),
+        "gamma": RATIO_OF_SPECIFIC_HEATS,
+        "n_steps_in": POSITIVE_INT,
+        "n_steps_out": POSITIVE_INT,
+        "frame_dt": FINITE_POSITIVE,
+        "n_waves": POSITIVE_INT,
+        "max_wavenumber": POSITIVE_INT,
+        "amplitude": [finite_interval(0, 1, closed="left")],
+        "viscosity": FINITE_NON_NEGATIVE,
+        "batch_size": POSITIVE_INT,
+        "random_state": RANDOM_STATE,
+        "verbose": ["verbose"],
+        "memory": MEMORY,
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_cfd_1d(
     n_samples: int = 100,
     resolution: int = 256,
@@ -117,17 +143,7 @@ def make_cfd_1d(
     >>> X.shape, y.shape
     ((2, 64, 6), (2, 64, 3))
     """
-    n_samples = check_int(n_samples, "n_samples", low=1)
-    resolution = check_int(resolution, "resolution", low=8)
-    gamma = check_real(gamma, "gamma", low=1, low_inclusive=False)
-    n_steps_in = check_int(n_steps_in, "n_steps_in", low=1)
-    n_steps_out = check_int(n_steps_out, "n_steps_out", low=1)
-    frame_dt = check_real(frame_dt, "frame_dt", low=0, low_inclusive=False)
-    n_waves = check_int(n_waves, "n_waves", low=1)
-    max_wavenumber = check_int(max_wavenumber, "max_wavenumber", low=1)
-    amplitude = check_real(amplitude, "amplitude", low=0, high=1, high_inclusive=False)
-    viscosity = check_real(viscosity, "viscosity", low=0)
-    batch_size = check_int(batch_size, "batch_size", low=1)
+    gamma, frame_dt, amplitude, viscosity = float(gamma), float(frame_dt), float(amplitude), float(viscosity)
     rng = check_random_state(random_state)
     x = np.arange(resolution) / resolution
     base = rng.uniform(0.5, 1.5, size=(n_samples, 2))

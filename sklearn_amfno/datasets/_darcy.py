@@ -14,10 +14,11 @@ from joblib import Memory
 from scipy.sparse.linalg import splu
 from sklearn.utils import check_random_state
 
+from .._compat import POSITIVE_INT, RANDOM_STATE, StrOptions, validate_params
 from ._cache import cached_call
+from ._constraints import FINITE_NON_NEGATIVE, FINITE_POSITIVE, FINITE_REAL, MEMORY, N_JOBS, int_at_least
 from ._grf import evaluate_cosine_series, grf_cosine_coefficients
 from ._progress import progress
-from ._validation import check_choice, check_int, check_real
 
 __all__ = ["solve_darcy", "make_darcy"]
 
@@ -97,12 +98,10 @@ def _assemble(a: np.ndarray, face: str) -> tuple[sp.csc_matrix, np.ndarray]:
     return sp.csc_matrix((values[gather], indices, indptr), shape=(size, size)), perm
 
 
-def _check_n_jobs(n_jobs) -> int:
+def _effective_n_jobs(n_jobs: int | None) -> int:
+    """Threads to use: ``None`` means 1, a negative value all cores."""
     if n_jobs is None:
         return 1
-    n_jobs = check_int(n_jobs, "n_jobs")
-    if n_jobs == 0:
-        raise ValueError("n_jobs must be a positive integer or -1, got 0")
     return (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
 
 
@@ -115,6 +114,13 @@ def _check_field(a: np.ndarray) -> np.ndarray:
     return a
 
 
+_FACE = [StrOptions({"harmonic", "arithmetic"})]
+
+
+@validate_params(
+    {"a": ["array-like"], "f": FINITE_REAL + ["array-like"], "face": _FACE},
+    prefer_skip_nested_validation=True,
+)
 def solve_darcy(a: np.ndarray, f: float | np.ndarray = 1.0, *, face: str = "harmonic") -> np.ndarray:
     """Solve ``-div(a grad u) = f`` on ``[0, 1]^2`` with ``u = 0`` on the boundary.
 
@@ -146,7 +152,6 @@ def solve_darcy(a: np.ndarray, f: float | np.ndarray = 1.0, *, face: str = "harm
     0.0736
     """
     a = _check_field(a)
-    check_choice(face, "face", ("harmonic", "arithmetic"))
     n = a.shape[0]
     h = 1.0 / (n - 1)
     if isinstance(f, numbers.Real):
@@ -186,6 +191,23 @@ def _solve_darcy_batch(a: np.ndarray, f, face: str, n_jobs: int = 1, verbose: bo
     return out
 
 
+@validate_params(
+    {
+        "n_samples": POSITIVE_INT,
+        "resolution": int_at_least(3),
+        "alpha": FINITE_POSITIVE,
+        "tau": FINITE_NON_NEGATIVE,
+        "values": ["array-like"],
+        "forcing": FINITE_REAL,
+        "n_modes": int_at_least(2),
+        "face": _FACE,
+        "n_jobs": N_JOBS,
+        "random_state": RANDOM_STATE,
+        "verbose": ["verbose"],
+        "memory": MEMORY,
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_darcy(
     n_samples: int = 100,
     resolution: int = 64,
@@ -253,20 +275,14 @@ def make_darcy(
     >>> X.shape, y.shape
     ((4, 32, 32), (4, 32, 32))
     """
-    n_samples = check_int(n_samples, "n_samples", low=1)
-    resolution = check_int(resolution, "resolution", low=3)
-    alpha = check_real(alpha, "alpha", low=0, low_inclusive=False)
-    tau = check_real(tau, "tau", low=0)
     try:
         hi, lo = (float(v) for v in values)
     except (TypeError, ValueError):
         raise ValueError(f"values must be a pair of positive reals, got {values!r}") from None
     if not (np.isfinite(hi) and np.isfinite(lo) and hi > 0 and lo > 0):
         raise ValueError(f"values must be a pair of positive reals (> 0), got {values!r}")
-    forcing = check_real(forcing, "forcing")
-    n_modes = check_int(n_modes, "n_modes", low=2)
-    check_choice(face, "face", ("harmonic", "arithmetic"))
-    n_jobs = _check_n_jobs(n_jobs)
+    alpha, tau, forcing = float(alpha), float(tau), float(forcing)
+    n_jobs = _effective_n_jobs(n_jobs)
     rng = check_random_state(random_state)
     coef = grf_cosine_coefficients(rng, n_samples, alpha=alpha, tau=tau, n_modes=n_modes)
     g = evaluate_cosine_series(coef, resolution)

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from ._validation import check_choice, check_real
+from .._compat import StrOptions, validate_params
+from ._constraints import CFL, FINITE_NON_NEGATIVE, FINITE_POSITIVE, RATIO_OF_SPECIFIC_HEATS
 
 __all__ = ["solve_euler_1d"]
 
@@ -127,6 +128,24 @@ class _Scheme:
         return dt
 
 
+@validate_params(
+    {
+        "rho": ["array-like"],
+        "v": ["array-like"],
+        "p": ["array-like"],
+        "t_final": FINITE_NON_NEGATIVE,
+        "gamma": RATIO_OF_SPECIFIC_HEATS,
+        "boundary": [StrOptions({"periodic", "outflow"})],
+        "record_times": [None, "array-like"],
+        "dx": [None] + FINITE_POSITIVE,
+        "cfl": CFL,
+        "limiter": [StrOptions({"mc", "minmod"})],
+        "riemann": [StrOptions({"hllc", "hll"})],
+        "viscosity": FINITE_NON_NEGATIVE,
+        "verbose": ["verbose"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def solve_euler_1d(
     rho: np.ndarray,
     v: np.ndarray,
@@ -197,17 +216,11 @@ def solve_euler_1d(
     if not (np.all(np.isfinite(rho)) and np.all(np.isfinite(v)) and np.all(np.isfinite(p))):
         raise ValueError("rho, v and p must be finite")
     if np.any(rho <= 0) or np.any(p <= 0):
-        raise ValueError(f"rho and p must be > 0, got min(rho)={rho.min()!r}, min(p)={p.min()!r}")
-    t_final = check_real(t_final, "t_final", low=0)
-    gamma = check_real(gamma, "gamma", low=1, low_inclusive=False)
-    check_choice(boundary, "boundary", ("periodic", "outflow"))
-    check_choice(limiter, "limiter", ("mc", "minmod"))
-    check_choice(riemann, "riemann", ("hllc", "hll"))
-    cfl = check_real(cfl, "cfl", low=0, high=1, low_inclusive=False)
-    viscosity = check_real(viscosity, "viscosity", low=0)
+        raise ValueError(f"rho and p must be > 0, got min(rho)={float(rho.min())}, min(p)={float(p.min())}")
+    t_final, gamma, cfl, viscosity = float(t_final), float(gamma), float(cfl), float(viscosity)
     single = rho.ndim == 1
     n = rho.shape[-1]
-    dx = 1.0 / n if dx is None else check_real(dx, "dx", low=0, low_inclusive=False)
+    dx = 1.0 / n if dx is None else float(dx)
     times = [t_final] if record_times is None else [float(t) for t in record_times]
     if (
         not times

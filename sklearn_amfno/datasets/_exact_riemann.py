@@ -8,11 +8,23 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.optimize import brentq
 
-from ._validation import check_real
+from .._compat import validate_params
+from ._constraints import FINITE_POSITIVE, FINITE_REAL, RATIO_OF_SPECIFIC_HEATS
 
 __all__ = ["exact_riemann_euler"]
 
 
+@validate_params(
+    {
+        "left": ["array-like"],
+        "right": ["array-like"],
+        "x": ["array-like"],
+        "t": FINITE_POSITIVE,
+        "gamma": RATIO_OF_SPECIFIC_HEATS,
+        "x0": FINITE_REAL,
+    },
+    prefer_skip_nested_validation=True,
+)
 def exact_riemann_euler(
     left: Sequence[float],
     right: Sequence[float],
@@ -53,12 +65,16 @@ def exact_riemann_euler(
     >>> round(float(p[0]), 4)  # Sod star pressure
     0.3031
     """
+    if np.shape(left) != (3,) or np.shape(right) != (3,):
+        raise ValueError(
+            f"left and right must each be a state (rho, v, p) of three reals, got left={left!r}, "
+            f"right={right!r}"
+        )
     rl, ul, pl = (float(q) for q in left)
     rr, ur, pr = (float(q) for q in right)
     if min(rl, pl, rr, pr) <= 0:
         raise ValueError(f"densities and pressures must be > 0, got left={left}, right={right}")
-    t = check_real(t, "t", low=0, low_inclusive=False)
-    g = check_real(gamma, "gamma", low=1, low_inclusive=False)
+    t, g, x0 = float(t), float(gamma), float(x0)
     cl, cr = math.sqrt(g * pl / rl), math.sqrt(g * pr / rr)
     if 2 * (cl + cr) / (g - 1) <= ur - ul:
         raise ValueError("the initial states generate vacuum, which is not supported")

@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ._validation import check_int
-
-__all__ = ["check_file", "check_n_samples", "import_h5py", "require_key"]
+__all__ = ["check_file", "import_h5py", "require_key"]
 
 
 def import_h5py():
@@ -37,8 +35,3 @@ def require_key(container, key: str, path: Path, layout: str):
             f"found keys {sorted(k for k in container.keys() if not k.startswith('__'))}"
         )
     return container[key]
-
-
-def check_n_samples(n_samples):
-    """``None`` (read all samples) or an int >= 1."""
-    return None if n_samples is None else check_int(n_samples, "n_samples", low=1)

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._files import check_file, check_n_samples, import_h5py, require_key
-from ._validation import check_choice, check_int
+from .._compat import POSITIVE_INT, StrOptions, validate_params
+from ._constraints import N_SAMPLES_TO_READ, PATH
+from ._files import check_file, import_h5py, require_key
 
 __all__ = ["load_fno_mat"]
 
@@ -78,6 +79,17 @@ def _load_mat_arrays(path: Path, keys: Sequence[str], n: int | None, s: int, spa
     return out
 
 
+@validate_params(
+    {
+        "path": PATH,
+        "problem": [StrOptions(set(_FNO_KEYS))],
+        "n_samples": N_SAMPLES_TO_READ,
+        "spatial_stride": POSITIVE_INT,
+        "input_steps": POSITIVE_INT,
+        "output_steps": POSITIVE_INT,
+    },
+    prefer_skip_nested_validation=True,
+)
 def load_fno_mat(
     path: str | os.PathLike,
     *,
@@ -122,14 +134,10 @@ def load_fno_mat(
     ...                     spatial_stride=5)  # doctest: +SKIP
     """
     path = check_file(path, "FNO .mat")
-    check_choice(problem, "problem", tuple(_FNO_KEYS))
-    s = check_int(spatial_stride, "spatial_stride", low=1)
-    n = check_n_samples(n_samples)
     spatial_axes = {"darcy": 2, "burgers": 1, "navier_stokes": 2}[problem]
-    data = _load_mat_arrays(path, _FNO_KEYS[problem], n, s, spatial_axes)
+    data = _load_mat_arrays(path, _FNO_KEYS[problem], n_samples, spatial_stride, spatial_axes)
     if problem == "navier_stokes":
-        t_in = check_int(input_steps, "input_steps", low=1)
-        t_out = check_int(output_steps, "output_steps", low=1)
+        t_in, t_out = input_steps, output_steps
         u = data["u"]
         if u.ndim != 4:
             raise ValueError(f"FNO Navier-Stokes expects 'u' of shape (N, H, W, T), got {u.shape}")

@@ -6,14 +6,16 @@ memory-mapped, so ``n_samples`` limits what is read from disk.
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ._files import check_file, check_n_samples
-from ._validation import check_choice
+from .._compat import StrOptions, validate_params
+from ._constraints import N_SAMPLES_TO_READ, PATH
+from ._files import check_file
 
 __all__ = ["load_geofno"]
 
@@ -24,6 +26,15 @@ _GEOFNO = {
 }
 
 
+@validate_params(
+    {
+        "folder": PATH,
+        "case": [StrOptions(set(_GEOFNO))],
+        "fields": [None, str, numbers.Integral, "array-like"],
+        "n_samples": N_SAMPLES_TO_READ,
+    },
+    prefer_skip_nested_validation=True,
+)
 def load_geofno(
     folder: str | os.PathLike,
     case: str = "airfoil",
@@ -65,12 +76,10 @@ def load_geofno(
     --------
     >>> X, y = load_geofno("data/naca", "airfoil")  # doctest: +SKIP
     """
-    check_choice(case, "case", tuple(_GEOFNO))
     prefix, names, default = _GEOFNO[case]
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"Geo-FNO folder not found: {str(folder)!r}")
-    n = check_n_samples(n_samples)
     arrays = {}
     for suffix in ("X", "Y", "Q"):
         arrays[suffix] = np.load(
@@ -99,7 +108,7 @@ def load_geofno(
                 f"field {item!r} needs index {i}"
             )
         idx.append(i)
-    stop = xs.shape[0] if n is None else min(n, xs.shape[0])
+    stop = xs.shape[0] if n_samples is None else min(n_samples, xs.shape[0])
     X = np.stack([np.asarray(xs[:stop], dtype=np.float64), np.asarray(ys[:stop], dtype=np.float64)], axis=-1)
     y = np.asarray(q[:stop][:, idx], dtype=np.float64)
     y = y[:, 0] if single else np.moveaxis(y, 1, -1)

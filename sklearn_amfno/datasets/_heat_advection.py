@@ -19,8 +19,9 @@ import numpy as np
 from joblib import Memory
 from sklearn.utils import check_random_state
 
+from .._compat import NON_NEGATIVE_INT, POSITIVE_INT, RANDOM_STATE, Interval, validate_params
 from ._cache import cached_call
-from ._validation import check_int, check_real
+from ._constraints import FINITE_NON_NEGATIVE, FINITE_REAL, MEMORY, int_at_least
 
 __all__ = ["heat_solution", "advection_solution", "make_heat", "make_advection"]
 
@@ -34,9 +35,13 @@ def _integer_wavenumbers(n: int) -> np.ndarray:
 
 
 def _spatial_axes(u0: np.ndarray, n_dim: int | None) -> tuple[int, ...]:
+    """The last ``n_dim`` axes of ``u0`` (all of them for ``None``)."""
+    if u0.ndim == 0:
+        raise ValueError("u0 must have at least one spatial axis, got a scalar")
     if n_dim is None:
         n_dim = u0.ndim
-    n_dim = check_int(n_dim, "n_dim", low=1, high=max(u0.ndim, 1))
+    if n_dim > u0.ndim:
+        raise ValueError(f"n_dim must be <= u0.ndim={u0.ndim} (the number of axes of u0), got {n_dim}")
     return tuple(range(u0.ndim - n_dim, u0.ndim))
 
 
@@ -52,6 +57,17 @@ def _apply_multiplier(u0: np.ndarray, axes: tuple[int, ...], multiplier) -> np.n
     return np.fft.ifftn(u_hat, axes=axes).real
 
 
+# Both solvers and both generators refuse the same values of the parameters they share.
+_U0 = ["array-like"]
+_N_DIM = [None] + POSITIVE_INT
+#: A real velocity, the same in every direction, or one per axis (checked against ``n_dim``).
+_VELOCITY = FINITE_REAL + ["array-like"]
+
+
+@validate_params(
+    {"u0": _U0, "diffusivity": FINITE_NON_NEGATIVE, "time": FINITE_NON_NEGATIVE, "n_dim": _N_DIM},
+    prefer_skip_nested_validation=True,
+)
 def heat_solution(u0: np.ndarray, diffusivity: float, time: float, *, n_dim: int | None = None) -> np.ndarray:
     """Exact solution of the periodic heat equation ``u_t = diffusivity * Lap u``.
 
@@ -85,8 +101,7 @@ def heat_solution(u0: np.ndarray, diffusivity: float, time: float, *, n_dim: int
     True
     """
     u0 = np.asarray(u0, dtype=np.float64)
-    kappa = check_real(diffusivity, "diffusivity", low=0)
-    t = check_real(time, "time", low=0)
+    kappa, t = float(diffusivity), float(time)
     axes = _spatial_axes(u0, n_dim)
     return _apply_multiplier(u0, axes, lambda ks: np.exp(-4 * np.pi**2 * kappa * t * sum(k**2 for k in ks)))
 
@@ -110,6 +125,10 @@ def _check_velocity(velocity, n_dim: int) -> np.ndarray:
     return vel
 
 
+@validate_params(
+    {"u0": _U0, "velocity": _VELOCITY, "time": FINITE_NON_NEGATIVE, "n_dim": _N_DIM},
+    prefer_skip_nested_validation=True,
+)
 def advection_solution(
     u0: np.ndarray,
     velocity: float | Sequence[float],
@@ -147,7 +166,7 @@ def advection_solution(
     True
     """
     u0 = np.asarray(u0, dtype=np.float64)
-    t = check_real(time, "time", low=0)
+    t = float(time)
     axes = _spatial_axes(u0, n_dim)
     vel = _check_velocity(velocity, len(axes))
     return _apply_multiplier(
@@ -192,20 +211,24 @@ def _evaluate(coef: np.ndarray, max_wavenumber: int, resolution: int) -> np.ndar
     return np.ascontiguousarray(out.real)
 
 
-def _check_common(n_samples, resolution, n_dim, time, max_wavenumber, decay):
-    n_samples = check_int(n_samples, "n_samples", low=1)
-    resolution = check_int(resolution, "resolution", low=2)
-    n_dim = check_int(n_dim, "n_dim", low=1, high=3)
-    time = check_real(time, "time", low=0)
-    max_wavenumber = check_int(max_wavenumber, "max_wavenumber", low=0)
-    decay = check_real(decay, "decay", low=0)
-    return n_samples, resolution, n_dim, time, max_wavenumber, decay
-
-
 def _evaluate_pair(coef0, coef1, max_wavenumber, resolution):
     return _evaluate(coef0, max_wavenumber, resolution), _evaluate(coef1, max_wavenumber, resolution)
 
 
+#: The parameters make_heat and make_advection share.
+_GENERATOR = {
+    "n_samples": POSITIVE_INT,
+    "resolution": int_at_least(2),
+    "n_dim": [Interval(numbers.Integral, 1, 3, closed="both")],
+    "time": FINITE_NON_NEGATIVE,
+    "max_wavenumber": NON_NEGATIVE_INT,
+    "decay": FINITE_NON_NEGATIVE,
+    "random_state": RANDOM_STATE,
+    "memory": MEMORY,
+}
+
+
+@validate_params({**_GENERATOR, "diffusivity": FINITE_NON_NEGATIVE}, prefer_skip_nested_validation=True)
 def make_heat(
     n_samples: int = 100,
     resolution: int = 64,
@@ -267,10 +290,7 @@ def make_heat(
     >>> X.shape, y.shape
     ((8, 64, 64), (8, 64, 64))
     """
-    n_samples, resolution, n_dim, time, max_wavenumber, decay = _check_common(
-        n_samples, resolution, n_dim, time, max_wavenumber, decay
-    )
-    diffusivity = check_real(diffusivity, "diffusivity", low=0)
+    time, decay, diffusivity = float(time), float(decay), float(diffusivity)
     rng = check_random_state(random_state)
     coef, ks = _draw_coefficients(rng, n_samples, n_dim, max_wavenumber, decay)
     ksq = sum(k**2 for k in ks)
@@ -278,6 +298,7 @@ def make_heat(
     return cached_call(memory, _evaluate_pair, coef, coef_t, max_wavenumber, resolution)
 
 
+@validate_params({**_GENERATOR, "velocity": _VELOCITY}, prefer_skip_nested_validation=True)
 def make_advection(
     n_samples: int = 100,
     resolution: int = 64,
@@ -331,9 +352,7 @@ def make_advection(
     >>> X.shape
     (4, 32)
     """
-    n_samples, resolution, n_dim, time, max_wavenumber, decay = _check_common(
-        n_samples, resolution, n_dim, time, max_wavenumber, decay
-    )
+    time, decay = float(time), float(decay)
     vel = _check_velocity(velocity, n_dim)
     rng = check_random_state(random_state)
     coef, ks = _draw_coefficients(rng, n_samples, n_dim, max_wavenumber, decay)

@@ -20,9 +20,10 @@ from joblib import Memory
 from sklearn.utils import check_random_state
 from tqdm.auto import tqdm
 
+from .._compat import POSITIVE_INT, RANDOM_STATE, StrOptions, validate_params
 from ._cache import cached_call
+from ._constraints import CFL, FINITE_NON_NEGATIVE, FINITE_POSITIVE, MEMORY, N_JOBS, int_at_least
 from ._grf import grf_periodic_spectrum, periodic_grid_values
-from ._validation import check_choice, check_int, check_real
 
 __all__ = ["solve_navier_stokes", "make_navier_stokes", "kolmogorov_forcing"]
 
@@ -37,6 +38,10 @@ _BETA = (37 / 160, 5 / 24, 1 / 6)
 _RK3_LIMIT = math.sqrt(3.0)
 
 
+_PRECISION = [StrOptions({"double", "single"})]
+
+
+@validate_params({"resolution": POSITIVE_INT}, prefer_skip_nested_validation=True)
 def kolmogorov_forcing(resolution: int) -> np.ndarray:
     """The FNO benchmark forcing ``0.1 (sin 2 pi (x + y) + cos 2 pi (x + y))`` on the grid."""
     x = np.arange(resolution) / resolution
@@ -105,9 +110,9 @@ class _Spectral2D:
 
 
 def _check_forcing(forcing, n: int) -> np.ndarray | None:
-    if forcing is True:
-        return kolmogorov_forcing(n)
-    if forcing is False or forcing is None:
+    if isinstance(forcing, bool | np.bool_):
+        return kolmogorov_forcing(n) if forcing else None
+    if forcing is None:
         return None
     f = np.asarray(forcing, dtype=np.float64)
     if f.shape != (n, n):
@@ -117,6 +122,23 @@ def _check_forcing(forcing, n: int) -> np.ndarray | None:
     return f
 
 
+@validate_params(
+    {
+        "w0": ["array-like"],
+        "viscosity": FINITE_POSITIVE,
+        "t_final": FINITE_POSITIVE,
+        "record_times": [None, "array-like"],
+        "forcing": ["boolean", None, "array-like"],
+        "dt": [None] + FINITE_POSITIVE,
+        "cfl": CFL,
+        "max_dt": FINITE_POSITIVE,
+        "batch_size": POSITIVE_INT,
+        "workers": N_JOBS,
+        "precision": _PRECISION,
+        "verbose": ["verbose"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def solve_navier_stokes(
     w0: np.ndarray,
     viscosity: float,
@@ -194,8 +216,7 @@ def solve_navier_stokes(
         w0 = w0[None]
     if w0.ndim != 3 or w0.shape[1] != w0.shape[2] or w0.shape[1] < 4:
         raise ValueError(f"w0 must have shape (N, N) or (n_samples, N, N) with N >= 4, got {w0.shape}")
-    nu = check_real(viscosity, "viscosity", low=0, low_inclusive=False)
-    t_final = check_real(t_final, "t_final", low=0, low_inclusive=False)
+    nu, t_final = float(viscosity), float(t_final)
     times = np.array([t_final] if record_times is None else record_times, dtype=np.float64)
     times = times.reshape(-1)
     if times.size == 0 or np.any(np.diff(times) <= 0) or times[0] <= 0 or times[-1] > t_final:
@@ -203,13 +224,10 @@ def solve_navier_stokes(
             f"record_times must be increasing values in (0, t_final={t_final}], got {record_times!r}"
         )
     if dt is not None:
-        dt = check_real(dt, "dt", low=0, low_inclusive=False)
-    cfl = check_real(cfl, "cfl", low=0, high=1, low_inclusive=False)
-    max_dt = check_real(max_dt, "max_dt", low=0, low_inclusive=False)
-    batch_size = check_int(batch_size, "batch_size", low=1)
+        dt = float(dt)
+    cfl, max_dt = float(cfl), float(max_dt)
     n = w0.shape[1]
     f = _check_forcing(forcing, n)
-    check_choice(precision, "precision", ("double", "single"))
     sp = _Spectral2D(n, workers, np.float64 if precision == "double" else np.float32)
     f_hat = None if f is None else sp.rfft2(f)
 
@@ -271,6 +289,27 @@ def _integrate(sp, w0, nu, times, f_hat, dt, cfl, max_dt, bar):
     return rec
 
 
+@validate_params(
+    {
+        "n_samples": POSITIVE_INT,
+        "resolution": int_at_least(8),
+        "viscosity": FINITE_POSITIVE,
+        "n_steps_in": POSITIVE_INT,
+        "n_steps_out": POSITIVE_INT,
+        "record_interval": FINITE_POSITIVE,
+        "dt": [None] + FINITE_POSITIVE,
+        "forcing": ["boolean"],
+        "alpha": FINITE_POSITIVE,
+        "tau": FINITE_NON_NEGATIVE,
+        "max_wavenumber": POSITIVE_INT,
+        "batch_size": POSITIVE_INT,
+        "precision": _PRECISION,
+        "random_state": RANDOM_STATE,
+        "verbose": ["verbose"],
+        "memory": MEMORY,
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_navier_stokes(
     n_samples: int = 100,
     resolution: int = 64,
@@ -348,21 +387,10 @@ def make_navier_stokes(
     >>> X.shape, y.shape
     ((2, 32, 32, 2), (2, 32, 32, 1))
     """
-    n_samples = check_int(n_samples, "n_samples", low=1)
-    resolution = check_int(resolution, "resolution", low=8)
-    viscosity = check_real(viscosity, "viscosity", low=0, low_inclusive=False)
-    n_steps_in = check_int(n_steps_in, "n_steps_in", low=1)
-    n_steps_out = check_int(n_steps_out, "n_steps_out", low=1)
-    record_interval = check_real(record_interval, "record_interval", low=0, low_inclusive=False)
+    viscosity, record_interval = float(viscosity), float(record_interval)
     if dt is not None:
-        dt = check_real(dt, "dt", low=0, low_inclusive=False)
-    if not isinstance(forcing, bool | np.bool_):
-        raise ValueError(f"forcing must be True or False, got {forcing!r}")
-    alpha = check_real(alpha, "alpha", low=0, low_inclusive=False)
-    tau = check_real(tau, "tau", low=0)
-    max_wavenumber = check_int(max_wavenumber, "max_wavenumber", low=1)
-    batch_size = check_int(batch_size, "batch_size", low=1)
-    check_choice(precision, "precision", ("double", "single"))
+        dt = float(dt)
+    alpha, tau = float(alpha), float(tau)
     rng = check_random_state(random_state)
     spec = grf_periodic_spectrum(
         rng,

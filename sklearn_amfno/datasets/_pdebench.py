@@ -12,8 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._files import check_file, check_n_samples, import_h5py, require_key
-from ._validation import check_choice, check_int
+from .._compat import POSITIVE_INT, StrOptions, validate_params
+from ._constraints import N_SAMPLES_TO_READ, PATH
+from ._files import check_file, import_h5py, require_key
 
 __all__ = ["load_pdebench"]
 
@@ -61,6 +62,18 @@ def _frames_to_channels(data: np.ndarray, one_channel_ok: bool) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
+@validate_params(
+    {
+        "path": PATH,
+        "kind": [StrOptions({"auto", "cfd", "darcy", "burgers"})],
+        "input_frames": [None, "array-like"] + POSITIVE_INT,
+        "output_frames": [None, "array-like"] + POSITIVE_INT,
+        "spatial_stride": POSITIVE_INT,
+        "time_stride": POSITIVE_INT,
+        "n_samples": N_SAMPLES_TO_READ,
+    },
+    prefer_skip_nested_validation=True,
+)
 def load_pdebench(
     path: str | os.PathLike,
     *,
@@ -116,10 +129,7 @@ def load_pdebench(
     ...                      input_frames=10, output_frames=1)  # doctest: +SKIP
     """
     path = check_file(path, "PDEBench")
-    kind = check_choice(kind, "kind", ("auto", "cfd", "darcy", "burgers"))
-    s = check_int(spatial_stride, "spatial_stride", low=1)
-    ts = check_int(time_stride, "time_stride", low=1)
-    n_samples = check_n_samples(n_samples)
+    s, ts = spatial_stride, time_stride
     h5py = import_h5py()
     with h5py.File(path, "r") as f:
         if kind == "auto":

@@ -53,12 +53,23 @@ def test_make_burgers_shapes_determinism_and_subsampling():
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"viscosity": -1}, "viscosity must be > 0, got -1"),
-        ({"viscosity": 0}, "viscosity must be > 0, got 0"),
-        ({"time": -1.0}, "time must be >= 0"),
-        ({"method": "euler"}, "method must be one of"),
-        ({"solver_resolution": 100}, "solver_resolution must be"),
-        ({"resolution": 2}, "resolution must be >= 4"),
+        (
+            {"viscosity": -1},
+            r"'viscosity' parameter of make_burgers must be a finite float in the range "
+            r"\(0\.0, inf\)\. Got -1 instead",
+        ),
+        ({"viscosity": 0}, r"'viscosity' .* range \(0\.0, inf\)\. Got 0 instead"),
+        ({"viscosity": float("inf")}, r"'viscosity' .* finite float .* Got inf instead"),
+        (
+            {"time": -1.0},
+            r"'time' parameter of make_burgers must be a finite float in the range \[0\.0, inf\)",
+        ),
+        ({"method": "euler"}, r"'method' parameter of make_burgers must be a str among .*'cole_hopf'"),
+        (
+            {"solver_resolution": 100},
+            "solver_resolution must be None or a multiple of resolution=64, got 100",
+        ),
+        ({"resolution": 2}, r"'resolution' parameter of make_burgers must be an int in the range \[4, inf\)"),
     ],
 )
 def test_make_burgers_invalid(kwargs, match):
@@ -68,7 +79,7 @@ def test_make_burgers_invalid(kwargs, match):
 
 
 def test_solver_invalid():
-    with pytest.raises(ValueError, match="dt must be > 0"):
+    with pytest.raises(ValueError, match=r"'dt' parameter of solve_burgers must be None or a finite float"):
         solve_burgers(np.zeros(16), 0.1, 1.0, method="spectral", dt=0.0)
     with pytest.raises(ValueError, match="at least 4 grid points"):
         solve_burgers(np.zeros(2), 0.1, 1.0)

@@ -24,11 +24,17 @@ def test_make_cfd_1d_shapes_channels_determinism():
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"gamma": 0.9}, "gamma must be > 1, got 0.9"),
-        ({"amplitude": 1.0}, r"amplitude must be in \[0, 1\), got 1.0"),
-        ({"frame_dt": 0}, "frame_dt must be > 0"),
-        ({"viscosity": -1.0}, "viscosity must be >= 0"),
-        ({"n_steps_out": 0}, "n_steps_out must be >= 1"),
+        (
+            {"gamma": 0.9},
+            r"'gamma' parameter of make_cfd_1d must be a finite float in the range \(1\.0, inf\)\. Got 0\.9",
+        ),
+        ({"amplitude": 1.0}, r"'amplitude' parameter of make_cfd_1d .* range \[0\.0, 1\.0\)\. Got 1\.0"),
+        ({"frame_dt": 0}, r"'frame_dt' parameter of make_cfd_1d .* range \(0\.0, inf\)\. Got 0"),
+        ({"viscosity": -1.0}, r"'viscosity' parameter of make_cfd_1d .* range \[0\.0, inf\)\. Got -1\.0"),
+        (
+            {"n_steps_out": 0},
+            r"'n_steps_out' parameter of make_cfd_1d must be an int in the range \[1, inf\)",
+        ),
     ],
 )
 def test_make_cfd_1d_invalid(kwargs, match):

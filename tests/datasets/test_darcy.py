@@ -43,8 +43,10 @@ def test_solver_errors():
         solve_darcy(-np.ones((5, 5)))
     with pytest.raises(ValueError, match="f must be a scalar or have the shape"):
         solve_darcy(np.ones((5, 5)), np.ones((4, 4)))
-    with pytest.raises(ValueError, match="face must be one of"):
+    with pytest.raises(ValueError, match=r"'face' parameter of solve_darcy must be a str among"):
         solve_darcy(np.ones((5, 5)), face="geometric")
+    with pytest.raises(ValueError, match=r"'f' parameter of solve_darcy must be a finite float .* Got nan"):
+        solve_darcy(np.ones((5, 5)), float("nan"))
 
 
 def test_make_darcy_shapes_values_determinism():
@@ -72,13 +74,23 @@ def test_make_darcy_coefficient_is_resolution_independent():
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"alpha": 0}, "alpha must be > 0, got 0"),
-        ({"tau": -1}, "tau must be >= 0, got -1"),
+        (
+            {"alpha": 0},
+            r"'alpha' parameter of make_darcy must be a finite float in the range \(0\.0, inf\)\. Got 0",
+        ),
+        (
+            {"tau": -1},
+            r"'tau' parameter of make_darcy must be a finite float in the range \[0\.0, inf\)\. Got -1",
+        ),
         ({"values": (1.0, -3.0)}, "values must be a pair of positive reals"),
-        ({"values": 3.0}, "values must be a pair of positive reals"),
-        ({"resolution": 2}, "resolution must be >= 3, got 2"),
-        ({"n_jobs": 0}, "n_jobs must be"),
-        ({"face": "max"}, "face must be one of"),
+        ({"values": (1.0, 2.0, 3.0)}, "values must be a pair of positive reals"),
+        ({"values": 3.0}, r"'values' parameter of make_darcy must be an array-like\. Got 3\.0"),
+        (
+            {"resolution": 2},
+            r"'resolution' parameter of make_darcy must be an int in the range \[3, inf\)\. Got 2",
+        ),
+        ({"n_jobs": 0}, r"'n_jobs' parameter of make_darcy must be None, an int in the range \(-inf, -1\]"),
+        ({"face": "max"}, r"'face' parameter of make_darcy must be a str among"),
     ],
 )
 def test_make_darcy_invalid(kwargs, match):

@@ -20,3 +20,16 @@ def test_exact_riemann_sod_reference_values():
 def test_vacuum_refused():
     with pytest.raises(ValueError, match="vacuum"):
         exact_riemann_euler((1.0, -20.0, 1.0), (1.0, 20.0, 1.0), np.zeros(1), 0.1)
+
+
+def test_invalid_parameters():
+    with pytest.raises(ValueError, match=r"left and right must each be a state \(rho, v, p\)"):
+        exact_riemann_euler((1.0, 0.0), (1.0, 0.0, 1.0), np.zeros(1), 0.1)
+    with pytest.raises(ValueError, match="densities and pressures must be > 0"):
+        exact_riemann_euler((1.0, 0.0, -1.0), (1.0, 0.0, 1.0), np.zeros(1), 0.1)
+    with pytest.raises(
+        ValueError,
+        match=r"'t' parameter of exact_riemann_euler must be a finite float in the range "
+        r"\(0\.0, inf\)\. Got 0",
+    ):
+        exact_riemann_euler((1.0, 0.0, 1.0), (1.0, 0.0, 1.0), np.zeros(1), 0)

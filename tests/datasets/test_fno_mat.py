@@ -79,5 +79,5 @@ def test_fno_errors(tmp_path):
     _savemat_v73(tmp_path / "z.mat", u=np.ones((2, 4, 4)))
     with pytest.raises(ValueError, match=r"\(N, H, W, T\)"):
         load_fno_mat(tmp_path / "z.mat", problem="navier_stokes")
-    with pytest.raises(ValueError, match="problem must be one of"):
+    with pytest.raises(ValueError, match=r"'problem' parameter of load_fno_mat must be a str among"):
         load_fno_mat(tmp_path / "x.mat", problem="heat")

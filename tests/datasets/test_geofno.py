@@ -48,5 +48,5 @@ def test_geofno_errors(tmp_path):
     np.save(tmp_path / "NACA_Cylinder_Y.npy", np.ones((2, 6, 4)))
     with pytest.raises(ValueError, match=r"\(N, n_fields, H, W\)"):
         load_geofno(tmp_path, "airfoil", fields=0)
-    with pytest.raises(ValueError, match="case must be one of"):
+    with pytest.raises(ValueError, match=r"'case' parameter of load_geofno must be a str among"):
         load_geofno(tmp_path, "cylinder")

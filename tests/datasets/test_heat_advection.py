@@ -71,14 +71,44 @@ def test_determinism(maker):
 @pytest.mark.parametrize(
     "maker,kwargs,match",
     [
-        (make_heat, {"diffusivity": -1}, "diffusivity must be >= 0, got -1"),
-        (make_heat, {"n_dim": 4}, r"n_dim must be in \[1, 3\], got 4"),
-        (make_heat, {"time": -0.1}, "time must be >= 0"),
-        (make_heat, {"max_wavenumber": -1}, "max_wavenumber must be >= 0"),
-        (make_heat, {"resolution": 1}, "resolution must be >= 2, got 1"),
-        (make_heat, {"n_samples": 0}, "n_samples must be >= 1, got 0"),
-        (make_advection, {"velocity": (1.0, 2.0)}, "velocity must be a real scalar"),
-        (make_advection, {"velocity": float("nan")}, "velocity must be finite"),
+        (
+            make_heat,
+            {"diffusivity": -1},
+            r"'diffusivity' parameter of make_heat must be a finite float in the range "
+            r"\[0\.0, inf\)\. Got -1",
+        ),
+        (
+            make_heat,
+            {"n_dim": 4},
+            r"'n_dim' parameter of make_heat must be an int in the range \[1, 3\]\. Got 4",
+        ),
+        (
+            make_heat,
+            {"time": -0.1},
+            r"'time' parameter of make_heat must be a finite float in the range \[0\.0, inf\)",
+        ),
+        (
+            make_heat,
+            {"max_wavenumber": -1},
+            r"'max_wavenumber' parameter of make_heat must be an int in the range \[0, inf\)",
+        ),
+        (
+            make_heat,
+            {"resolution": 1},
+            r"'resolution' parameter of make_heat must be an int in the range \[2, inf\)\. Got 1",
+        ),
+        (
+            make_heat,
+            {"n_samples": 0},
+            r"'n_samples' parameter of make_heat must be an int in the range \[1, inf\)\. Got 0",
+        ),
+        (make_advection, {"velocity": (1.0, 2.0)}, "velocity must be a real scalar or a sequence of 1 reals"),
+        (
+            make_advection,
+            {"velocity": float("nan")},
+            r"'velocity' parameter of make_advection must be a finite float .* Got nan",
+        ),
+        (make_advection, {"velocity": [float("nan")]}, "velocity must be finite"),
     ],
 )
 def test_invalid_parameters(maker, kwargs, match):
@@ -104,3 +134,12 @@ def test_memory_accepts_joblib_memory(tmp_path):
     b = make_heat(2, 8, random_state=0, memory=mem)
     np.testing.assert_array_equal(a[1], b[1])
     assert any(tmp_path.rglob("output.pkl"))
+
+
+def test_solver_invalid_parameters():
+    with pytest.raises(ValueError, match=r"'time' parameter of heat_solution must be a finite float"):
+        heat_solution(np.zeros(8), 0.1, float("inf"))
+    with pytest.raises(ValueError, match=r"n_dim must be <= u0.ndim=1 \(the number of axes of u0\), got 2"):
+        advection_solution(np.zeros(8), 0.1, 1.0, n_dim=2)
+    with pytest.raises(ValueError, match="u0 must have at least one spatial axis"):
+        heat_solution(np.array(1.0), 0.1, 1.0)

@@ -78,13 +78,26 @@ def test_determinism_and_batching():
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"viscosity": 0}, "viscosity must be > 0, got 0"),
-        ({"viscosity": -1e-4}, "viscosity must be > 0"),
-        ({"n_steps_in": 0}, "n_steps_in must be >= 1, got 0"),
-        ({"dt": -0.1}, "dt must be > 0"),
-        ({"forcing": "yes"}, "forcing must be True or False"),
-        ({"precision": "half"}, "precision must be one of"),
-        ({"resolution": 4}, "resolution must be >= 8"),
+        (
+            {"viscosity": 0},
+            r"'viscosity' parameter of make_navier_stokes must be a finite float in the range "
+            r"\(0\.0, inf\)\. Got 0",
+        ),
+        ({"viscosity": -1e-4}, r"'viscosity' parameter of make_navier_stokes .* Got -0\.0001"),
+        (
+            {"n_steps_in": 0},
+            r"'n_steps_in' parameter of make_navier_stokes must be an int in the range \[1, inf\)\. Got 0",
+        ),
+        (
+            {"dt": -0.1},
+            r"'dt' parameter of make_navier_stokes must be None or a finite float in the range \(0\.0, inf\)",
+        ),
+        ({"forcing": "yes"}, r"'forcing' parameter of make_navier_stokes must be an instance of 'bool'"),
+        ({"precision": "half"}, r"'precision' parameter of make_navier_stokes must be a str among"),
+        (
+            {"resolution": 4},
+            r"'resolution' parameter of make_navier_stokes must be an int in the range \[8, inf\)",
+        ),
     ],
 )
 def test_make_navier_stokes_invalid(kwargs, match):

@@ -105,7 +105,10 @@ def test_pdebench_errors(tmp_path):
     burg = _write_h5(tmp_path / "b.h5", tensor=np.ones((2, 3, 4)))
     with pytest.raises(ValueError, match="input_frames must lie within the 3"):
         load_pdebench(burg, input_frames=5)
-    with pytest.raises(ValueError, match="kind must be one of"):
+    with pytest.raises(ValueError, match=r"'kind' parameter of load_pdebench must be a str among"):
         load_pdebench(burg, kind="swe")
-    with pytest.raises(ValueError, match="spatial_stride must be >= 1"):
+    with pytest.raises(
+        ValueError,
+        match=r"'spatial_stride' parameter of load_pdebench must be an int in the range \[1, inf\)\. Got 0",
+    ):
         load_pdebench(burg, spatial_stride=0)

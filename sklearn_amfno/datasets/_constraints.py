@@ -1,0 +1,55 @@
+"""Parameter constraints shared by the datasets' public functions, for :func:`validate_params`.
+
+Built from :mod:`sklearn_amfno._compat` only, like every constraint of the package. Reals are
+required to be finite (``finite_interval``): a NaN or infinite viscosity, time or step is
+refused rather than propagated into the solvers.
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+
+from .._compat import POSITIVE_INT, HasMethods, Interval, finite_interval
+
+__all__ = [
+    "CFL",
+    "FINITE_NON_NEGATIVE",
+    "FINITE_POSITIVE",
+    "FINITE_REAL",
+    "MEMORY",
+    "N_JOBS",
+    "N_SAMPLES_TO_READ",
+    "PATH",
+    "RATIO_OF_SPECIFIC_HEATS",
+    "int_at_least",
+]
+
+#: A finite real of any sign.
+FINITE_REAL = [finite_interval(None, None, closed="neither")]
+#: A finite real > 0 (viscosities, steps, intervals).
+FINITE_POSITIVE = [finite_interval(0, None, closed="neither")]
+#: A finite real >= 0 (times, diffusivities, exponents).
+FINITE_NON_NEGATIVE = [finite_interval(0, None, closed="left")]
+#: A Courant number, in (0, 1].
+CFL = [finite_interval(0, 1, closed="right")]
+#: The ratio of specific heats ``gamma`` of an ideal gas, a finite real > 1.
+RATIO_OF_SPECIFIC_HEATS = [finite_interval(1, None, closed="neither")]
+#: Threads: ``None`` (one), an int >= 1, or a negative int (all cores).
+N_JOBS = [
+    None,
+    Interval(numbers.Integral, None, -1, closed="right"),
+    Interval(numbers.Integral, 1, None, closed="left"),
+]
+#: What :func:`~sklearn_amfno.datasets._cache.cached_call` accepts: no cache, a directory or a
+#: :class:`joblib.Memory`.
+MEMORY = [None, str, HasMethods(["cache"])]
+#: A file or folder.
+PATH = [str, os.PathLike]
+#: Read only the first ``n_samples`` samples of a file, or all of them (``None``).
+N_SAMPLES_TO_READ = [None] + POSITIVE_INT
+
+
+def int_at_least(low: int) -> list:
+    """An int >= ``low`` (grid sizes with a smallest usable value)."""
+    return [Interval(numbers.Integral, low, None, closed="left")]
