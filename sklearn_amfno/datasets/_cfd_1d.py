@@ -7,7 +7,7 @@ from joblib import Memory
 from sklearn.utils import check_random_state
 from tqdm.auto import tqdm
 
-from .._compat import POSITIVE_INT, RANDOM_STATE, finite_interval, validate_params
+from .._compat import POSITIVE_INT, RANDOM_STATE, finite_interval, renamed_parameters, validate_params
 from ._cache import cached_call
 from ._constraints import (
     FINITE_NON_NEGATIVE,
@@ -50,6 +50,7 @@ def _solve_frames(rho, v, p, times, gamma, viscosity, batch_size, verbose=False)
     return out
 
 
+@renamed_parameters({"frame_dt": "record_interval"}, since="0.2.0", removed_in="0.4.0")
 @validate_params(
     {
         "n_samples": POSITIVE_INT,
@@ -57,7 +58,7 @@ def _solve_frames(rho, v, p, times, gamma, viscosity, batch_size, verbose=False)
         "gamma": RATIO_OF_SPECIFIC_HEATS,
         "n_steps_in": POSITIVE_INT,
         "n_steps_out": POSITIVE_INT,
-        "frame_dt": FINITE_POSITIVE,
+        "record_interval": FINITE_POSITIVE,
         "n_waves": POSITIVE_INT,
         "max_wavenumber": POSITIVE_INT,
         "amplitude": [finite_interval(0, 1, closed="left")],
@@ -76,7 +77,7 @@ def make_cfd_1d(
     gamma: float = 5.0 / 3.0,
     n_steps_in: int = 10,
     n_steps_out: int = 1,
-    frame_dt: float = 0.05,
+    record_interval: float = 0.05,
     n_waves: int = 4,
     max_wavenumber: int = 4,
     amplitude: float = 0.5,
@@ -97,7 +98,7 @@ def make_cfd_1d(
       1.5)`` and ``A ~ U(0, amplitude)``, positive because ``amplitude < 1``;
     * ``v = A_v s_v`` with ``A_v ~ U(-amplitude, amplitude)``.
 
-    They are advanced by :func:`solve_euler_1d` and recorded every ``frame_dt``. Frames
+    They are advanced by :func:`solve_euler_1d` and recorded every ``record_interval``. Frames
     ``0 .. n_steps_in - 1`` (frame 0 is the initial state) form ``X`` and the next
     ``n_steps_out`` frames form ``y``. Channels are **frame-major**:
     ``[rho_0, v_0, p_0, rho_1, v_1, p_1, ...]``.
@@ -112,8 +113,11 @@ def make_cfd_1d(
         Ratio of specific heats, ``> 1``.
     n_steps_in, n_steps_out : int, default=10, 1
         Number of input and output frames.
-    frame_dt : float, default=0.05
+    record_interval : float, default=0.05
         Time between frames, ``> 0``.
+
+        .. versionchanged:: 0.2.0
+           Renamed from ``frame_dt``.
     n_waves : int, default=4
         Sine waves per field.
     max_wavenumber : int, default=4
@@ -143,7 +147,8 @@ def make_cfd_1d(
     >>> X.shape, y.shape
     ((2, 64, 6), (2, 64, 3))
     """
-    gamma, frame_dt, amplitude, viscosity = float(gamma), float(frame_dt), float(amplitude), float(viscosity)
+    gamma, amplitude, viscosity = float(gamma), float(amplitude), float(viscosity)
+    record_interval = float(record_interval)
     rng = check_random_state(random_state)
     x = np.arange(resolution) / resolution
     base = rng.uniform(0.5, 1.5, size=(n_samples, 2))
@@ -153,7 +158,7 @@ def make_cfd_1d(
     rho = base[:, :1] * (1 + amps[:, :1] * waves[0])
     v = amps[:, 1:2] * waves[1]
     p = base[:, 1:] * (1 + amps[:, 2:] * waves[2])
-    times = frame_dt * np.arange(n_steps_in + n_steps_out)
+    times = record_interval * np.arange(n_steps_in + n_steps_out)
     frames = cached_call(
         memory,
         _solve_frames,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import numbers
 import os
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from .._compat import POSITIVE_INT, RANDOM_STATE, StrOptions, validate_params
 from ._cache import cached_call
 from ._constraints import FINITE_NON_NEGATIVE, FINITE_POSITIVE, FINITE_REAL, MEMORY, N_JOBS, int_at_least
 from ._grf import evaluate_cosine_series, grf_cosine_coefficients
+from ._moved_keywords import move_keyword
 from ._progress import progress
 
 __all__ = ["solve_darcy", "make_darcy"]
@@ -103,6 +105,29 @@ def _effective_n_jobs(n_jobs: int | None) -> int:
     if n_jobs is None:
         return 1
     return (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
+
+
+def _accept_n_modes(make_darcy):
+    """Accept ``n_modes=m`` (cosine modes per axis, before 0.2.0) as ``max_wavenumber=m - 1``."""
+
+    @functools.wraps(make_darcy)
+    def wrapper(*args, **kwargs):
+        if "n_modes" in kwargs:
+            n_modes = kwargs["n_modes"]
+            # Anything but an int goes on unchanged, for validate_params to refuse.
+            is_int = isinstance(n_modes, numbers.Integral) and not isinstance(n_modes, bool)
+            move_keyword(
+                kwargs,
+                "make_darcy",
+                "n_modes",
+                "max_wavenumber",
+                n_modes - 1 if is_int else n_modes,
+                "the parameter 'n_modes' (cosine modes per axis) was replaced by 'max_wavenumber' "
+                "(the largest wavenumber, n_modes - 1)",
+            )
+        return make_darcy(*args, **kwargs)
+
+    return wrapper
 
 
 def _check_field(a: np.ndarray) -> np.ndarray:
@@ -191,6 +216,7 @@ def _solve_darcy_batch(a: np.ndarray, f, face: str, n_jobs: int = 1, verbose: bo
     return out
 
 
+@_accept_n_modes
 @validate_params(
     {
         "n_samples": POSITIVE_INT,
@@ -199,7 +225,7 @@ def _solve_darcy_batch(a: np.ndarray, f, face: str, n_jobs: int = 1, verbose: bo
         "tau": FINITE_NON_NEGATIVE,
         "values": ["array-like"],
         "forcing": FINITE_REAL,
-        "n_modes": int_at_least(2),
+        "max_wavenumber": POSITIVE_INT,
         "face": _FACE,
         "n_jobs": N_JOBS,
         "random_state": RANDOM_STATE,
@@ -216,7 +242,7 @@ def make_darcy(
     tau: float = 3.0,
     values: Sequence[float] = (12.0, 3.0),
     forcing: float = 1.0,
-    n_modes: int = 64,
+    max_wavenumber: int = 63,
     face: str = "harmonic",
     n_jobs: int | None = None,
     random_state: int | np.random.RandomState | None = None,
@@ -226,7 +252,8 @@ def make_darcy(
     """Generate the 2-D Darcy flow operator ``a -> u`` (the FNO benchmark problem).
 
     Draws a Gaussian random field ``g`` with covariance ``(-Lap + tau^2)^(-alpha)`` (Neumann
-    cosine series with ``n_modes`` modes per axis, constant mode removed), thresholds it into
+    cosine series ``cos(pi k1 x) cos(pi k2 y)`` with ``k_i <= max_wavenumber``, constant mode
+    removed), thresholds it into
     ``a = values[0]`` where ``g >= 0`` and ``values[1]`` elsewhere, and solves
     ``-div(a grad u) = forcing`` with ``u = 0`` on the boundary by :func:`solve_darcy`.
 
@@ -249,8 +276,13 @@ def make_darcy(
         Positive coefficient values where the field is ``>= 0`` and ``< 0``.
     forcing : float, default=1.0
         Constant source ``f``.
-    n_modes : int, default=64
-        Cosine modes per axis of the random field, ``>= 2``.
+    max_wavenumber : int, default=63
+        Largest wavenumber ``k_i`` of the random field's cosine series (``max_wavenumber + 1``
+        modes per axis), ``>= 1``.
+
+        .. versionchanged:: 0.2.0
+           Replaces ``n_modes``, the number of modes per axis: ``n_modes=m`` is
+           ``max_wavenumber=m - 1``.
     face : {"harmonic", "arithmetic"}, default="harmonic"
         Face averaging of ``a`` in the finite-difference stencil.
     n_jobs : int or None, default=None
@@ -284,7 +316,7 @@ def make_darcy(
     alpha, tau, forcing = float(alpha), float(tau), float(forcing)
     n_jobs = _effective_n_jobs(n_jobs)
     rng = check_random_state(random_state)
-    coef = grf_cosine_coefficients(rng, n_samples, alpha=alpha, tau=tau, n_modes=n_modes)
+    coef = grf_cosine_coefficients(rng, n_samples, alpha=alpha, tau=tau, max_wavenumber=max_wavenumber)
     g = evaluate_cosine_series(coef, resolution)
     a = np.where(g >= 0, hi, lo)
     # n_jobs does not change the result, so keep it out of the cache key.

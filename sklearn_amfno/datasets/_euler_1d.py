@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from .._compat import StrOptions, validate_params
+from .._compat import StrOptions, renamed_parameters, validate_params
 from ._constraints import CFL, FINITE_NON_NEGATIVE, FINITE_POSITIVE, RATIO_OF_SPECIFIC_HEATS
 
 __all__ = ["solve_euler_1d"]
@@ -128,12 +128,13 @@ class _Scheme:
         return dt
 
 
+@renamed_parameters({"t_final": "time"}, since="0.2.0", removed_in="0.4.0")
 @validate_params(
     {
         "rho": ["array-like"],
         "v": ["array-like"],
         "p": ["array-like"],
-        "t_final": FINITE_NON_NEGATIVE,
+        "time": FINITE_NON_NEGATIVE,
         "gamma": RATIO_OF_SPECIFIC_HEATS,
         "boundary": [StrOptions({"periodic", "outflow"})],
         "record_times": [None, "array-like"],
@@ -150,7 +151,7 @@ def solve_euler_1d(
     rho: np.ndarray,
     v: np.ndarray,
     p: np.ndarray,
-    t_final: float,
+    time: float,
     *,
     gamma: float = 5.0 / 3.0,
     boundary: str = "periodic",
@@ -168,14 +169,17 @@ def solve_euler_1d(
     ----------
     rho, v, p : ndarray of shape (N,) or (n_samples, N)
         Initial density (> 0), velocity and pressure (> 0), cell averages.
-    t_final : float
+    time : float
         Final time, ``>= 0``.
+
+        .. versionchanged:: 0.2.0
+           Renamed from ``t_final``.
     gamma : float, default=5/3
         Ratio of specific heats, ``> 1``.
     boundary : {"periodic", "outflow"}, default="periodic"
         Periodic, or zero-gradient (transmissive) ghost cells as used for shock tubes.
     record_times : sequence of float, default=None
-        Increasing times in ``[0, t_final]`` to store; ``None`` stores ``t_final`` only.
+        Increasing times in ``[0, time]`` to store; ``None`` stores ``time`` only.
     dx : float, default=None
         Cell width; ``None`` means ``1 / N`` (the unit interval).
     cfl : float, default=0.5
@@ -217,20 +221,18 @@ def solve_euler_1d(
         raise ValueError("rho, v and p must be finite")
     if np.any(rho <= 0) or np.any(p <= 0):
         raise ValueError(f"rho and p must be > 0, got min(rho)={float(rho.min())}, min(p)={float(p.min())}")
-    t_final, gamma, cfl, viscosity = float(t_final), float(gamma), float(cfl), float(viscosity)
+    time, gamma, cfl, viscosity = float(time), float(gamma), float(cfl), float(viscosity)
     single = rho.ndim == 1
     n = rho.shape[-1]
     dx = 1.0 / n if dx is None else float(dx)
-    times = [t_final] if record_times is None else [float(t) for t in record_times]
+    times = [time] if record_times is None else [float(t) for t in record_times]
     if (
         not times
         or any(b <= a for a, b in zip(times[:-1], times[1:], strict=True))
         or times[0] < 0
-        or times[-1] > t_final
+        or times[-1] > time
     ):
-        raise ValueError(
-            f"record_times must be increasing values in [0, t_final={t_final}], got {record_times!r}"
-        )
+        raise ValueError(f"record_times must be increasing values in [0, time={time}], got {record_times!r}")
     scheme = _Scheme(n, dx, gamma, boundary, limiter, riemann, viscosity)
     u = _conserved(np.atleast_2d(rho), np.atleast_2d(v), np.atleast_2d(p), gamma)
     rec = np.empty((3, u.shape[1], n, len(times)))

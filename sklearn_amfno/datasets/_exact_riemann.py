@@ -8,18 +8,19 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.optimize import brentq
 
-from .._compat import validate_params
+from .._compat import renamed_parameters, validate_params
 from ._constraints import FINITE_POSITIVE, FINITE_REAL, RATIO_OF_SPECIFIC_HEATS
 
 __all__ = ["exact_riemann_euler"]
 
 
+@renamed_parameters({"t": "time"}, since="0.2.0", removed_in="0.4.0")
 @validate_params(
     {
         "left": ["array-like"],
         "right": ["array-like"],
         "x": ["array-like"],
-        "t": FINITE_POSITIVE,
+        "time": FINITE_POSITIVE,
         "gamma": RATIO_OF_SPECIFIC_HEATS,
         "x0": FINITE_REAL,
     },
@@ -29,7 +30,7 @@ def exact_riemann_euler(
     left: Sequence[float],
     right: Sequence[float],
     x: np.ndarray,
-    t: float,
+    time: float,
     *,
     gamma: float = 1.4,
     x0: float = 0.5,
@@ -39,16 +40,19 @@ def exact_riemann_euler(
     The star-region pressure solves ``f_L(p) + f_R(p) + v_R - v_L = 0`` (shock branches from
     the Rankine-Hugoniot conditions, rarefaction branches from the isentropic relations),
     found by bracketing root finding; the self-similar solution is then sampled at
-    ``(x - x0) / t``.
+    ``(x - x0) / time``.
 
     Parameters
     ----------
     left, right : (rho, v, p)
-        Constant states left and right of ``x0`` at ``t = 0``.
+        Constant states left and right of ``x0`` at time 0.
     x : ndarray
         Positions at which to evaluate.
-    t : float
+    time : float
         Time, ``> 0``.
+
+        .. versionchanged:: 0.2.0
+           Renamed from ``t``.
     gamma : float, default=1.4
         Ratio of specific heats.
     x0 : float, default=0.5
@@ -74,7 +78,7 @@ def exact_riemann_euler(
     rr, ur, pr = (float(q) for q in right)
     if min(rl, pl, rr, pr) <= 0:
         raise ValueError(f"densities and pressures must be > 0, got left={left}, right={right}")
-    t, g, x0 = float(t), float(gamma), float(x0)
+    time, g, x0 = float(time), float(gamma), float(x0)
     cl, cr = math.sqrt(g * pl / rl), math.sqrt(g * pr / rr)
     if 2 * (cl + cr) / (g - 1) <= ur - ul:
         raise ValueError("the initial states generate vacuum, which is not supported")
@@ -97,7 +101,7 @@ def exact_riemann_euler(
 
     g1 = (g - 1) / (2 * g)
     g6 = (g - 1) / (g + 1)
-    s = (np.asarray(x, dtype=np.float64) - x0) / t
+    s = (np.asarray(x, dtype=np.float64) - x0) / time
     rho = np.empty_like(s)
     vel = np.empty_like(s)
     prs = np.empty_like(s)

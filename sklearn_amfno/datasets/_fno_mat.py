@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._compat import POSITIVE_INT, StrOptions, validate_params
+from .._compat import POSITIVE_INT, StrOptions, renamed_parameters, validate_params
 from ._constraints import N_SAMPLES_TO_READ, PATH
 from ._files import check_file, import_h5py, require_key
 
@@ -79,14 +79,17 @@ def _load_mat_arrays(path: Path, keys: Sequence[str], n: int | None, s: int, spa
     return out
 
 
+@renamed_parameters(
+    {"input_steps": "n_steps_in", "output_steps": "n_steps_out"}, since="0.2.0", removed_in="0.4.0"
+)
 @validate_params(
     {
         "path": PATH,
         "problem": [StrOptions(set(_FNO_KEYS))],
         "n_samples": N_SAMPLES_TO_READ,
         "spatial_stride": POSITIVE_INT,
-        "input_steps": POSITIVE_INT,
-        "output_steps": POSITIVE_INT,
+        "n_steps_in": POSITIVE_INT,
+        "n_steps_out": POSITIVE_INT,
     },
     prefer_skip_nested_validation=True,
 )
@@ -96,8 +99,8 @@ def load_fno_mat(
     problem: str,
     n_samples: int | None = None,
     spatial_stride: int = 1,
-    input_steps: int = 10,
-    output_steps: int = 10,
+    n_steps_in: int = 10,
+    n_steps_out: int = 10,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Read an original FNO benchmark ``.mat`` file (MATLAB v5 or v7.3).
 
@@ -106,8 +109,8 @@ def load_fno_mat(
 
     * ``"darcy"``: ``coeff`` and ``sol`` of shape ``(N, H, W)``; ``X = coeff``, ``y = sol``.
     * ``"burgers"``: ``a`` and ``u`` of shape ``(N, X)``; ``X = a``, ``y = u``.
-    * ``"navier_stokes"``: ``u`` of shape ``(N, H, W, T)``; ``X = u[..., :input_steps]`` and
-      ``y = u[..., input_steps:input_steps + output_steps]`` (as in the FNO-2D experiments).
+    * ``"navier_stokes"``: ``u`` of shape ``(N, H, W, T)``; ``X = u[..., :n_steps_in]`` and
+      ``y = u[..., n_steps_in:n_steps_in + n_steps_out]`` (as in the FNO-2D experiments).
 
     Parameters
     ----------
@@ -119,14 +122,17 @@ def load_fno_mat(
         Read only the first ``n_samples`` samples.
     spatial_stride : int, default=1
         Keep every ``spatial_stride``-th grid point (FNO's ``r``/``sub``).
-    input_steps, output_steps : int, default=10
-        Time split of Navier-Stokes trajectories.
+    n_steps_in, n_steps_out : int, default=10
+        Time split of Navier-Stokes trajectories: input and output time steps.
+
+        .. versionchanged:: 0.2.0
+           Renamed from ``input_steps`` and ``output_steps``.
 
     Returns
     -------
     X, y : ndarrays, float64
-        ``(n, H, W)`` (Darcy), ``(n, X)`` (Burgers) or ``(n, H, W, input_steps)`` and
-        ``(n, H, W, output_steps)`` (Navier-Stokes).
+        ``(n, H, W)`` (Darcy), ``(n, X)`` (Burgers) or ``(n, H, W, n_steps_in)`` and
+        ``(n, H, W, n_steps_out)`` (Navier-Stokes).
 
     Examples
     --------
@@ -137,16 +143,16 @@ def load_fno_mat(
     spatial_axes = {"darcy": 2, "burgers": 1, "navier_stokes": 2}[problem]
     data = _load_mat_arrays(path, _FNO_KEYS[problem], n_samples, spatial_stride, spatial_axes)
     if problem == "navier_stokes":
-        t_in, t_out = input_steps, output_steps
         u = data["u"]
         if u.ndim != 4:
             raise ValueError(f"FNO Navier-Stokes expects 'u' of shape (N, H, W, T), got {u.shape}")
-        if u.shape[-1] < t_in + t_out:
+        if u.shape[-1] < n_steps_in + n_steps_out:
             raise ValueError(
-                f"input_steps + output_steps must be <= T={u.shape[-1]} stored time steps, got "
-                f"{t_in} + {t_out}"
+                f"n_steps_in + n_steps_out must be <= T={u.shape[-1]} stored time steps, got "
+                f"{n_steps_in} + {n_steps_out}"
             )
-        return (np.ascontiguousarray(u[..., :t_in]), np.ascontiguousarray(u[..., t_in : t_in + t_out]))
+        stop = n_steps_in + n_steps_out
+        return np.ascontiguousarray(u[..., :n_steps_in]), np.ascontiguousarray(u[..., n_steps_in:stop])
     kx, ky = _FNO_KEYS[problem]
     X, y = data[kx], data[ky]
     want = 1 + spatial_axes

@@ -17,23 +17,23 @@ def grf_cosine_coefficients(
     *,
     alpha: float,
     tau: float,
-    n_modes: int,
+    max_wavenumber: int,
     zero_mean: bool = True,
 ) -> np.ndarray:
-    """Coefficients of a Neumann (cosine-series) GRF on the unit square.
+    """Coefficients of a Neumann (cosine-series) GRF on the unit square, ``k_i <= max_wavenumber``.
 
     Eigenfunctions ``cos(pi k1 x) cos(pi k2 y)`` with eigenvalues ``pi^2 |k|^2`` of ``-Lap``;
     coefficient ``(k1, k2)`` is ``xi * (pi^2 |k|^2 + tau^2)^(-alpha/2)``. The constant mode is
     removed by default so that a field thresholded at zero shows both phases.
 
-    Returns an array of shape ``(n_samples, n_modes, n_modes)``.
+    Returns an array of shape ``(n_samples, K + 1, K + 1)``, ``K = max_wavenumber``.
     """
-    k = np.arange(n_modes)
+    k = np.arange(max_wavenumber + 1)
     k1, k2 = np.meshgrid(k, k, indexing="ij")
     std = (np.pi**2 * (k1**2 + k2**2) + tau**2) ** (-alpha / 2.0)
     if zero_mean:
         std[0, 0] = 0.0
-    return rng.standard_normal((n_samples, n_modes, n_modes)) * std
+    return rng.standard_normal((n_samples, k.size, k.size)) * std
 
 
 def evaluate_cosine_series(coef: np.ndarray, resolution: int) -> np.ndarray:

@@ -20,7 +20,7 @@ from joblib import Memory
 from sklearn.utils import check_random_state
 from tqdm.auto import tqdm
 
-from .._compat import POSITIVE_INT, RANDOM_STATE, StrOptions, validate_params
+from .._compat import POSITIVE_INT, RANDOM_STATE, StrOptions, renamed_parameters, validate_params
 from ._cache import cached_call
 from ._constraints import CFL, FINITE_NON_NEGATIVE, FINITE_POSITIVE, MEMORY, N_JOBS, int_at_least
 from ._grf import grf_periodic_spectrum, periodic_grid_values
@@ -52,9 +52,9 @@ def kolmogorov_forcing(resolution: int) -> np.ndarray:
 class _Spectral2D:
     """Wavenumbers, dealiasing mask and FFT helpers for an ``N x N`` rfft2 layout."""
 
-    def __init__(self, n: int, workers: int | None, real_dtype=np.float64) -> None:
+    def __init__(self, n: int, n_jobs: int | None, real_dtype=np.float64) -> None:
         self.n = n
-        self.workers = workers
+        self.n_jobs = n_jobs  # scipy.fft's workers
         self.real_dtype = real_dtype
         complex_dtype = np.result_type(real_dtype, np.complex64)
         k = 2 * np.pi * np.fft.fftfreq(n, 1.0 / n)
@@ -86,25 +86,25 @@ class _Spectral2D:
 
     def rfft2(self, a):
         a = np.asarray(a, dtype=self.real_dtype)
-        return sfft.rfft2(a, axes=(-2, -1), workers=self.workers)
+        return sfft.rfft2(a, axes=(-2, -1), workers=self.n_jobs)
 
     def irfft2(self, a):
-        return sfft.irfft2(a, s=(self.n, self.n), axes=(-2, -1), workers=self.workers, overwrite_x=True)
+        return sfft.irfft2(a, s=(self.n, self.n), axes=(-2, -1), workers=self.n_jobs, overwrite_x=True)
 
     def velocity_and_nonlinear(self, w_hat, need_speed=True):
         """Max speed and the dealiased ``-(u . grad w)`` on the first ``n_cols`` columns."""
         fields = self.to_fields * w_hat[None, ..., : self.n_cols]
         # Inverse 2-D transform of the pruned block: complex FFT along x on the retained
         # columns, then a real inverse FFT along y that zero-pads the missing columns.
-        fields = sfft.ifft(fields, axis=-2, workers=self.workers, overwrite_x=True)
-        u, v, wx, wy = sfft.irfft(fields, n=self.n, axis=-1, workers=self.workers)
+        fields = sfft.ifft(fields, axis=-2, workers=self.n_jobs, overwrite_x=True)
+        u, v, wx, wy = sfft.irfft(fields, n=self.n, axis=-1, workers=self.n_jobs)
         # max(|u| + |v|) bounds |u k_x + v k_y| / k_max pointwise: the advective rate.
         speed = float(np.max(np.abs(u) + np.abs(v))) if need_speed else 0.0
         wx *= u
         wy *= v
         wx += wy
-        nl = sfft.rfft(wx, axis=-1, workers=self.workers)[..., : self.n_cols]
-        nl = sfft.fft(nl, axis=-2, workers=self.workers, overwrite_x=True)
+        nl = sfft.rfft(wx, axis=-1, workers=self.n_jobs)[..., : self.n_cols]
+        nl = sfft.fft(nl, axis=-2, workers=self.n_jobs, overwrite_x=True)
         nl *= -self.row_mask
         return speed, nl
 
@@ -122,18 +122,19 @@ def _check_forcing(forcing, n: int) -> np.ndarray | None:
     return f
 
 
+@renamed_parameters({"t_final": "time", "workers": "n_jobs"}, since="0.2.0", removed_in="0.4.0")
 @validate_params(
     {
         "w0": ["array-like"],
         "viscosity": FINITE_POSITIVE,
-        "t_final": FINITE_POSITIVE,
+        "time": FINITE_POSITIVE,
         "record_times": [None, "array-like"],
         "forcing": ["boolean", None, "array-like"],
         "dt": [None] + FINITE_POSITIVE,
         "cfl": CFL,
         "max_dt": FINITE_POSITIVE,
         "batch_size": POSITIVE_INT,
-        "workers": N_JOBS,
+        "n_jobs": N_JOBS,
         "precision": _PRECISION,
         "verbose": ["verbose"],
     },
@@ -142,7 +143,7 @@ def _check_forcing(forcing, n: int) -> np.ndarray | None:
 def solve_navier_stokes(
     w0: np.ndarray,
     viscosity: float,
-    t_final: float,
+    time: float,
     record_times: Sequence[float] | None = None,
     *,
     forcing: bool | np.ndarray | None = True,
@@ -150,7 +151,7 @@ def solve_navier_stokes(
     cfl: float = 0.8,
     max_dt: float = 0.1,
     batch_size: int = 100,
-    workers: int | None = -1,
+    n_jobs: int | None = -1,
     precision: str = "double",
     verbose: bool = False,
 ) -> np.ndarray:
@@ -167,11 +168,14 @@ def solve_navier_stokes(
         Initial vorticity.
     viscosity : float
         ``nu > 0``.
-    t_final : float
+    time : float
         Final time, ``> 0``.
+
+        .. versionchanged:: 0.2.0
+           Renamed from ``t_final``.
     record_times : sequence of float, default=None
-        Increasing times in ``(0, t_final]`` at which to store the vorticity; steps are
-        shortened to land on them exactly. ``None`` records ``t_final`` only.
+        Increasing times in ``(0, time]`` at which to store the vorticity; steps are
+        shortened to land on them exactly. ``None`` records ``time`` only.
     forcing : bool or ndarray of shape (N, N), default=True
         ``True``: the FNO forcing ``0.1 (sin 2 pi (x + y) + cos 2 pi (x + y))``; ``False`` or
         ``None``: unforced; an array: a custom time-independent forcing.
@@ -185,8 +189,11 @@ def solve_navier_stokes(
     batch_size : int, default=100
         Samples advanced together (memory/cache trade-off; results do not depend on it when
         ``dt`` is fixed).
-    workers : int or None, default=-1
-        Threads for ``scipy.fft`` (-1: all cores).
+    n_jobs : int or None, default=-1
+        Threads for ``scipy.fft`` (``None``: one, -1: all cores).
+
+        .. versionchanged:: 0.2.0
+           Renamed from ``workers``.
     precision : {"double", "single"}, default="double"
         Floating-point precision of the time stepping (the output is float64 either way).
         ``"single"`` is about 3x faster; for the FNO setting (``nu = 1e-3``, 64^2, T = 20) its
@@ -216,19 +223,17 @@ def solve_navier_stokes(
         w0 = w0[None]
     if w0.ndim != 3 or w0.shape[1] != w0.shape[2] or w0.shape[1] < 4:
         raise ValueError(f"w0 must have shape (N, N) or (n_samples, N, N) with N >= 4, got {w0.shape}")
-    nu, t_final = float(viscosity), float(t_final)
-    times = np.array([t_final] if record_times is None else record_times, dtype=np.float64)
+    nu, time = float(viscosity), float(time)
+    times = np.array([time] if record_times is None else record_times, dtype=np.float64)
     times = times.reshape(-1)
-    if times.size == 0 or np.any(np.diff(times) <= 0) or times[0] <= 0 or times[-1] > t_final:
-        raise ValueError(
-            f"record_times must be increasing values in (0, t_final={t_final}], got {record_times!r}"
-        )
+    if times.size == 0 or np.any(np.diff(times) <= 0) or times[0] <= 0 or times[-1] > time:
+        raise ValueError(f"record_times must be increasing values in (0, time={time}], got {record_times!r}")
     if dt is not None:
         dt = float(dt)
     cfl, max_dt = float(cfl), float(max_dt)
     n = w0.shape[1]
     f = _check_forcing(forcing, n)
-    sp = _Spectral2D(n, workers, np.float64 if precision == "double" else np.float32)
+    sp = _Spectral2D(n, n_jobs, np.float64 if precision == "double" else np.float32)
     f_hat = None if f is None else sp.rfft2(f)
 
     out = np.empty(w0.shape + (times.size,))

@@ -7,6 +7,8 @@ read from disk. ``h5py`` is imported only when a file is actually read.
 
 from __future__ import annotations
 
+import functools
+import numbers
 import os
 from collections.abc import Sequence
 
@@ -15,31 +17,57 @@ import numpy as np
 from .._compat import POSITIVE_INT, StrOptions, validate_params
 from ._constraints import N_SAMPLES_TO_READ, PATH
 from ._files import check_file, import_h5py, require_key
+from ._moved_keywords import move_keyword
 
 __all__ = ["load_pdebench"]
 
 
-def _frame_indices(spec, n_frames: int, name: str, after: int | None = None) -> list[int]:
-    """Resolve an int count or a sequence of indices into frame indices within ``n_frames``."""
-    if isinstance(spec, int | np.integer) and not isinstance(spec, bool):
-        start = 0 if after is None else after
-        idx = list(range(start, start + int(spec)))
-        if spec < 1:
-            raise ValueError(f"{name} must be >= 1 frame, got {spec}")
-    else:
-        try:
-            idx = [int(i) for i in spec]
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be an int or a sequence of frame indices, got {spec!r}") from None
-        idx = [i + n_frames if i < 0 else i for i in idx]
-        if not idx:
-            raise ValueError(f"{name} must select at least one frame, got {spec!r}")
+def _counted_frames(count: int, start: int, n_frames: int, name: str) -> list[int]:
+    """The ``count`` frames from ``start`` on, which must exist among ``n_frames``."""
+    if start + count > n_frames:
+        raise ValueError(
+            f"{name}={count} needs frames {start}..{start + count - 1}, but the file has {n_frames} "
+            f"frames (0..{n_frames - 1} after time_stride)"
+        )
+    return list(range(start, start + count))
+
+
+def _chosen_frames(frames, n_frames: int, name: str) -> list[int]:
+    """Explicit frame indices (negative counts from the end), each within ``n_frames``."""
+    try:
+        idx = [int(i) for i in frames]
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a sequence of frame indices (ints), got {frames!r}") from None
+    if not idx:
+        raise ValueError(f"{name} must select at least one frame, got {frames!r}")
+    idx = [i + n_frames if i < 0 else i for i in idx]
     if min(idx) < 0 or max(idx) >= n_frames:
         raise ValueError(
             f"{name} must lie within the {n_frames} available frames (0..{n_frames - 1} after "
             f"time_stride), got {idx}"
         )
     return idx
+
+
+def _counts_as_n_steps(load_pdebench):
+    """Accept an int ``input_frames`` / ``output_frames`` (a count, before 0.2.0) as ``n_steps_*``."""
+
+    @functools.wraps(load_pdebench)
+    def wrapper(*args, **kwargs):
+        for old, new in (("input_frames", "n_steps_in"), ("output_frames", "n_steps_out")):
+            value = kwargs.get(old)
+            if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+                move_keyword(
+                    kwargs,
+                    "load_pdebench",
+                    old,
+                    new,
+                    value,
+                    f"a number of frames is passed as {new!r} ({old!r} takes frame indices only)",
+                )
+        return load_pdebench(*args, **kwargs)
+
+    return wrapper
 
 
 def _read_frames(ds, n: int, frames: list[int], spatial: tuple) -> np.ndarray:
@@ -62,12 +90,15 @@ def _frames_to_channels(data: np.ndarray, one_channel_ok: bool) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
+@_counts_as_n_steps
 @validate_params(
     {
         "path": PATH,
         "kind": [StrOptions({"auto", "cfd", "darcy", "burgers"})],
-        "input_frames": [None, "array-like"] + POSITIVE_INT,
-        "output_frames": [None, "array-like"] + POSITIVE_INT,
+        "n_steps_in": [None] + POSITIVE_INT,
+        "n_steps_out": [None] + POSITIVE_INT,
+        "input_frames": [None, "array-like"],
+        "output_frames": [None, "array-like"],
         "spatial_stride": POSITIVE_INT,
         "time_stride": POSITIVE_INT,
         "n_samples": N_SAMPLES_TO_READ,
@@ -78,8 +109,10 @@ def load_pdebench(
     path: str | os.PathLike,
     *,
     kind: str = "auto",
-    input_frames: int | Sequence[int] | None = None,
-    output_frames: int | Sequence[int] | None = None,
+    n_steps_in: int | None = None,
+    n_steps_out: int | None = None,
+    input_frames: Sequence[int] | None = None,
+    output_frames: Sequence[int] | None = None,
     spatial_stride: int = 1,
     time_stride: int = 1,
     n_samples: int | None = None,
@@ -101,14 +134,26 @@ def load_pdebench(
         The ``.h5``/``.hdf5`` file.
     kind : {"auto", "cfd", "darcy", "burgers"}, default="auto"
         Layout; ``"auto"`` detects it from the dataset names.
-    input_frames : int or sequence of int, default=None
-        An int ``k`` takes the first ``k`` frames (of the time-strided sequence); a sequence
-        gives explicit frame indices (negative counts from the end). ``None``: 10 frames for
-        CFD, 1 for Burgers.
-    output_frames : int or sequence of int, default=None
-        An int ``m`` takes the ``m`` frames following the last input frame; a sequence gives
-        explicit indices. ``None``: the frame after the inputs for CFD, the last frame for
-        Burgers.
+    n_steps_in : int, default=None
+        Number of input frames: the first ``n_steps_in`` frames of the time-strided sequence.
+        ``None``: 10 for CFD, 1 for Burgers (unless ``input_frames`` is given).
+    n_steps_out : int, default=None
+        Number of output frames: the ``n_steps_out`` frames following the last input frame.
+        ``None``: the frame after the inputs for CFD, the last frame for Burgers (unless
+        ``output_frames`` is given).
+    input_frames : sequence of int, default=None
+        Explicit input frame indices into the time-strided sequence, in the order given
+        (negative counts from the end); instead of ``n_steps_in``.
+
+        .. versionchanged:: 0.2.0
+           A count goes to ``n_steps_in``; an int ``input_frames`` still works, with a
+           FutureWarning, until 0.4.0.
+    output_frames : sequence of int, default=None
+        Explicit output frame indices; instead of ``n_steps_out``.
+
+        .. versionchanged:: 0.2.0
+           A count goes to ``n_steps_out``; an int ``output_frames`` still works, with a
+           FutureWarning, until 0.4.0.
     spatial_stride : int, default=1
         Keep every ``spatial_stride``-th grid point on every spatial axis.
     time_stride : int, default=1
@@ -126,8 +171,12 @@ def load_pdebench(
     Examples
     --------
     >>> X, y = load_pdebench("1D_CFD_Rand_Eta0.01_Zeta0.01_periodic_Train.hdf5",
-    ...                      input_frames=10, output_frames=1)  # doctest: +SKIP
+    ...                      n_steps_in=10, n_steps_out=1)  # doctest: +SKIP
     """
+    if n_steps_in is not None and input_frames is not None:
+        raise ValueError("pass n_steps_in (a number of frames) or input_frames (frame indices), not both")
+    if n_steps_out is not None and output_frames is not None:
+        raise ValueError("pass n_steps_out (a number of frames) or output_frames (frame indices), not both")
     path = check_file(path, "PDEBench")
     s, ts = spatial_stride, time_stride
     h5py = import_h5py()
@@ -182,17 +231,18 @@ def load_pdebench(
         shape = datasets[0].shape
         n = shape[0] if n_samples is None else min(n_samples, shape[0])
         n_frames = len(range(0, shape[1], ts))
-        in_idx = _frame_indices(
-            default_in if input_frames is None else input_frames, n_frames, "input_frames"
-        )
-        if output_frames is None:
-            out_idx = (
-                [n_frames - 1]
-                if last_out
-                else _frame_indices(1, n_frames, "output_frames", after=max(in_idx) + 1)
-            )
+        if input_frames is not None:
+            in_idx = _chosen_frames(input_frames, n_frames, "input_frames")
         else:
-            out_idx = _frame_indices(output_frames, n_frames, "output_frames", after=max(in_idx) + 1)
+            count = default_in if n_steps_in is None else n_steps_in
+            in_idx = _counted_frames(count, 0, n_frames, "n_steps_in")
+        if output_frames is not None:
+            out_idx = _chosen_frames(output_frames, n_frames, "output_frames")
+        elif n_steps_out is None and last_out:
+            out_idx = [n_frames - 1]
+        else:
+            count = 1 if n_steps_out is None else n_steps_out
+            out_idx = _counted_frames(count, max(in_idx) + 1, n_frames, "n_steps_out")
         spatial = (slice(None, None, s),) * (len(shape) - 2)
         parts = []
         for idx in (in_idx, out_idx):

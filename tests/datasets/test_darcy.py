@@ -112,3 +112,18 @@ def test_make_darcy_memory(tmp_path, monkeypatch):
     b = make_darcy(3, 16, random_state=0, memory=str(tmp_path), verbose=True)
     assert len(calls) == 3  # served from the cache, verbose is not part of the key
     np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_n_modes_replaced_by_max_wavenumber():
+    # n_modes counted the cosine modes per axis (k = 0 .. n_modes - 1); max_wavenumber is the
+    # largest k, as in the other generators.
+    with pytest.warns(FutureWarning, match="'n_modes' .* was replaced by 'max_wavenumber'"):
+        X_old, y_old = make_darcy(2, 17, n_modes=8, random_state=0)
+    X_new, y_new = make_darcy(2, 17, max_wavenumber=7, random_state=0)
+    np.testing.assert_array_equal(X_old, X_new)
+    np.testing.assert_array_equal(y_old, y_new)
+    with pytest.raises(TypeError, match="got both 'n_modes' .* and 'max_wavenumber'"):
+        make_darcy(2, 17, n_modes=8, max_wavenumber=7)
+    refused = pytest.raises(ValueError, match="'max_wavenumber' parameter of make_darcy")
+    with pytest.warns(FutureWarning), refused:
+        make_darcy(2, 17, n_modes=1)

@@ -66,3 +66,12 @@ def test_solver_invalid():
         solve_euler_1d(ones, ones, ones, 0.1, boundary="reflect")
     with pytest.raises(ValueError, match="record_times must be increasing"):
         solve_euler_1d(ones, ones, ones, 0.1, record_times=[0.2])
+
+
+def test_t_final_renamed_time():
+    x = np.arange(16) / 16
+    rho = 1 + 0.2 * np.sin(2 * np.pi * x)
+    with pytest.warns(FutureWarning, match="'t_final' was renamed 'time' in 0.2.0"):
+        old = solve_euler_1d(rho, 0 * x, 0 * x + 1.0, t_final=0.05)
+    new = solve_euler_1d(rho, 0 * x, 0 * x + 1.0, time=0.05)
+    np.testing.assert_array_equal(old, new)

@@ -29,7 +29,14 @@ def test_invalid_parameters():
         exact_riemann_euler((1.0, 0.0, -1.0), (1.0, 0.0, 1.0), np.zeros(1), 0.1)
     with pytest.raises(
         ValueError,
-        match=r"'t' parameter of exact_riemann_euler must be a finite float in the range "
+        match=r"'time' parameter of exact_riemann_euler must be a finite float in the range "
         r"\(0\.0, inf\)\. Got 0",
     ):
         exact_riemann_euler((1.0, 0.0, 1.0), (1.0, 0.0, 1.0), np.zeros(1), 0)
+
+
+def test_t_renamed_time():
+    x = np.linspace(0, 1, 11)
+    with pytest.warns(FutureWarning, match="'t' was renamed 'time' in 0.2.0"):
+        old = exact_riemann_euler(SOD_LEFT, SOD_RIGHT, x, t=0.2)
+    np.testing.assert_array_equal(old, exact_riemann_euler(SOD_LEFT, SOD_RIGHT, x, time=0.2))

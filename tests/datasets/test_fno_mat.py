@@ -50,20 +50,20 @@ def test_fno_navier_stokes(tmp_path, version):
         scipy.io.savemat(path, {"a": u[..., 0], "u": u, "t": np.arange(7.0)})
     else:
         _savemat_v73(path, a=u[..., 0], u=u, t=np.arange(7.0))
-    X, y = load_fno_mat(path, problem="navier_stokes", input_steps=3, output_steps=4)
+    X, y = load_fno_mat(path, problem="navier_stokes", n_steps_in=3, n_steps_out=4)
     np.testing.assert_allclose(X, u[..., :3])
     np.testing.assert_allclose(y, u[..., 3:])
     X, y = load_fno_mat(
         path,
         problem="navier_stokes",
-        input_steps=2,
-        output_steps=1,
+        n_steps_in=2,
+        n_steps_out=1,
         spatial_stride=2,
         n_samples=1,
     )
     np.testing.assert_allclose(X, u[:1, ::2, ::2, :2])
     np.testing.assert_allclose(y, u[:1, ::2, ::2, 2:3])
-    with pytest.raises(ValueError, match="input_steps \\+ output_steps must be <= T=7"):
+    with pytest.raises(ValueError, match="n_steps_in \\+ n_steps_out must be <= T=7"):
         load_fno_mat(path, problem="navier_stokes")
 
 
@@ -81,3 +81,15 @@ def test_fno_errors(tmp_path):
         load_fno_mat(tmp_path / "z.mat", problem="navier_stokes")
     with pytest.raises(ValueError, match=r"'problem' parameter of load_fno_mat must be a str among"):
         load_fno_mat(tmp_path / "x.mat", problem="heat")
+
+
+@pytest.mark.parametrize("old,new", [("input_steps", "n_steps_in"), ("output_steps", "n_steps_out")])
+def test_steps_renamed_n_steps(tmp_path, old, new):
+    scipy.io.savemat(tmp_path / "ns.mat", {"u": rng.random((2, 4, 4, 7))})
+    other = {"n_steps_in": 4, "n_steps_out": 3}
+    other.pop(new)
+    with pytest.warns(FutureWarning, match=f"'{old}' was renamed '{new}' in 0.2.0"):
+        X_old, y_old = load_fno_mat(tmp_path / "ns.mat", problem="navier_stokes", **other, **{old: 2})
+    X_new, y_new = load_fno_mat(tmp_path / "ns.mat", problem="navier_stokes", **other, **{new: 2})
+    np.testing.assert_array_equal(X_old, X_new)
+    np.testing.assert_array_equal(y_old, y_new)

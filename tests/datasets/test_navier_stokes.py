@@ -123,3 +123,14 @@ def test_make_navier_stokes_memory(tmp_path):
     assert any(tmp_path.rglob("output.pkl"))
     b = make_navier_stokes(2, 16, verbose=True, **kw)
     np.testing.assert_array_equal(a[1], b[1])
+
+
+@pytest.mark.parametrize("old,new,value", [("t_final", "time", 0.1), ("workers", "n_jobs", 1)])
+def test_renamed_parameters(old, new, value):
+    w0 = make_navier_stokes(1, 16, n_steps_in=1, n_steps_out=1, random_state=0)[0][0, ..., 0]
+    other = {"time": 0.1, "dt": 0.01}
+    other.pop(new, None)
+    with pytest.warns(FutureWarning, match=f"'{old}' was renamed '{new}' in 0.2.0"):
+        w_old = solve_navier_stokes(w0, 1e-3, **other, **{old: value})
+    w_new = solve_navier_stokes(w0, 1e-3, **other, **{new: value})
+    np.testing.assert_array_equal(w_old, w_new)

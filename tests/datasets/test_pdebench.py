@@ -24,7 +24,7 @@ def test_pdebench_cfd_1d(tmp_path):
         pressure=p,
         **{"t-coordinate": np.linspace(0, 1, t + 1), "x-coordinate": np.linspace(0, 1, x)},
     )
-    X, y = load_pdebench(path, input_frames=3, output_frames=2)
+    X, y = load_pdebench(path, n_steps_in=3, n_steps_out=2)
     assert X.shape == (n, x, 9) and y.shape == (n, x, 6) and X.dtype == np.float64
     np.testing.assert_allclose(X[..., 0], rho[:, 0])  # frame 0: rho, v, p
     np.testing.assert_allclose(X[..., 1], vx[:, 0])
@@ -54,7 +54,7 @@ def test_pdebench_cfd_2d(tmp_path):
     n, t, h, w = 2, 5, 8, 6
     fields = {k: rng.random((n, t, h, w)) for k in ("density", "Vx", "Vy", "pressure")}
     path = _write_h5(tmp_path / "2D_CFD.h5", **fields)
-    X, y = load_pdebench(path, input_frames=2, output_frames=1)
+    X, y = load_pdebench(path, n_steps_in=2, n_steps_out=1)
     assert X.shape == (n, h, w, 8) and y.shape == (n, h, w, 4)
     np.testing.assert_allclose(X[..., 6], fields["Vy"][:, 1])
     np.testing.assert_allclose(y[..., 3], fields["pressure"][:, 2])
@@ -77,7 +77,7 @@ def test_pdebench_burgers(tmp_path):
     X, y = load_pdebench(path)
     np.testing.assert_allclose(X, u[:, 0])
     np.testing.assert_allclose(y, u[:, -1])
-    X, y = load_pdebench(path, kind="burgers", input_frames=2, output_frames=3)
+    X, y = load_pdebench(path, kind="burgers", n_steps_in=2, n_steps_out=3)
     assert X.shape == (3, 16, 2) and y.shape == (3, 16, 3)
     np.testing.assert_allclose(y[..., 0], u[:, 2])
 
@@ -90,7 +90,7 @@ def test_pdebench_errors(tmp_path):
         load_pdebench(bad)
     cfd = _write_h5(tmp_path / "cfd.h5", density=np.ones((2, 3, 4)), Vx=np.ones((2, 3, 4)))
     with pytest.raises(KeyError, match="'pressure'"):
-        load_pdebench(cfd, input_frames=1)
+        load_pdebench(cfd, n_steps_in=1)
     mism = _write_h5(
         tmp_path / "m.h5",
         density=np.ones((2, 3, 4)),
@@ -98,13 +98,27 @@ def test_pdebench_errors(tmp_path):
         pressure=np.ones((2, 3, 4)),
     )
     with pytest.raises(ValueError, match=r"all of shape \(N, T, \*grid\)"):
-        load_pdebench(mism, input_frames=1)
+        load_pdebench(mism, n_steps_in=1)
     darcy = _write_h5(tmp_path / "d.h5", nu=np.ones((2, 4, 4)), tensor=np.ones((2, 4, 4)))
     with pytest.raises(ValueError, match=r"\(N, 1, H, W\)"):
         load_pdebench(darcy)
     burg = _write_h5(tmp_path / "b.h5", tensor=np.ones((2, 3, 4)))
-    with pytest.raises(ValueError, match="input_frames must lie within the 3"):
-        load_pdebench(burg, input_frames=5)
+    with pytest.raises(ValueError, match=r"n_steps_in=5 needs frames 0\.\.4, but the file has 3 frames"):
+        load_pdebench(burg, n_steps_in=5)
+    with pytest.raises(ValueError, match=r"n_steps_out=3 needs frames 1\.\.3, but the file has 3 frames"):
+        load_pdebench(burg, n_steps_out=3)
+    with pytest.raises(ValueError, match="input_frames must lie within the 3 available frames"):
+        load_pdebench(burg, input_frames=[0, 3])
+    with pytest.raises(ValueError, match="output_frames must select at least one frame"):
+        load_pdebench(burg, output_frames=[])
+    with pytest.raises(ValueError, match="pass n_steps_in .* or input_frames .*, not both"):
+        load_pdebench(burg, n_steps_in=1, input_frames=[0])
+    with pytest.raises(ValueError, match=r"'n_steps_out' parameter of load_pdebench must be None or an int"):
+        load_pdebench(burg, n_steps_out=0)
+    with pytest.raises(
+        ValueError, match=r"'input_frames' parameter of load_pdebench must be None or an array-like"
+    ):
+        load_pdebench(burg, input_frames="0")
     with pytest.raises(ValueError, match=r"'kind' parameter of load_pdebench must be a str among"):
         load_pdebench(burg, kind="swe")
     with pytest.raises(
@@ -112,3 +126,15 @@ def test_pdebench_errors(tmp_path):
         match=r"'spatial_stride' parameter of load_pdebench must be an int in the range \[1, inf\)\. Got 0",
     ):
         load_pdebench(burg, spatial_stride=0)
+
+
+@pytest.mark.parametrize("old,new", [("input_frames", "n_steps_in"), ("output_frames", "n_steps_out")])
+def test_int_frames_moved_to_n_steps(tmp_path, old, new):
+    path = _write_h5(tmp_path / "b.h5", tensor=rng.random((2, 6, 8)))
+    with pytest.warns(FutureWarning, match=f"a number of frames is passed as '{new}'.*'{old}' will stop"):
+        X_old, y_old = load_pdebench(path, **{old: 2})
+    X_new, y_new = load_pdebench(path, **{new: 2})
+    np.testing.assert_array_equal(X_old, X_new)
+    np.testing.assert_array_equal(y_old, y_new)
+    with pytest.raises(TypeError, match=f"got both '{old}' .* and '{new}'"):
+        load_pdebench(path, **{old: 2, new: 2})
