@@ -1,7 +1,9 @@
 """The estimator every operator family shares: validation, scaling, the skorch net, predict/score.
 
-A family only says how to build its processor (the operator layers) in ``_build_processor``; the
-data flow is always: arrays -> validation -> torch module -> skorch loop -> arrays.
+A family names its torch model (``_module_class``, from :mod:`sklearn_amfno.nn`) and, where the
+data decide something, overrides ``_validate_family_params``; its parameters go to the model by
+name. The data flow is always: arrays -> validation -> torch module -> skorch loop -> arrays, and
+``fit`` runs it as small overridable steps, as skorch's ``NeuralNet`` does.
 """
 
 from __future__ import annotations
@@ -9,23 +11,32 @@ from __future__ import annotations
 import copy
 import inspect
 import numbers
-from abc import ABCMeta, abstractmethod
+from abc import ABCMeta
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetRegressor
 from skorch.callbacks import LRScheduler
 from skorch.dataset import ValidSplit
 from torch import nn
 
-from ._validation import check_grid_input, check_grid_target
-from .nn.backbone import OperatorNetwork
+from ._compat import (
+    NON_NEGATIVE_REAL,
+    OPEN_FRACTION,
+    POSITIVE_INT,
+    POSITIVE_REAL,
+    RANDOM_STATE,
+    Options,
+    StrOptions,
+)
+from ._data_contract import check_grid_input, check_grid_target
 from .nn.losses import RelativeL2Loss, ScaledMSELoss
+from .nn.models import OperatorNetwork
+from .preprocessing import channel_statistics
 
 COMMON_PARAMETERS_DOC = """\
 width : int, default={width}
@@ -40,10 +51,15 @@ width : int, default={width}
     loss : {{"auto", "relative_l2", "mse"}}, default="auto"
         Training loss. ``"auto"``: relative L2 error per sample for field targets (the paper's
         loss), mean squared error of standardised targets for per-sample targets.
+    optimizer : {{"adamw", "adam", "sgd"}} or torch optimizer class, default="{optimizer}"
+        The optimizer; a class (``torch.optim.Optimizer`` subclass) is built with ``lr``,
+        ``weight_decay`` and ``optimizer_params``.
+    optimizer_params : dict or None, default=None
+        Further keyword arguments of the optimizer (e.g. ``{{"momentum": 0.9}}`` for SGD).
     lr : float, default={lr}
-        AdamW learning rate.
+        Learning rate.
     weight_decay : float, default={weight_decay}
-        AdamW weight decay.
+        Weight decay (decoupled for AdamW).
     lr_schedule : {{"cosine", "constant"}}, default="cosine"
         ``"cosine"`` anneals the learning rate to zero over ``max_epochs`` (stepped per epoch).
     max_epochs : int, default={max_epochs}
@@ -124,40 +140,72 @@ def store_parameters(estimator: BaseEstimator, parameters: dict) -> None:
             setattr(estimator, name, value)
 
 
+_OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+
+# Parameters of the base that shape the torch model; all others of the base drive training.
+_MODULE_PARAMETERS = ("width", "n_layers", "add_grid")
+
+
 class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     """Shared base of the neural-operator regressors; not for direct use.
 
-    Subclasses define ``__init__`` with an explicit signature (their own parameters, then the
-    common keyword-only ones of ``_parameter_constraints``) whose body is
-    ``store_parameters(self, locals())``, and ``_build_processor``.
+    A family defines ``__init__`` with an explicit signature (its own parameters, then the common
+    keyword-only ones of ``_parameter_constraints``) whose body is ``store_parameters(self,
+    locals())``, and sets ``_module_class`` to its model in :mod:`sklearn_amfno.nn`. Its own
+    parameters are passed to that model by name (one name per meaning, from the estimator down to
+    the module); ``_validate_family_params`` checks what depends on the data.
+
+    ``fit`` runs as steps that a subclass may override: ``_validate_fit_data`` (the data
+    contract), ``_validate_family_params``, ``initialize_module`` (the torch model with its
+    scaling statistics), ``initialize_criterion``, ``initialize_callbacks`` and ``initialize_net``
+    (the skorch net), then the skorch training loop.
     """
 
+    _module_class: type[OperatorNetwork]
+
     _parameter_constraints: dict = {
-        "width": [Interval(numbers.Integral, 1, None, closed="left")],
-        "n_layers": [Interval(numbers.Integral, 1, None, closed="left")],
+        "width": POSITIVE_INT,
+        "n_layers": POSITIVE_INT,
         "channel_axis": [None, Options(numbers.Integral, {-1})],
         "add_grid": ["boolean"],
         "loss": [StrOptions({"auto", "relative_l2", "mse"})],
-        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "optimizer": [StrOptions(set(_OPTIMIZERS)), callable],
+        "optimizer_params": [None, dict],
+        "lr": POSITIVE_REAL,
+        "weight_decay": NON_NEGATIVE_REAL,
         "lr_schedule": [StrOptions({"cosine", "constant"})],
-        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "validation_fraction": [None, Interval(numbers.Real, 0, 1, closed="neither")],
+        "max_epochs": POSITIVE_INT,
+        "batch_size": POSITIVE_INT,
+        "validation_fraction": [None] + OPEN_FRACTION,
         "device": [str],
-        "random_state": ["random_state"],
+        "random_state": RANDOM_STATE,
         "verbose": ["verbose"],
         "callbacks": [None, list],
     }
 
-    @abstractmethod
-    def _build_processor(self, n_dim: int, grid_shape: tuple[int, ...]) -> nn.Module:
-        """The operator layers: a module mapping ``(batch, width, *grid)`` to the same shape."""
+    # -- what a family says --------------------------------------------------------------------
 
-    def _validate_family_params(self, grid_shape: tuple[int, ...]) -> None:
-        """Checks that need the data (e.g. modes against the grid); override where needed."""
+    @classmethod
+    def _family_parameters(cls) -> list[str]:
+        """The family's own parameters: those of ``__init__`` the base does not define."""
+        names = inspect.signature(cls.__init__).parameters
+        return [n for n in names if n != "self" and n not in BaseOperatorRegressor._parameter_constraints]
 
-    # -- fit -----------------------------------------------------------------------------------
+    def _validate_family_params(self, grid_shape: tuple[int, ...]) -> dict:
+        """Checks that need the data (e.g. modes against the grid).
+
+        Returns the fitted attributes they resolve (e.g. ``{"n_modes_": (12, 12)}``), which
+        ``fit`` sets together with the others once training has succeeded. Raise ValueError
+        naming the parameter for a value the data rule out.
+        """
+        return {}
+
+    def _module_kwargs(self) -> dict:
+        """Keyword arguments of ``_module_class`` from the estimator's parameters (same names)."""
+        names = (*_MODULE_PARAMETERS, *self._family_parameters())
+        return {name: getattr(self, name) for name in names}
+
+    # -- fit, step by step ---------------------------------------------------------------------
 
     def fit(self, X, y):
         """Train the operator on input functions ``X`` and targets ``y``.
@@ -176,64 +224,65 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
             The fitted estimator.
         """
         self._validate_params()
+        X, y, fitted = self._validate_fit_data(X, y)
+        fitted.update(self._validate_family_params(fitted["grid_shape_"]))
+        fitted["device_"] = resolve_device(self.device)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        # A forked RNG: the fit is repeatable and the caller's torch random state is untouched.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            module = self.initialize_module(X, y, fitted)
+            criterion = self.initialize_criterion(fitted["target_kind_"], module)
+            net = self.initialize_net(module, criterion, fitted["device_"], seed)
+            net.fit(X, y)
+        fitted["net_"] = net
+        fitted["n_parameters_"] = count_parameters(net.module_)
+        # Set together, at the end: a fit that raised has changed nothing.
+        for name, value in fitted.items():
+            setattr(self, name, value)
+        return self
+
+    def _validate_fit_data(self, X, y) -> tuple[np.ndarray, np.ndarray, dict]:
+        """The data contract: channels-first float32 arrays and the fitted attributes they fix."""
         X = check_grid_input(X, channel_axis=self.channel_axis, estimator=self)
         grid = X.shape[2:]
         y, kind, has_channels = check_grid_target(y, grid, len(X))
-        self._validate_family_params(grid)
+        fitted = {
+            "n_dim_": len(grid),
+            "grid_shape_": tuple(int(n) for n in grid),
+            "n_channels_in_": X.shape[1],
+            "n_features_in_": int(np.prod(X.shape[1:])),
+            "target_kind_": kind,
+            "_y_has_channels": has_channels,
+            "n_outputs_": y.shape[1],
+        }
+        return X, y, fitted
 
-        self.n_dim_, self.grid_shape_ = len(grid), tuple(int(n) for n in grid)
-        self.n_channels_in_, self.n_features_in_ = X.shape[1], int(np.prod(X.shape[1:]))
-        self.target_kind_, self._y_has_channels = kind, has_channels
-        self.n_outputs_ = y.shape[1]
-        self.device_ = resolve_device(self.device)
+    def initialize_module(self, X: np.ndarray, y: np.ndarray, fitted: dict) -> OperatorNetwork:
+        """The torch model for this data, with the per-channel scaling statistics of X and y."""
+        module = self._module_class(
+            in_channels=fitted["n_channels_in_"],
+            out_channels=fitted["n_outputs_"],
+            grid_shape=fitted["grid_shape_"],
+            pooled=fitted["target_kind_"] != "field",
+            **self._module_kwargs(),
+        )
+        x_mean, x_scale = channel_statistics(X, axis=1)
+        y_mean, y_scale = channel_statistics(y, axis=1)
+        module.set_scaling(x_mean, x_scale, y_mean, y_scale)
+        return module
 
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            module = OperatorNetwork(
-                in_channels=self.n_channels_in_,
-                out_channels=self.n_outputs_,
-                n_dim=self.n_dim_,
-                width=self.width,
-                processor=self._build_processor(self.n_dim_, self.grid_shape_),
-                pooled=kind != "field",
-                add_grid=self.add_grid,
-            )
-            x_mean, x_scale = _channel_stats(X)
-            y_mean, y_scale = _channel_stats(y)
-            module.set_scaling(x_mean, x_scale, y_mean, y_scale)
-            self.net_ = NeuralNetRegressor(
-                module=module,
-                criterion=self._criterion(kind, y_scale),
-                optimizer=torch.optim.AdamW,
-                optimizer__weight_decay=self.weight_decay,
-                lr=self.lr,
-                max_epochs=self.max_epochs,
-                batch_size=self.batch_size,
-                iterator_train__shuffle=True,
-                train_split=(
-                    None
-                    if self.validation_fraction is None
-                    else ValidSplit(self.validation_fraction, random_state=seed)
-                ),
-                callbacks=self._training_callbacks(),
-                device=self.device_,
-                verbose=int(self.verbose),
-            )
-            self.net_.fit(X, y)
-        self.n_parameters_ = count_parameters(self.net_.module_)
-        return self
-
-    def _criterion(self, kind: str, y_scale: np.ndarray) -> nn.Module:
+    def initialize_criterion(self, kind: str, module: OperatorNetwork) -> nn.Module:
+        """The training loss: relative L2 for fields, MSE of standardised per-sample targets."""
         loss = self.loss
         if loss == "auto":
             loss = "relative_l2" if kind == "field" else "mse"
         if loss == "relative_l2":
             return RelativeL2Loss()
-        shape = (1, -1) + (1,) * (self.n_dim_ if kind == "field" else 0)
-        return ScaledMSELoss(torch.as_tensor(y_scale, dtype=torch.float32).view(shape))
+        return ScaledMSELoss(module.y_scale.detach().clone())
 
-    def _training_callbacks(self) -> list:
+    def initialize_callbacks(self) -> list:
+        """The learning-rate schedule, then copies of the user's callbacks."""
         callbacks = []
         if self.lr_schedule == "cosine":
             callbacks.append(("lr_schedule", LRScheduler(policy="CosineAnnealingLR", T_max=self.max_epochs)))
@@ -242,6 +291,32 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
             cb = callback[1] if isinstance(callback, tuple) else callback
             callbacks.append((name, copy.deepcopy(cb)))
         return callbacks
+
+    def initialize_net(
+        self, module: nn.Module, criterion: nn.Module, device: str, seed: int
+    ) -> NeuralNetRegressor:
+        """The skorch net that trains ``module`` (optimizer, schedule, batches, split, device)."""
+        optimizer = _OPTIMIZERS.get(self.optimizer, self.optimizer)
+        optimizer_params = {f"optimizer__{k}": v for k, v in (self.optimizer_params or {}).items()}
+        return NeuralNetRegressor(
+            module=module,
+            criterion=criterion,
+            optimizer=optimizer,
+            optimizer__weight_decay=self.weight_decay,
+            **optimizer_params,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train__shuffle=True,
+            train_split=(
+                None
+                if self.validation_fraction is None
+                else ValidSplit(self.validation_fraction, random_state=seed)
+            ),
+            callbacks=self.initialize_callbacks(),
+            device=device,
+            verbose=int(self.verbose),
+        )
 
     # -- predict -------------------------------------------------------------------------------
 
@@ -324,13 +399,3 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         tags.target_tags.multi_output = True
         tags.input_tags.allow_nan = False
         return tags
-
-
-def _channel_stats(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and standard deviation over samples and grid (axis 1 is channels)."""
-    axes = (0,) + tuple(range(2, a.ndim))
-    mean = a.mean(axis=axes, dtype=np.float64)
-    std = a.std(axis=axes, dtype=np.float64)
-    # A constant channel carries no scale: leave it unscaled rather than dividing by ~0.
-    std = np.where(std > 1e-8 * np.maximum(np.abs(mean), 1.0), std, 1.0)
-    return mean, std

@@ -6,7 +6,22 @@ import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_grid_input
+from ._data_contract import check_grid_input
+
+
+def channel_statistics(a: np.ndarray, axis: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and scale of gridded data, over samples and grid.
+
+    ``axis`` is the channel axis. The scale is the standard deviation, except for a constant
+    channel (deviation below ``1e-8 * max(|mean|, 1)``, i.e. rounding noise), whose scale is 1:
+    it carries no scale, and dividing by ~0 would blow it up. The operators' input/target scaling
+    and :class:`GridStandardScaler` both follow this one rule.
+    """
+    axes = tuple(d for d in range(a.ndim) if d != axis % a.ndim)
+    mean = a.mean(axis=axes, dtype=np.float64)
+    std = a.std(axis=axes, dtype=np.float64)
+    scale = np.where(std > 1e-8 * np.maximum(np.abs(mean), 1.0), std, 1.0)
+    return mean, scale
 
 
 class GridStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -26,7 +41,7 @@ class GridStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     mean_ : ndarray of shape (n_channels,)
         Per-channel mean.
     scale_ : ndarray of shape (n_channels,)
-        Per-channel standard deviation (1 for a constant channel).
+        Per-channel standard deviation (1 for a constant channel, see :func:`channel_statistics`).
     n_channels_in_ : int
         Channels seen during fit.
     n_features_in_ : int
@@ -59,10 +74,7 @@ class GridStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Compute the per-channel mean and standard deviation of ``X``."""
         Xc = self._check(X, fitted=False)
-        axes = (0,) + tuple(range(2, Xc.ndim))
-        self.mean_ = Xc.mean(axis=axes)
-        std = Xc.std(axis=axes)
-        self.scale_ = np.where(std > 0, std, 1.0)
+        self.mean_, self.scale_ = channel_statistics(Xc, axis=1)
         self.n_channels_in_ = Xc.shape[1]
         self.n_features_in_ = int(np.prod(Xc.shape[1:]))
         return self

@@ -12,10 +12,10 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from sklearn_amfno import AFNORegressor
 from sklearn_amfno.datasets import make_advection, make_heat
-from sklearn_amfno.estimators.afno import AFNORegressor
 from sklearn_amfno.metrics import relative_l2_error
-from sklearn_amfno.nn.afno import AFNOBlock, AFNOFilter, ChannelLayerNorm
+from sklearn_amfno.nn.layers import AFNOBlock, AFNOFilter, ChannelLayerNorm
 
 
 def _numpy_filter(f: AFNOFilter, x: np.ndarray) -> np.ndarray:
@@ -142,7 +142,7 @@ def test_filter_gives_the_same_function_on_other_grids():
 def test_block_is_prenorm_residual():
     torch.manual_seed(0)
     f = AFNOFilter(8, (10,), n_blocks=4)
-    block = AFNOBlock(8, f, mlp_ratio=2.0)
+    block = AFNOBlock(8, f, ffn_ratio=2.0)
     x = torch.randn(2, 8, 10)
     y = x + f(block.norm1(x))
     torch.testing.assert_close(block(x), y + block.mlp(block.norm2(y)))

@@ -6,7 +6,7 @@ import torch
 from numpy.polynomial import chebyshev, legendre
 from scipy.interpolate import BSpline
 
-from sklearn_amfno.nn import KAN, KANLayer, basis_embedding, bspline_basis
+from sklearn_amfno.nn.layers import KAN, KANLayer, basis_embedding, bspline_basis
 
 T = torch.linspace(-1, 1, 41, dtype=torch.float64)
 

@@ -24,8 +24,8 @@ ESTIMATORS = [
     FFNORegressor(**CHECK_PARAMS),
     UFNORegressor(**CHECK_PARAMS),
     AFNORegressor(**CHECK_PARAMS),
-    OFormerRegressor(**CHECK_PARAMS, n_heads=2, latent_dim=16),
-    LSMRegressor(**{**CHECK_PARAMS, "n_layers": 1}, n_scales=2, patch_size=2, n_heads=2),
+    OFormerRegressor(**CHECK_PARAMS, n_heads=2, latent_width=16),
+    LSMRegressor(**{**CHECK_PARAMS, "n_layers": 1}, unet_levels=1, patch_size=2, n_heads=2),
 ]
 
 # Every exception, with its reason. Keep this list short and explained.

@@ -12,11 +12,11 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from sklearn_amfno import FFNORegressor
 from sklearn_amfno.datasets import make_advection, make_heat
-from sklearn_amfno.estimators.ffno import FFNORegressor
-from sklearn_amfno.estimators.fno import resolve_modes, rfftn_mode_limits
 from sklearn_amfno.metrics import relative_l2_error
-from sklearn_amfno.nn.factorized import FactorizedSpectralConv, FactorizedSpectralWeights
+from sklearn_amfno.nn.layers import DenseSpectralKernel, resolve_modes
+from sklearn_amfno.nn.layers.factorized import FactorizedSpectralConv, FactorizedSpectralWeights
 
 
 def _numpy_factorized(x: np.ndarray, weights: list[np.ndarray]) -> np.ndarray:
@@ -108,7 +108,9 @@ AXIS_LIMITS = (9, 5)  # a 16 x 9 grid, each axis its own real FFT (F-FNO)
 
 
 def test_resolve_modes_for_factorized_and_rfftn_layouts():
-    assert rfftn_mode_limits((16, 9)) == (8, 5)  # FNO: full FFT on the first axis
+    assert DenseSpectralKernel.mode_limits((16, 9)) == (8, 5)  # FNO: full FFT on the first axis
+    # An odd full axis: the one-sided corner block -m <= k < m fits only up to m = n // 2.
+    assert DenseSpectralKernel.mode_limits((15, 9)) == (7, 5)
     assert resolve_modes(None, AXIS_LIMITS) == (9, 5)
     assert resolve_modes(4, AXIS_LIMITS) == (4, 4)
     assert resolve_modes((9, 5), AXIS_LIMITS) == (9, 5)  # every axis is a real-FFT axis

@@ -13,11 +13,11 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-import sklearn_amfno.estimators.lsm as lsm_module
+import sklearn_amfno.estimators._lsm as lsm_module
+from sklearn_amfno import LSMRegressor
 from sklearn_amfno.datasets import make_advection, make_heat
-from sklearn_amfno.estimators.lsm import LSMRegressor
 from sklearn_amfno.metrics import relative_l2_error
-from sklearn_amfno.nn.lsm import (
+from sklearn_amfno.nn.layers.lsm import (
     BatchNorm,
     LSMProcessor,
     NeuralSpectralBlock,
@@ -64,7 +64,7 @@ def test_patchify_roundtrip_and_contents(grid):
 
 def test_spectral_block_is_local_to_patches():
     torch.manual_seed(0)
-    block = NeuralSpectralBlock(8, patch_size=4, n_tokens=4, n_basis=12, n_heads=2)
+    block = NeuralSpectralBlock(8, patch_size=4, n_tokens=4, n_frequencies=12, n_heads=2)
     x = torch.randn(1, 8, 8, 8)
     x2 = x.clone()
     x2[0, :, 1, 2] += 1.0  # a pixel of the top-left 4x4 patch
@@ -88,7 +88,7 @@ def test_batchnorm_matches_torch_and_survives_single_values():
 
 
 def test_padding_amounts():
-    proc = LSMProcessor(8, 2, n_scales=3, patch_size=3, n_heads=2)
+    proc = LSMProcessor(8, 2, unet_levels=2, patch_size=3, n_heads=2)
     assert proc.multiple == 12
     assert proc.padding((12, 13)) == (0, 11)
     assert proc.padding((1, 25)) == (11, 11)
@@ -97,7 +97,7 @@ def test_padding_amounts():
 @pytest.mark.parametrize("grid", [(1,), (7,), (31,), (7, 9), (5, 3, 6)])
 def test_padding_and_cropping_preserve_shapes(grid):
     torch.manual_seed(0)
-    proc = LSMProcessor(8, len(grid), n_scales=3, patch_size=2, n_heads=2).eval()
+    proc = LSMProcessor(8, len(grid), unet_levels=2, patch_size=2, n_heads=2).eval()
     v = torch.randn(2, 8, *grid)
     out = proc(v)
     assert out.shape == v.shape and torch.isfinite(out).all()
@@ -125,7 +125,7 @@ def _fit_eval(X, y, n_train, **params):
 def test_learns_heat_1d():
     X, y = make_heat(160, 32, n_dim=1, diffusivity=0.01, time=1.0, random_state=0)
     identity = relative_l2_error(y[128:], X[128:])  # ~0.56; predicting the mean: ~0.99
-    est, err = _fit_eval(X, y, 128, n_scales=2, patch_size=2, n_heads=4, width=16, max_epochs=40)
+    est, err = _fit_eval(X, y, 128, unet_levels=1, patch_size=2, n_heads=4, width=16, max_epochs=40)
     # Measured 0.178 (0.190 with random_state=1).
     assert err < 0.26 < identity
 
@@ -133,7 +133,7 @@ def test_learns_heat_1d():
 def test_learns_heat_2d_and_is_grid_tied():
     X, y = make_heat(160, 12, n_dim=2, diffusivity=0.01, time=1.0, max_wavenumber=3, random_state=0)
     identity = relative_l2_error(y[128:], X[128:])  # ~0.86; predicting the mean: ~0.99
-    est, err = _fit_eval(X, y, 128, n_scales=2, patch_size=2, n_heads=4, width=8, max_epochs=30)
+    est, err = _fit_eval(X, y, 128, unet_levels=1, patch_size=2, n_heads=4, width=8, max_epochs=30)
     # Measured 0.19.
     assert err < 0.28 < identity
     # The same functions on a twice finer grid: it runs (padding 24 -> 24, 25 -> 28) and returns
@@ -149,15 +149,17 @@ def test_learns_heat_2d_and_is_grid_tied():
 
 # -- scikit-learn integration ---------------------------------------------------------------------
 
-TINY = dict(n_scales=2, patch_size=2, n_heads=2, width=4, max_epochs=2, batch_size=8, random_state=0)
+TINY = dict(unet_levels=1, patch_size=2, n_heads=2, width=4, max_epochs=2, batch_size=8, random_state=0)
 
 
 def test_pipeline_and_grid_search():
     X, y = make_advection(24, 16, n_dim=1, time=0.25, random_state=0)
     pipe = make_pipeline(FunctionTransformer(lambda a: 2.0 * a), LSMRegressor(**TINY))
     assert pipe.fit(X, y).predict(X).shape == y.shape
-    search = GridSearchCV(LSMRegressor(**TINY), {"n_tokens": [2, 4], "n_basis": [4, 12]}, cv=2).fit(X, y)
-    assert set(search.best_params_) == {"n_tokens", "n_basis"}
+    search = GridSearchCV(LSMRegressor(**TINY), {"n_tokens": [2, 4], "n_frequencies": [4, 12]}, cv=2).fit(
+        X, y
+    )
+    assert set(search.best_params_) == {"n_tokens", "n_frequencies"}
     assert search.best_estimator_.predict(X[:3]).shape == (3, 16)
 
 
@@ -186,7 +188,9 @@ def test_width_must_divide_into_heads():
         LSMRegressor(**{**TINY, "width": 6, "n_heads": 4}).fit(X, X)
 
 
-@pytest.mark.parametrize("params", [{"n_scales": 0}, {"patch_size": 0}, {"n_tokens": 0}, {"n_basis": 0}])
+@pytest.mark.parametrize(
+    "params", [{"unet_levels": -1}, {"patch_size": 0}, {"n_tokens": 0}, {"n_frequencies": 0}]
+)
 def test_invalid_parameters_raise(params):
     X = np.zeros((4, 8))
     with pytest.raises(ValueError):

@@ -12,11 +12,11 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-import sklearn_amfno.estimators.oformer as oformer_module
+import sklearn_amfno.estimators._oformer as oformer_module
+from sklearn_amfno import OFormerRegressor
 from sklearn_amfno.datasets import make_advection, make_heat
-from sklearn_amfno.estimators.oformer import OFormerRegressor
 from sklearn_amfno.metrics import relative_l2_error
-from sklearn_amfno.nn.attention import (
+from sklearn_amfno.nn.layers.attention import (
     FourierFeatures,
     GalerkinAttention,
     GeGLU,
@@ -24,7 +24,7 @@ from sklearn_amfno.nn.attention import (
     galerkin_attention,
     instance_normalize,
 )
-from sklearn_amfno.nn.oformer import OFormerProcessor
+from sklearn_amfno.nn.layers.oformer import OFormerProcessor
 
 
 def _numpy_instance_norm(a, eps=1e-5):
@@ -60,7 +60,7 @@ def test_instance_normalize_over_points():
 
 def test_galerkin_attention_module_matches_numpy():
     torch.manual_seed(0)
-    attn = GalerkinAttention(6, n_heads=2, head_dim=4, context_dim=5, rotary=False).double()
+    attn = GalerkinAttention(6, n_heads=2, head_dim=4, context_channels=5, rotary=False).double()
     x, ctx = torch.randn(3, 9, 6, dtype=torch.float64), torch.randn(3, 13, 5, dtype=torch.float64)
     out = attn(x, None, ctx, None).detach().numpy()
     w = {name: p.detach().numpy() for name, p in attn.named_parameters()}
@@ -129,14 +129,14 @@ def test_fourier_features_and_geglu():
 @pytest.mark.parametrize("grid", [(1,), (2,), (17,), (6, 5), (4, 3, 5)])
 def test_processor_shapes(grid):
     torch.manual_seed(0)
-    proc = OFormerProcessor(8, len(grid), n_layers=2, n_heads=2, latent_dim=6, n_decoder_layers=2)
+    proc = OFormerProcessor(8, len(grid), n_layers=2, n_heads=2, latent_width=6, n_decoder_layers=2)
     v = torch.randn(3, 8, *grid)
     out = proc(v)
     assert out.shape == v.shape and torch.isfinite(out).all()
 
 
 def test_processor_is_independent_of_point_count_in_parameters():
-    proc = OFormerProcessor(8, 2, n_layers=1, n_heads=2, latent_dim=8)
+    proc = OFormerProcessor(8, 2, n_layers=1, n_heads=2, latent_width=8)
     n = sum(p.numel() for p in proc.parameters())
     assert proc(torch.randn(1, 8, 5, 7)).shape == (1, 8, 5, 7)
     assert proc(torch.randn(1, 8, 20, 9)).shape == (1, 8, 20, 9)
@@ -155,7 +155,7 @@ def test_learns_heat_1d_and_is_discretisation_free():
     X, y = make_heat(160, 32, n_dim=1, diffusivity=0.01, time=1.0, random_state=0)
     identity = relative_l2_error(y[128:], X[128:])  # ~0.56; predicting the mean: ~0.99
     est, err = _fit_eval(
-        X, y, 128, width=32, n_heads=1, n_layers=2, latent_dim=32, fourier_feature_scale=2.0, max_epochs=40
+        X, y, 128, width=32, n_heads=1, n_layers=2, latent_width=32, fourier_feature_scale=2.0, max_epochs=40
     )
     # Measured 0.16 (40 epochs, 128 samples): far below the identity and the mean.
     assert err < 0.25 < identity
@@ -172,16 +172,16 @@ def test_learns_heat_2d():
     X, y = make_heat(160, 12, n_dim=2, diffusivity=0.01, time=1.0, max_wavenumber=3, random_state=0)
     identity = relative_l2_error(y[128:], X[128:])  # ~0.86; predicting the mean: ~0.99
     est, err = _fit_eval(
-        X, y, 128, width=16, n_heads=1, n_layers=1, latent_dim=32, fourier_feature_scale=2.0, max_epochs=40
+        X, y, 128, width=16, n_heads=1, n_layers=1, latent_width=32, fourier_feature_scale=2.0, max_epochs=40
     )
-    # Measured 0.38: the Galerkin rank (latent_dim per head) and 128 samples limit 2-D accuracy.
+    # Measured 0.38: the Galerkin rank (latent_width per head) and 128 samples limit 2-D accuracy.
     assert err < 0.48 < identity
     assert est.predict(X[:2, ::2, ::2]).shape == (2, 6, 6)
 
 
 # -- scikit-learn integration ---------------------------------------------------------------------
 
-TINY = dict(width=8, n_heads=1, n_layers=1, latent_dim=8, max_epochs=2, batch_size=8, random_state=0)
+TINY = dict(width=8, n_heads=1, n_layers=1, latent_width=8, max_epochs=2, batch_size=8, random_state=0)
 
 
 def test_pipeline_and_grid_search():
@@ -223,7 +223,7 @@ def test_3d_and_scalar_target():
 
 
 @pytest.mark.parametrize(
-    "params", [{"n_heads": 0}, {"latent_dim": 0}, {"n_decoder_layers": 0}, {"rotary_min_freq": 0.0}]
+    "params", [{"n_heads": 0}, {"latent_width": 0}, {"n_decoder_layers": 0}, {"rotary_min_freq": 0.0}]
 )
 def test_invalid_parameters_raise(params):
     X = np.zeros((4, 8))

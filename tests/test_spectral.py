@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from sklearn_amfno.datasets import heat_solution, make_advection, make_heat
-from sklearn_amfno.nn import (
+from sklearn_amfno.nn.layers import (
     AmortizedSpectralKernel,
     DenseSpectralKernel,
     SpectralConv,

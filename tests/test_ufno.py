@@ -12,19 +12,25 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from sklearn_amfno import FNORegressor, UFNORegressor
 from sklearn_amfno.datasets import make_advection, make_heat
-from sklearn_amfno.estimators.ufno import UFNORegressor
 from sklearn_amfno.metrics import relative_l2_error
-from sklearn_amfno.nn.unet import UNetBranch, padded_size
+from sklearn_amfno.nn.layers.unet import UNetBranch, padded_size
 
 # -- the U-Net branch --------------------------------------------------------------------------
 
 
 def test_padded_size():
-    assert [padded_size(n, 3) for n in (1, 7, 8, 9, 17)] == [8, 8, 8, 16, 24]
-    # The first axis keeps two points at the coarsest level (BatchNorm with a batch of one).
-    assert padded_size(5, 3, first_axis=True) == 16
-    assert padded_size(40, 3, first_axis=True) == 40
+    assert [padded_size(n, 3) for n in (1, 7, 8, 9, 17, 40)] == [8, 8, 8, 16, 24, 40]
+
+
+def test_unet_trains_on_one_sample_of_a_grid_it_shrinks_to_one_point():
+    # Three halvings of 8 points leave one point per channel at the coarsest level: the shared
+    # BatchNorm falls back to its running statistics instead of failing.
+    branch = UNetBranch(4, n_dim=1, levels=3).train()
+    out = branch(torch.randn(1, 4, 5, requires_grad=True))
+    out.sum().backward()
+    assert out.shape == (1, 4, 5) and torch.isfinite(out).all()
 
 
 @pytest.mark.parametrize(
@@ -149,3 +155,27 @@ def test_pipeline_grid_search_clone_pickle():
     fitted = base.fit(X, y)
     restored = pickle.loads(pickle.dumps(fitted))
     np.testing.assert_array_equal(restored.predict(X), fitted.predict(X))
+
+
+@pytest.mark.parametrize("n_modes", [None, 12, 5, (3, 7)])
+@pytest.mark.parametrize("grid", [(32, 32), (15, 20)])
+def test_ufno_keeps_exactly_the_modes_and_spectral_weights_of_fno(n_modes, grid):
+    # U-FNO's spectral convolutions are FNO's: the same rule must decide the kept modes (a
+    # regression test: U-FNO once clipped n_modes=None to the raw grid, storing ~3.8x dead weights).
+    X = np.random.default_rng(0).standard_normal((4, *grid))
+    params = dict(n_modes=n_modes, width=4, n_layers=2, max_epochs=1, random_state=0)
+    fno = FNORegressor(**params).fit(X, X)
+    ufno = UFNORegressor(**params, n_unet_layers=1, unet_levels=1).fit(X, X)
+    assert ufno.n_modes_ == fno.n_modes_
+    assert all(m <= limit for m, limit in zip(fno.n_modes_, (grid[0] // 2, grid[1] // 2 + 1)))
+
+    def spectral_shapes(est):
+        return [
+            tuple(p.shape) for name, p in est.module_.named_parameters() if name.endswith("kernel.weight")
+        ]
+
+    assert spectral_shapes(ufno) == spectral_shapes(fno)
+    # Every stored spectral weight acts on a mode of the training grid.
+    for block in ufno.module_.processor:
+        weight, index = block.spectral.kernel(grid)
+        assert weight.shape[2:] == tuple(len(i) for i in index) == block.spectral.kernel.weight.shape[:2]

@@ -1,12 +1,15 @@
-"""One module per operator family; each turns its parameters into a processor module."""
+"""The estimators, one private module per family (``_amfno.py``, ``_fno.py``, ...).
 
-from .afno import AFNORegressor
-from .amfno import AMFNORegressor
-from .ffno import FFNORegressor
-from .fno import FNORegressor
-from .lsm import LSMRegressor
-from .oformer import OFormerRegressor
-from .ufno import UFNORegressor
+Import them from :mod:`sklearn_amfno` (the public path); the module files may move.
+"""
+
+from ._afno import AFNORegressor
+from ._amfno import AMFNORegressor
+from ._ffno import FFNORegressor
+from ._fno import FNORegressor
+from ._lsm import LSMRegressor
+from ._oformer import OFormerRegressor
+from ._ufno import UFNORegressor
 
 __all__ = [
     "AFNORegressor",

@@ -1,37 +1,25 @@
-"""Torch modules: the shared backbone, operator blocks, spectral kernels, bases and KAN layers."""
+"""Torch modules, usable without the estimators.
 
-from .backbone import OperatorNetwork, grid_coordinates
-from .bases import BASES, basis_embedding
-from .kan import KAN, KANLayer, bspline_basis
-from .layers import FourierBlock, PointwiseLinear, PointwiseMLP, ResidualFFNBlock
+- :mod:`sklearn_amfno.nn.models`: the operator models ``AMFNO``, ``FNO``, ``FFNO``, ``UFNO``,
+  ``AFNO``, ``OFormer``, ``LSM`` (each the shared :class:`OperatorNetwork` backbone with its
+  family's processor) — plain ``torch.nn.Module`` s for your own training loop.
+- :mod:`sklearn_amfno.nn.layers`: the blocks they are built from (spectral convolutions and
+  kernels, bases, KAN, attention, U-Nets, ...).
+- :mod:`sklearn_amfno.nn.losses`: the training criteria.
+"""
+
 from .losses import RelativeL2Loss, ScaledMSELoss
-from .spectral import (
-    AmortizedSpectralKernel,
-    DenseSpectralKernel,
-    SpectralConv,
-    SpectralKernel,
-    contract_modes,
-    grid_wavenumbers,
-)
+from .models import AFNO, AMFNO, FFNO, FNO, LSM, UFNO, OFormer, OperatorNetwork
 
 __all__ = [
-    "BASES",
-    "KAN",
-    "AmortizedSpectralKernel",
-    "DenseSpectralKernel",
-    "FourierBlock",
-    "KANLayer",
+    "AFNO",
+    "AMFNO",
+    "FFNO",
+    "FNO",
+    "LSM",
+    "UFNO",
+    "OFormer",
     "OperatorNetwork",
-    "PointwiseLinear",
-    "PointwiseMLP",
     "RelativeL2Loss",
-    "ResidualFFNBlock",
     "ScaledMSELoss",
-    "SpectralConv",
-    "SpectralKernel",
-    "basis_embedding",
-    "bspline_basis",
-    "contract_modes",
-    "grid_coordinates",
-    "grid_wavenumbers",
 ]

@@ -17,9 +17,10 @@ import math
 import torch
 from torch import nn
 
+from .normalization import BatchNorm
+
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 _CONV_TRANSPOSE = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}
-_BATCH_NORM = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}
 
 
 def _check_n_dim(n_dim: int) -> None:
@@ -31,21 +32,15 @@ def _conv_bn_act(n_dim: int, in_channels: int, out_channels: int, stride: int) -
     """3x3 convolution (no bias: BatchNorm follows), BatchNorm, LeakyReLU(0.1)."""
     return nn.Sequential(
         _CONV[n_dim](in_channels, out_channels, kernel_size=3, stride=stride, padding=1, bias=False),
-        _BATCH_NORM[n_dim](out_channels),
+        BatchNorm(out_channels),
         nn.LeakyReLU(0.1),
     )
 
 
-def padded_size(n: int, levels: int, first_axis: bool = False) -> int:
-    """Smallest size ``>= n`` that ``levels`` halvings divide exactly.
-
-    On the first axis it is also at least ``2 ** (levels + 1)``, so the coarsest level keeps two
-    points there: BatchNorm in training needs more than one value per channel, even for a batch of
-    a single sample on a tiny grid.
-    """
+def padded_size(n: int, levels: int) -> int:
+    """Smallest size ``>= n`` that ``levels`` halvings divide exactly."""
     step = 2**levels
-    size = math.ceil(n / step) * step
-    return max(size, 2 * step) if first_axis else size
+    return math.ceil(n / step) * step
 
 
 class UNetBranch(nn.Module):
@@ -93,7 +88,7 @@ class UNetBranch(nn.Module):
         grid = tuple(x.shape[2:])
         if len(grid) != self.n_dim:
             raise ValueError(f"Expected {self.n_dim} grid axes, got input of shape {tuple(x.shape)}.")
-        target = [padded_size(n, self.levels, first_axis=d == 0) for d, n in enumerate(grid)]
+        target = [padded_size(n, self.levels) for n in grid]
         # F.pad lists (before, after) pairs from the last axis backwards; pad only at the end.
         pad = [p for n, t in zip(reversed(grid), reversed(target)) for p in (0, t - n)]
         h = nn.functional.pad(x, pad, mode=self.padding_mode) if any(pad) else x

@@ -23,33 +23,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .layers import PointwiseMLP
+from .blocks import ffn_hidden
+from .normalization import ChannelLayerNorm
+from .pointwise import PointwiseMLP
 from .spectral import grid_wavenumbers, map_modes, select_modes
-
-
-class ChannelLayerNorm(nn.Module):
-    """LayerNorm over the channel axis of a channels-first tensor, at every grid point.
-
-    Equals ``torch.nn.LayerNorm(channels)`` applied to the channels-last tensor (unlike
-    ``GroupNorm(1, channels)``, which normalises over channels *and* grid).
-
-    Parameters
-    ----------
-    channels : int
-        Size of axis 1.
-    eps : float, default=1e-6
-        Added to the variance (the AFNO/FourCastNet reference uses 1e-6).
-    """
-
-    def __init__(self, channels: int, eps: float = 1e-6) -> None:
-        super().__init__()
-        self.eps = eps
-        self.weight = nn.Parameter(torch.ones(channels))
-        self.bias = nn.Parameter(torch.zeros(channels))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = nn.functional.layer_norm(x.movedim(1, -1), self.weight.shape, self.weight, self.bias, self.eps)
-        return out.movedim(-1, 1)
 
 
 class AFNOFilter(nn.Module):
@@ -165,15 +142,15 @@ class AFNOBlock(nn.Module):
         Channels in and out.
     filter : AFNOFilter
         The token mixer.
-    mlp_ratio : float, default=4.0
+    ffn_ratio : float, default=4.0
         Hidden width of the pointwise GELU MLP relative to ``channels``.
     """
 
-    def __init__(self, channels: int, filter: AFNOFilter, mlp_ratio: float = 4.0) -> None:
+    def __init__(self, channels: int, filter: AFNOFilter, ffn_ratio: float = 4.0) -> None:
         super().__init__()
         self.norm1, self.filter = ChannelLayerNorm(channels), filter
         self.norm2 = ChannelLayerNorm(channels)
-        self.mlp = PointwiseMLP(channels, max(1, round(mlp_ratio * channels)), channels)
+        self.mlp = PointwiseMLP(channels, ffn_hidden(channels, ffn_ratio), channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = x + self.filter(self.norm1(x))

@@ -2,39 +2,36 @@
 
 from __future__ import annotations
 
-import numbers
-
-from sklearn.utils._param_validation import Interval
-from torch import nn
-
 from .._base import BaseOperatorRegressor, fill_doc, store_parameters
-from ..nn.lsm import LSMProcessor
+from .._compat import NON_NEGATIVE_INT, POSITIVE_INT
+from ..nn.models import LSM
 
 
 class LSMRegressor(BaseOperatorRegressor):
     """Latent Spectral Model, LSM (Wu et al., ICML 2023).
 
     A multi-scale U-Net over the lifted features (DoubleConv 3 + BatchNorm + ReLU, max-pool
-    down, (bi/tri)linear upsampling + DoubleConv up, ``n_scales`` levels with channels
+    down, (bi/tri)linear upsampling + DoubleConv up, ``unet_levels`` halvings with channels
     ``width * 2**i``); every skip connection and the bottleneck pass a Neural Spectral Block:
     the features are cut into patches of ``patch_size`` pixels per axis, ``n_tokens`` learned
     latent tokens attend to the pixels of each patch (``n_heads`` heads), each token value
-    ``t`` becomes ``t + sum_{i<K} a_i sin(pi i t / K) + b_i cos(pi i t / K)`` (``K = n_basis``,
+    ``t`` becomes ``t + sum_{i<K} a_i sin(pi i t / K) + b_i cos(pi i t / K)`` (``K = n_frequencies``,
     coefficients learned per channel and token), the pixels attend back to the tokens, and the
     result is added to the input.
 
     Parameters
     ----------
-    n_scales : int, default=5
-        U-Net levels including the full-resolution one (the paper: 5). Each axis is
-        zero-padded at its end to a multiple of ``2 ** (n_scales - 1) * patch_size`` and
-        cropped back, so any grid runs, but small grids then carry mostly padding.
+    unet_levels : int, default=4
+        Times the U-Net halves the grid (the paper's 5 scales: the full resolution and 4
+        below it). Each axis is zero-padded at its end to a multiple of
+        ``2 ** unet_levels * patch_size`` and cropped back, so any grid runs, but small grids
+        then carry mostly padding.
     patch_size : int, default=4
         Patch side, in pixels, of the spectral blocks at every level (the paper: 4 on 64^2
         Navier-Stokes, 3 on Darcy).
     n_tokens : int, default=4
         Latent tokens per patch (the paper: 4).
-    n_basis : int, default=12
+    n_frequencies : int, default=12
         Sine and cosine frequencies of the latent token map (the paper: 12).
     n_heads : int, default=8
         Attention heads of the spectral blocks (the paper: 8); ``width`` must be divisible
@@ -71,13 +68,18 @@ class LSMRegressor(BaseOperatorRegressor):
     cropping as above) and returns that grid, but its accuracy is only meaningful on the
     training resolution. Resample inputs to the training grid for a fair comparison.
 
+    References
+    ----------
+    .. [1] Wu, H., Hu, T., Luo, H., Wang, J., Long, M. (2023). Solving High-Dimensional PDEs with
+       Latent Spectral Models. International Conference on Machine Learning (ICML 2023).
+
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_amfno.estimators.lsm import LSMRegressor
+    >>> from sklearn_amfno import LSMRegressor
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((16, 32))
-    >>> est = LSMRegressor(n_scales=3, patch_size=2, n_heads=2, width=8, max_epochs=2,
+    >>> est = LSMRegressor(unet_levels=2, patch_size=2, n_heads=2, width=8, max_epochs=2,
     ...                    random_state=0)
     >>> est.fit(X, np.roll(X, 3, axis=1)).predict(X[:2]).shape
     (2, 32)
@@ -85,21 +87,23 @@ class LSMRegressor(BaseOperatorRegressor):
     (2, 45)
     """
 
+    _module_class = LSM
+
     _parameter_constraints: dict = {
         **BaseOperatorRegressor._parameter_constraints,
-        "n_scales": [Interval(numbers.Integral, 1, None, closed="left")],
-        "patch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "n_tokens": [Interval(numbers.Integral, 1, None, closed="left")],
-        "n_basis": [Interval(numbers.Integral, 1, None, closed="left")],
-        "n_heads": [Interval(numbers.Integral, 1, None, closed="left")],
+        "unet_levels": NON_NEGATIVE_INT,
+        "patch_size": POSITIVE_INT,
+        "n_tokens": POSITIVE_INT,
+        "n_frequencies": POSITIVE_INT,
+        "n_heads": POSITIVE_INT,
     }
 
     def __init__(
         self,
-        n_scales=5,
+        unet_levels=4,
         patch_size=4,
         n_tokens=4,
-        n_basis=12,
+        n_frequencies=12,
         n_heads=8,
         *,
         width=32,
@@ -107,6 +111,8 @@ class LSMRegressor(BaseOperatorRegressor):
         channel_axis=None,
         add_grid=True,
         loss="auto",
+        optimizer="adamw",
+        optimizer_params=None,
         lr=1e-3,
         weight_decay=1e-4,
         lr_schedule="cosine",
@@ -120,24 +126,13 @@ class LSMRegressor(BaseOperatorRegressor):
     ):
         store_parameters(self, locals())
 
-    def _validate_family_params(self, grid_shape: tuple[int, ...]) -> None:
+    def _validate_family_params(self, grid_shape: tuple[int, ...]) -> dict:
         if self.width % self.n_heads:
             raise ValueError(
                 f"width={self.width} must be divisible by n_heads={self.n_heads}: the spectral blocks "
                 "split every level's channels (width * 2**i) into equal heads."
             )
-
-    def _build_processor(self, n_dim: int, grid_shape: tuple[int, ...]) -> nn.Module:
-        return LSMProcessor(
-            self.width,
-            n_dim,
-            n_scales=self.n_scales,
-            patch_size=self.patch_size,
-            n_tokens=self.n_tokens,
-            n_basis=self.n_basis,
-            n_heads=self.n_heads,
-            n_blocks=self.n_layers,
-        )
+        return {}
 
 
 fill_doc(

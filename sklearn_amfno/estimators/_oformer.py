@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import numbers
-
-from sklearn.utils._param_validation import Interval
-from torch import nn
-
 from .._base import BaseOperatorRegressor, fill_doc, store_parameters
-from ..nn.oformer import OFormerProcessor
+from .._compat import NON_NEGATIVE_REAL, POSITIVE_INT, POSITIVE_REAL
+from ..nn.models import OFormer
 
 
 class OFormerRegressor(BaseOperatorRegressor):
@@ -18,7 +14,7 @@ class OFormerRegressor(BaseOperatorRegressor):
     ``n_layers`` x [Galerkin self-attention ``q (k^T v) / N`` (keys and values
     instance-normalised over the points, rotary position embedding of the coordinates on ``q``
     and ``k``, one block of channels per axis) + GeGLU feed-forward], then a linear map to
-    ``latent_dim``. Decoder: the query coordinates go through random Gaussian Fourier features
+    ``latent_width``. Decoder: the query coordinates go through random Gaussian Fourier features
     and an MLP; ``n_decoder_layers`` Galerkin cross-attention layers (+ feed-forward) read the
     encoder latents; an MLP of ``[features, coordinates]`` returns ``width`` channels, which the
     shared backbone projects to the output. Attention costs are linear in the number of points.
@@ -27,8 +23,8 @@ class OFormerRegressor(BaseOperatorRegressor):
     ----------
     n_heads : int, default=4
         Attention heads of encoder and decoder; every head has the full ``width`` (encoder)
-        or ``latent_dim`` (decoder) channels, as in the OFormer code.
-    latent_dim : int, default=64
+        or ``latent_width`` (decoder) channels, as in the OFormer code.
+    latent_width : int, default=64
         Channels of the encoder output and of the decoder (the paper: 256 on Darcy).
     n_decoder_layers : int, default=1
         Cross-attention layers of the decoder (the paper: 1).
@@ -55,8 +51,8 @@ class OFormerRegressor(BaseOperatorRegressor):
     ``n_layers`` is the encoder depth. Defaults (width 32, 4 encoder layers, 4 heads, latent 64:
     ~0.2M parameters on any grid) are smaller than the paper's Darcy model (encoder dim 96,
     depth 6, latent 256, ~2.6M parameters) so that fits run on a CPU. The rank of each head's
-    ``k^T v`` is its width: a target needing more basis functions than ``n_heads * latent_dim``
-    in the decoder is out of reach (raise ``latent_dim`` or ``n_heads`` for 2-D/3-D fields).
+    ``k^T v`` is its width: a target needing more basis functions than ``n_heads * latent_width``
+    in the decoder is out of reach (raise ``latent_width`` or ``n_heads`` for 2-D/3-D fields).
 
     Simplifications against the paper and its code: the input values and coordinates enter
     through the shared backbone's pointwise lifting; the encoder attention has no layer norm in
@@ -71,32 +67,39 @@ class OFormerRegressor(BaseOperatorRegressor):
     coarser grid of the same domain approximates the same operator (the error grows where the
     grid is too coarse to resolve the input).
 
+    References
+    ----------
+    .. [1] Li, Z., Meidani, K., Barati Farimani, A. (2023). Transformer for Partial Differential
+       Equations' Operator Learning. Transactions on Machine Learning Research.
+
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_amfno.estimators.oformer import OFormerRegressor
+    >>> from sklearn_amfno import OFormerRegressor
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((16, 32))
-    >>> est = OFormerRegressor(width=8, n_layers=1, latent_dim=8, max_epochs=2, random_state=0)
+    >>> est = OFormerRegressor(width=8, n_layers=1, latent_width=8, max_epochs=2, random_state=0)
     >>> est.fit(X, np.roll(X, 3, axis=1)).predict(X[:2]).shape
     (2, 32)
     >>> est.predict(rng.standard_normal((2, 64))).shape  # another grid
     (2, 64)
     """
 
+    _module_class = OFormer
+
     _parameter_constraints: dict = {
         **BaseOperatorRegressor._parameter_constraints,
-        "n_heads": [Interval(numbers.Integral, 1, None, closed="left")],
-        "latent_dim": [Interval(numbers.Integral, 1, None, closed="left")],
-        "n_decoder_layers": [Interval(numbers.Integral, 1, None, closed="left")],
-        "fourier_feature_scale": [Interval(numbers.Real, 0, None, closed="left")],
-        "rotary_min_freq": [Interval(numbers.Real, 0, None, closed="neither")],
+        "n_heads": POSITIVE_INT,
+        "latent_width": POSITIVE_INT,
+        "n_decoder_layers": POSITIVE_INT,
+        "fourier_feature_scale": NON_NEGATIVE_REAL,
+        "rotary_min_freq": POSITIVE_REAL,
     }
 
     def __init__(
         self,
         n_heads=4,
-        latent_dim=64,
+        latent_width=64,
         n_decoder_layers=1,
         fourier_feature_scale=2.0,
         rotary_min_freq=1 / 64,
@@ -106,6 +109,8 @@ class OFormerRegressor(BaseOperatorRegressor):
         channel_axis=None,
         add_grid=True,
         loss="auto",
+        optimizer="adamw",
+        optimizer_params=None,
         lr=1e-3,
         weight_decay=1e-4,
         lr_schedule="cosine",
@@ -118,18 +123,6 @@ class OFormerRegressor(BaseOperatorRegressor):
         callbacks=None,
     ):
         store_parameters(self, locals())
-
-    def _build_processor(self, n_dim: int, grid_shape: tuple[int, ...]) -> nn.Module:
-        return OFormerProcessor(
-            self.width,
-            n_dim,
-            n_layers=self.n_layers,
-            n_heads=self.n_heads,
-            latent_dim=self.latent_dim,
-            n_decoder_layers=self.n_decoder_layers,
-            fourier_feature_scale=float(self.fourier_feature_scale),
-            rotary_min_freq=float(self.rotary_min_freq),
-        )
 
 
 fill_doc(OFormerRegressor, n_layers_doc="Encoder layers (Galerkin self-attention + GeGLU).")

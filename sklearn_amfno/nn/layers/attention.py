@@ -119,15 +119,15 @@ class GalerkinAttention(nn.Module):
 
     Parameters
     ----------
-    dim : int
+    channels : int
         Channels of the queries' input and of the output.
     n_heads : int
         Heads.
     head_dim : int or None, default=None
-        Channels per head; ``None`` gives every head ``dim`` channels, as OFormer's code does
+        Channels per head; ``None`` gives every head ``channels`` channels, as OFormer's code does
         (``dim_head = dim``). Small heads leave the rotary embedding few frequencies per axis.
-    context_dim : int or None, default=None
-        Channels of the context (cross-attention); ``None`` means ``dim``.
+    context_channels : int or None, default=None
+        Channels of the context (cross-attention); ``None`` means ``channels``.
     n_dim : int, default=1
         Coordinate axes (for the rotary embedding).
     rotary : bool, default=True
@@ -138,24 +138,24 @@ class GalerkinAttention(nn.Module):
 
     def __init__(
         self,
-        dim: int,
+        channels: int,
         n_heads: int,
         *,
         head_dim: int | None = None,
-        context_dim: int | None = None,
+        context_channels: int | None = None,
         n_dim: int = 1,
         rotary: bool = True,
         rotary_min_freq: float = 1 / 64,
     ) -> None:
         super().__init__()
-        context_dim = dim if context_dim is None else context_dim
+        context_channels = channels if context_channels is None else context_channels
         self.n_heads = n_heads
-        self.head_dim = dim if head_dim is None else head_dim
+        self.head_dim = channels if head_dim is None else head_dim
         inner = self.n_heads * self.head_dim
-        self.to_q = nn.Linear(dim, inner, bias=False)
-        self.to_k = nn.Linear(context_dim, inner, bias=False)
-        self.to_v = nn.Linear(context_dim, inner, bias=False)
-        self.to_out = nn.Linear(inner, dim)
+        self.to_q = nn.Linear(channels, inner, bias=False)
+        self.to_k = nn.Linear(context_channels, inner, bias=False)
+        self.to_v = nn.Linear(context_channels, inner, bias=False)
+        self.to_out = nn.Linear(inner, channels)
         self.rotary = RotaryEmbedding(self.head_dim, n_dim, rotary_min_freq) if rotary else None
         # (k^T v) / N holds correlations in [-1, 1]: a q of unit-variance entries would sum
         # head_dim of them. Small projections (as the Galerkin transformer's xavier gain) keep the
@@ -174,9 +174,9 @@ class GalerkinAttention(nn.Module):
         context: torch.Tensor | None = None,
         context_coords: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Attend from ``x`` ``(batch, n_q, dim)`` at ``coords`` ``(n_q, n_dim)`` to ``context``.
+        """Attend from ``x`` ``(batch, n_q, channels)`` at ``coords`` ``(n_q, n_dim)`` to ``context``.
 
-        ``context`` ``(batch, n_k, context_dim)`` at ``context_coords`` ``(n_k, n_dim)`` defaults
+        ``context`` ``(batch, n_k, context_channels)`` at ``context_coords`` ``(n_k, n_dim)`` defaults
         to ``x`` at ``coords`` (self-attention).
         """
         if context is None:
@@ -192,15 +192,15 @@ class GalerkinAttention(nn.Module):
 
 
 class GeGLU(nn.Module):
-    """Feed-forward ``dim -> hidden -> dim`` with a GELU-gated linear unit (Shazeer, 2020).
+    """Feed-forward ``channels -> hidden -> channels`` with a GELU-gated linear unit (Shazeer, 2020).
 
     ``out = W_2 (a * gelu(g))`` with ``[a, g] = W_1 x``.
     """
 
-    def __init__(self, dim: int, hidden: int) -> None:
+    def __init__(self, channels: int, hidden: int) -> None:
         super().__init__()
-        self.fc1 = nn.Linear(dim, 2 * hidden)
-        self.fc2 = nn.Linear(hidden, dim)
+        self.fc1 = nn.Linear(channels, 2 * hidden)
+        self.fc2 = nn.Linear(hidden, channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         a, g = self.fc1(x).chunk(2, dim=-1)

@@ -18,6 +18,7 @@ Two kernels live here:
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -61,6 +62,30 @@ def _select(wavenumbers: torch.Tensor, limit_low: int, limit_high: int) -> torch
     return torch.nonzero((wavenumbers >= limit_low) & (wavenumbers <= limit_high)).flatten()
 
 
+def resolve_modes(n_modes, limits: Sequence[int]) -> tuple[int, ...]:
+    """Modes kept per axis: ``n_modes`` (int, sequence, or ``None`` for all) clipped to ``limits``.
+
+    ``limits`` is what the training grid holds on each axis, in the convention of the kernel that
+    keeps the modes (:meth:`DenseSpectralKernel.mode_limits`,
+    :meth:`~sklearn_amfno.nn.layers.factorized.FactorizedSpectralWeights.mode_limits`). A grid too
+    coarse for the requested modes keeps all it holds (as FNO code slicing the spectrum does), so
+    default settings run on any data, including small test grids. Raises ValueError for anything
+    but a positive int or a sequence of one positive int per axis.
+    """
+    d = len(limits)
+    if n_modes is None:
+        return tuple(int(m) for m in limits)
+    modes = (n_modes,) * d if isinstance(n_modes, numbers.Integral) else tuple(n_modes)
+    if len(modes) != d or not all(
+        isinstance(m, numbers.Integral) and not isinstance(m, bool) and m >= 1 for m in modes
+    ):
+        raise ValueError(
+            f"n_modes must be a positive int or a tuple of {d} positive ints for a {d}-D grid, "
+            f"got {n_modes!r}."
+        )
+    return tuple(int(min(m, lim)) for m, lim in zip(modes, limits))
+
+
 class DenseSpectralKernel(SpectralKernel):
     """Classic FNO kernel: a learned complex matrix for each kept mode.
 
@@ -87,6 +112,19 @@ class DenseSpectralKernel(SpectralKernel):
         # Stored modes-first, (*modes, in, out): the contraction reads it without a copy.
         shape = (*(len(k) for k in kept), in_channels, out_channels)
         self.weight = nn.Parameter(scale * torch.rand(*shape, dtype=torch.cfloat))
+
+    @staticmethod
+    def mode_limits(grid_shape: Sequence[int]) -> tuple[int, ...]:
+        """Modes per axis that a grid of ``grid_shape`` holds in this kernel's convention.
+
+        A full axis of ``n`` points holds ``-(n // 2) <= k <= (n - 1) // 2``, so the corner block
+        ``-m <= k < m`` fits while ``m <= n // 2`` (on an odd axis its one-sidedness leaves
+        ``k = (n - 1) / 2`` out: a larger ``m`` would store a weight for ``k = -m`` that the
+        training grid never trains, yet a finer grid would use). The real-FFT axis holds
+        ``n // 2 + 1`` modes ``0 <= k < m``.
+        """
+        *full, last = (int(n) for n in grid_shape)
+        return tuple(n // 2 for n in full) + (last // 2 + 1,)
 
     def forward(self, shape: Sequence[int]) -> tuple[torch.Tensor, list[torch.Tensor]]:
         weight, index = self.weight, []
@@ -165,6 +203,14 @@ class AmortizedSpectralKernel(SpectralKernel):
         # Per-factor output scale so that the product kernel starts with entries of size
         # ~1/sqrt(in_channels), which keeps the contraction's output variance near its input's.
         self.output_scale = in_channels ** (-0.5 / n_nets)
+
+    @staticmethod
+    def reference_wavenumbers(grid_shape: Sequence[int]) -> tuple[int, ...]:
+        """``k_ref`` per axis for a training grid of ``grid_shape``: its Nyquist ``n // 2``.
+
+        The kernel acts on ``|k| <= k_ref`` (:func:`select_modes`) and is zero above.
+        """
+        return tuple(int(n) // 2 for n in grid_shape)
 
     def _features(self, t: torch.Tensor) -> torch.Tensor:
         if self.kernel == "mlp":

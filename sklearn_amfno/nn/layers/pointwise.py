@@ -1,4 +1,4 @@
-"""Pointwise maps and the operator blocks built from a spectral convolution.
+"""Pointwise maps: linear maps and MLPs of the channel axis, applied at every grid point.
 
 Tensors are channels-first, ``(batch, channels, *grid)``, so FFTs run over the trailing axes.
 """
@@ -46,44 +46,3 @@ class PointwiseMLP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc2(nn.functional.gelu(self.fc1(x)))
-
-
-class FourierBlock(nn.Module):
-    """FNO layer ``act(K v + W v)`` (Li et al., 2021); ``activation=False`` for the last layer.
-
-    ``extra`` is an optional third branch added before the activation (U-FNO's U-Net path).
-    """
-
-    def __init__(
-        self,
-        spectral: nn.Module,
-        width: int,
-        activation: bool = True,
-        extra: nn.Module | None = None,
-    ) -> None:
-        super().__init__()
-        self.spectral, self.bypass, self.extra = spectral, PointwiseLinear(width, width), extra
-        self.activation = activation
-
-    def forward(self, v: torch.Tensor) -> torch.Tensor:
-        out = self.spectral(v) + self.bypass(v)
-        if self.extra is not None:
-            out = out + self.extra(v)
-        return nn.functional.gelu(out) if self.activation else out
-
-
-class ResidualFFNBlock(nn.Module):
-    """F-FNO / AM-FNO layer ``act(v + FFN(K v))``, FFN ``width -> 4 width -> width`` (GELU).
-
-    No ``W v`` bypass and no normalisation, as in the AM-FNO reference code; the last layer has no
-    activation (``activation=False``).
-    """
-
-    def __init__(self, spectral: nn.Module, width: int, activation: bool = True) -> None:
-        super().__init__()
-        self.spectral, self.ffn = spectral, PointwiseMLP(width, 4 * width, width)
-        self.activation = activation
-
-    def forward(self, v: torch.Tensor) -> torch.Tensor:
-        out = v + self.ffn(self.spectral(v))
-        return nn.functional.gelu(out) if self.activation else out

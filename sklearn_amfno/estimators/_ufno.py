@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
-
-from sklearn.utils._param_validation import Interval
-from torch import nn
-
 from .._base import BaseOperatorRegressor, fill_doc, store_parameters
-from ..nn.layers import FourierBlock
-from ..nn.spectral import DenseSpectralKernel, SpectralConv
-from ..nn.unet import UNetBranch
-from .fno import resolve_modes
+from .._compat import N_MODES, NON_NEGATIVE_INT, POSITIVE_INT
+from ..nn.layers import DenseSpectralKernel, resolve_modes
+from ..nn.models import UFNO
 
 
 class UFNORegressor(BaseOperatorRegressor):
@@ -70,10 +64,16 @@ class UFNORegressor(BaseOperatorRegressor):
     spacing, so the model is *not* discretisation-invariant (only the Fourier path is). Treat
     U-FNO as a fixed-resolution model and expect larger errors away from the training grid.
 
+    References
+    ----------
+    .. [1] Wen, G., Li, Z., Azizzadenesheli, K., Anandkumar, A., Benson, S. M. (2022). U-FNO -- An
+       enhanced Fourier neural operator-based deep-learning model for multiphase flow.
+       Advances in Water Resources 163, 104180.
+
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_amfno.estimators.ufno import UFNORegressor
+    >>> from sklearn_amfno import UFNORegressor
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((16, 32))
     >>> est = UFNORegressor(n_modes=8, width=8, n_layers=2, n_unet_layers=1, max_epochs=2,
@@ -82,11 +82,13 @@ class UFNORegressor(BaseOperatorRegressor):
     (2, 32)
     """
 
+    _module_class = UFNO
+
     _parameter_constraints: dict = {
         **BaseOperatorRegressor._parameter_constraints,
-        "n_modes": [None, Interval(numbers.Integral, 1, None, closed="left"), tuple, list],
-        "n_unet_layers": [Interval(numbers.Integral, 0, None, closed="left")],
-        "unet_levels": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_modes": N_MODES,
+        "n_unet_layers": NON_NEGATIVE_INT,
+        "unet_levels": POSITIVE_INT,
     }
 
     def __init__(
@@ -100,6 +102,8 @@ class UFNORegressor(BaseOperatorRegressor):
         channel_axis=None,
         add_grid=True,
         loss="auto",
+        optimizer="adamw",
+        optimizer_params=None,
         lr=1e-3,
         weight_decay=1e-4,
         lr_schedule="cosine",
@@ -113,23 +117,12 @@ class UFNORegressor(BaseOperatorRegressor):
     ):
         store_parameters(self, locals())
 
-    def _validate_family_params(self, grid_shape: tuple[int, ...]) -> None:
-        self.n_unet_layers_ = min(self.n_unet_layers, self.n_layers)
-        self.n_modes_ = resolve_modes(self.n_modes, grid_shape)
-
-    def _build_processor(self, n_dim: int, grid_shape: tuple[int, ...]) -> nn.Module:
-        first_unet = self.n_layers - self.n_unet_layers_
-        return nn.Sequential(
-            *(
-                FourierBlock(
-                    SpectralConv(DenseSpectralKernel(self.width, self.width, self.n_modes_), n_dim),
-                    self.width,
-                    activation=i < self.n_layers - 1,
-                    extra=UNetBranch(self.width, n_dim, self.unet_levels) if i >= first_unet else None,
-                )
-                for i in range(self.n_layers)
-            )
-        )
+    def _validate_family_params(self, grid_shape: tuple[int, ...]) -> dict:
+        # The same mode rule as FNO (the spectral convolutions are FNO's).
+        return {
+            "n_modes_": resolve_modes(self.n_modes, DenseSpectralKernel.mode_limits(grid_shape)),
+            "n_unet_layers_": min(self.n_unet_layers, self.n_layers),
+        }
 
 
 fill_doc(UFNORegressor)

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
-
-from sklearn.utils._param_validation import Interval, StrOptions
-from torch import nn
-
 from .._base import BaseOperatorRegressor, fill_doc, store_parameters
-from ..nn.bases import BASES
-from ..nn.layers import ResidualFFNBlock
-from ..nn.spectral import AmortizedSpectralKernel, SpectralConv
+from .._compat import POSITIVE_INT, POSITIVE_REAL, StrOptions
+from ..nn.layers import BASES
+from ..nn.models import AMFNO
 
 
 class AMFNORegressor(BaseOperatorRegressor):
@@ -21,7 +16,7 @@ class AMFNORegressor(BaseOperatorRegressor):
     network of the wavenumber instead of being stored per mode, so the number of parameters does
     not depend on the grid. The network sees ``t = k / k_ref`` with ``k_ref`` the training grid's
     Nyquist wavenumber per axis, fixed at fit; on a finer grid the modes above it get a zero kernel
-    (see :mod:`sklearn_amfno.nn.spectral`).
+    (see :mod:`sklearn_amfno.nn.layers.spectral`).
 
     Parameters
     ----------
@@ -42,6 +37,9 @@ class AMFNORegressor(BaseOperatorRegressor):
         The two coincide in 1-D.
     kan_grid_size : int, default=5
         Spline intervals of the KAN kernel.
+    ffn_ratio : float, default=4
+        Hidden channels of each block's pointwise feed-forward network relative to ``width``
+        (the papers' 4).
     {common_parameters}
 
     Attributes
@@ -51,6 +49,11 @@ class AMFNORegressor(BaseOperatorRegressor):
     See Also
     --------
     FNORegressor : the classic FNO with one stored weight per kept mode.
+
+    References
+    ----------
+    .. [1] Xiao, Z., Kou, S., Hao, Z., Lin, B., Ma, Z. (2024). Amortized Fourier Neural Operators.
+       Advances in Neural Information Processing Systems 37 (NeurIPS 2024).
 
     Examples
     --------
@@ -66,14 +69,17 @@ class AMFNORegressor(BaseOperatorRegressor):
     (2, 64)
     """
 
+    _module_class = AMFNO
+
     _parameter_constraints: dict = {
         **BaseOperatorRegressor._parameter_constraints,
         "kernel": [StrOptions({"mlp", "kan"})],
         "basis": [StrOptions(set(BASES))],
-        "n_basis": [Interval(numbers.Integral, 1, None, closed="left")],
-        "kernel_hidden": [None, Interval(numbers.Integral, 1, None, closed="left")],
+        "n_basis": POSITIVE_INT,
+        "kernel_hidden": [None] + POSITIVE_INT,
         "factorization": [StrOptions({"separable", "joint"})],
-        "kan_grid_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "kan_grid_size": POSITIVE_INT,
+        "ffn_ratio": POSITIVE_REAL,
     }
 
     def __init__(
@@ -85,11 +91,14 @@ class AMFNORegressor(BaseOperatorRegressor):
         kernel_hidden=None,
         factorization="separable",
         kan_grid_size=5,
+        ffn_ratio=4,
         width=32,
         n_layers=4,
         channel_axis=None,
         add_grid=True,
         loss="auto",
+        optimizer="adamw",
+        optimizer_params=None,
         lr=1e-2,
         weight_decay=1e-4,
         lr_schedule="cosine",
@@ -102,32 +111,6 @@ class AMFNORegressor(BaseOperatorRegressor):
         callbacks=None,
     ):
         store_parameters(self, locals())
-
-    def _build_processor(self, n_dim: int, grid_shape: tuple[int, ...]) -> nn.Module:
-        reference = tuple(n // 2 for n in grid_shape)
-        return nn.Sequential(
-            *(
-                ResidualFFNBlock(
-                    SpectralConv(
-                        AmortizedSpectralKernel(
-                            self.width,
-                            self.width,
-                            reference,
-                            kernel=self.kernel,
-                            basis=self.basis,
-                            n_basis=self.n_basis,
-                            hidden=self.kernel_hidden,
-                            factorization=self.factorization,
-                            kan_grid_size=self.kan_grid_size,
-                        ),
-                        n_dim,
-                    ),
-                    self.width,
-                    activation=i < self.n_layers - 1,
-                )
-                for i in range(self.n_layers)
-            )
-        )
 
 
 fill_doc(AMFNORegressor)

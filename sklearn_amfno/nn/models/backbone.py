@@ -1,21 +1,13 @@
-"""The one backbone every estimator shares: normalise -> lift -> processor -> project -> rescale."""
+"""The one backbone every operator model shares: normalise -> lift -> processor -> project -> rescale."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from .layers import PointwiseLinear, PointwiseMLP
-
-
-def grid_coordinates(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
-    """Coordinates ``j / n`` of each axis on the unit cube, shape ``(n_dim, *shape)``.
-
-    Points sit at ``j / n`` (the periodic convention of the FFT), so refining a grid by an integer
-    factor keeps every coarse point's coordinate.
-    """
-    axes = [torch.arange(n, device=like.device, dtype=like.dtype) / n for n in shape]
-    return torch.stack(torch.meshgrid(*axes, indexing="ij"))
+from ..layers.blocks import ffn_hidden
+from ..layers.grid import grid_coordinates
+from ..layers.pointwise import PointwiseLinear, PointwiseMLP
 
 
 class OperatorNetwork(nn.Module):
@@ -37,10 +29,23 @@ class OperatorNetwork(nn.Module):
     processor : nn.Module
         Maps ``(batch, width, *grid)`` to the same shape: the operator layers.
     pooled : bool, default=False
-        If true, the output is per sample: pointwise ``width -> 4 width`` (GELU), mean over the
-        grid, then linear to ``out_channels``. Else a pointwise MLP ``width -> 4 width -> out``.
+        If true, the output is per sample: pointwise ``width -> projection_ratio * width`` (GELU),
+        mean over the grid, then linear to ``out_channels``. Else a pointwise MLP
+        ``width -> projection_ratio * width -> out_channels``.
     add_grid : bool, default=True
         Append grid coordinates to the input channels before lifting.
+    projection_ratio : float, default=4
+        Hidden channels of the projection relative to ``width`` (FNO's 128 at width 32).
+
+    Examples
+    --------
+    A processor of your own on the shared backbone:
+
+    >>> import torch
+    >>> from sklearn_amfno.nn import OperatorNetwork
+    >>> net = OperatorNetwork(1, 1, n_dim=2, width=8, processor=torch.nn.Identity())
+    >>> net(torch.randn(4, 1, 16, 16)).shape
+    torch.Size([4, 1, 16, 16])
     """
 
     def __init__(
@@ -52,16 +57,19 @@ class OperatorNetwork(nn.Module):
         processor: nn.Module,
         pooled: bool = False,
         add_grid: bool = True,
+        projection_ratio: float = 4,
     ) -> None:
         super().__init__()
         self.n_dim, self.pooled, self.add_grid = n_dim, pooled, add_grid
+        self.in_channels, self.out_channels, self.width = in_channels, out_channels, width
         self.lift = PointwiseLinear(in_channels + (n_dim if add_grid else 0), width)
         self.processor = processor
+        hidden = ffn_hidden(width, projection_ratio)
         if pooled:
-            self.head_features = PointwiseLinear(width, 4 * width)
-            self.head = nn.Linear(4 * width, out_channels)
+            self.head_features = PointwiseLinear(width, hidden)
+            self.head = nn.Linear(hidden, out_channels)
         else:
-            self.head = PointwiseMLP(width, 4 * width, out_channels)
+            self.head = PointwiseMLP(width, hidden, out_channels)
         field_shape = (1, -1) + (1,) * n_dim
         self.register_buffer("x_mean", torch.zeros(in_channels).view(field_shape))
         self.register_buffer("x_scale", torch.ones(in_channels).view(field_shape))

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import numbers
-
-from sklearn.utils._param_validation import Interval
-from torch import nn
-
 from .._base import BaseOperatorRegressor, fill_doc, store_parameters
-from ..nn.factorized import FactorizedSpectralConv, FactorizedSpectralWeights
-from ..nn.layers import ResidualFFNBlock
-from .fno import resolve_modes
+from .._compat import N_MODES, POSITIVE_REAL
+from ..nn.layers import FactorizedSpectralWeights, resolve_modes
+from ..nn.models import FFNO
 
 
 class FFNORegressor(BaseOperatorRegressor):
@@ -32,6 +27,9 @@ class FFNORegressor(BaseOperatorRegressor):
     share_weights : bool, default=False
         Use the same spectral weights ``R_d`` in every layer (the paper's weight sharing; the
         ``FFN`` stays per layer). Divides the spectral parameters by ``n_layers``.
+    ffn_ratio : float, default=4
+        Hidden channels of each block's pointwise feed-forward network relative to ``width``
+        (the papers' 4).
     {common_parameters}
 
     Attributes
@@ -67,10 +65,15 @@ class FFNORegressor(BaseOperatorRegressor):
     new grid points, so the network output on a finer grid approximates (is not exactly) the
     interpolation of the training-grid output.
 
+    References
+    ----------
+    .. [1] Tran, A., Mathews, A., Xie, L., Ong, C. S. (2023). Factorized Fourier Neural Operators.
+       International Conference on Learning Representations (ICLR 2023).
+
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_amfno.estimators.ffno import FFNORegressor
+    >>> from sklearn_amfno import FFNORegressor
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((16, 32))
     >>> y = np.roll(X, 3, axis=1)
@@ -81,10 +84,13 @@ class FFNORegressor(BaseOperatorRegressor):
     (2, 64)
     """
 
+    _module_class = FFNO
+
     _parameter_constraints: dict = {
         **BaseOperatorRegressor._parameter_constraints,
-        "n_modes": [None, Interval(numbers.Integral, 1, None, closed="left"), tuple, list],
+        "n_modes": N_MODES,
         "share_weights": ["boolean"],
+        "ffn_ratio": POSITIVE_REAL,
     }
 
     def __init__(
@@ -92,11 +98,14 @@ class FFNORegressor(BaseOperatorRegressor):
         n_modes=16,
         share_weights=False,
         *,
+        ffn_ratio=4,
         width=32,
         n_layers=4,
         channel_axis=None,
         add_grid=True,
         loss="auto",
+        optimizer="adamw",
+        optimizer_params=None,
         lr=1e-3,
         weight_decay=1e-4,
         lr_schedule="cosine",
@@ -110,25 +119,8 @@ class FFNORegressor(BaseOperatorRegressor):
     ):
         store_parameters(self, locals())
 
-    def _validate_family_params(self, grid_shape: tuple[int, ...]) -> None:
-        self.n_modes_ = resolve_modes(self.n_modes, tuple(n // 2 + 1 for n in grid_shape))
-
-    def _build_processor(self, n_dim: int, grid_shape: tuple[int, ...]) -> nn.Module:
-        def weights() -> FactorizedSpectralWeights:
-            return FactorizedSpectralWeights(self.width, self.width, self.n_modes_)
-
-        # Sharing = one weights module held by every layer (listed once by .parameters()).
-        shared = weights() if self.share_weights else None
-        return nn.Sequential(
-            *(
-                ResidualFFNBlock(
-                    FactorizedSpectralConv(shared if shared is not None else weights()),
-                    self.width,
-                    activation=False,
-                )
-                for _ in range(self.n_layers)
-            )
-        )
+    def _validate_family_params(self, grid_shape: tuple[int, ...]) -> dict:
+        return {"n_modes_": resolve_modes(self.n_modes, FactorizedSpectralWeights.mode_limits(grid_shape))}
 
 
 fill_doc(FFNORegressor)

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import numbers
-
-from sklearn.utils._param_validation import Interval
-from torch import nn
-
 from .._base import BaseOperatorRegressor, fill_doc, store_parameters
-from ..nn.afno import AFNOBlock, AFNOFilter
+from .._compat import FRACTION, NON_NEGATIVE_REAL, POSITIVE_INT, POSITIVE_REAL
+from ..nn.models import AFNO
 
 
 class AFNORegressor(BaseOperatorRegressor):
     """Adaptive Fourier Neural Operator (Guibas et al., ICLR 2022) on the shared backbone.
 
     Each layer is the pre-norm AFNO block ``y = x + Filter(LN x); out = y + MLP(LN y)`` with a
-    per-point LayerNorm over channels and a GELU ``MLP`` ``width -> mlp_ratio * width -> width``.
+    per-point LayerNorm over channels and a GELU ``MLP`` ``width -> ffn_ratio * width -> width``.
     The filter transforms the grid with a real FFT, applies at every frequency the same
     block-diagonal complex two-layer MLP (``n_blocks`` blocks, ReLU on real and imaginary parts),
     soft-shrinks real and imaginary parts by ``sparsity_threshold``, transforms back and adds its
@@ -32,7 +28,7 @@ class AFNORegressor(BaseOperatorRegressor):
         Fraction of each axis' training-grid wavenumbers that go through the MLP
         (``|k_d| < int((n_d // 2 + 1) * fraction)``); the other modes get a zero filter output.
         ``1.0`` keeps all, as in the paper's default.
-    mlp_ratio : float, default=4.0
+    ffn_ratio : float, default=4.0
         Hidden width of the channel MLP relative to ``width`` (the paper's value).
     {common_parameters}
 
@@ -57,7 +53,7 @@ class AFNORegressor(BaseOperatorRegressor):
       ``hidden_size_factor=1``).
     - The FFT normalisation is the ortho one *of the training grid* (identical to the reference
       there), and hard thresholding keeps a box of physical wavenumbers
-      (see :mod:`sklearn_amfno.nn.afno`).
+      (see :mod:`sklearn_amfno.nn.layers.afno`).
 
     **Other grids.** The filter's weights are shared by all frequencies and do not depend on
     the grid. Its coefficients are normalised with the training grid's point count, so the same
@@ -67,10 +63,16 @@ class AFNORegressor(BaseOperatorRegressor):
     coarser grid cannot hold); the pointwise parts act point by point, so a prediction on a
     finer grid approximates the interpolation of the training-grid prediction.
 
+    References
+    ----------
+    .. [1] Guibas, J., Mardani, M., Li, Z., Tao, A., Anandkumar, A., Catanzaro, B. (2022). Adaptive
+       Fourier Neural Operators: Efficient Token Mixers for Transformers. International
+       Conference on Learning Representations (ICLR 2022).
+
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_amfno.estimators.afno import AFNORegressor
+    >>> from sklearn_amfno import AFNORegressor
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((16, 32))
     >>> y = np.roll(X, 3, axis=1)
@@ -81,12 +83,14 @@ class AFNORegressor(BaseOperatorRegressor):
     (2, 64)
     """
 
+    _module_class = AFNO
+
     _parameter_constraints: dict = {
         **BaseOperatorRegressor._parameter_constraints,
-        "n_blocks": [Interval(numbers.Integral, 1, None, closed="left")],
-        "sparsity_threshold": [Interval(numbers.Real, 0, None, closed="left")],
-        "hard_thresholding_fraction": [Interval(numbers.Real, 0, 1, closed="right")],
-        "mlp_ratio": [Interval(numbers.Real, 0, None, closed="neither")],
+        "n_blocks": POSITIVE_INT,
+        "sparsity_threshold": NON_NEGATIVE_REAL,
+        "hard_thresholding_fraction": FRACTION,
+        "ffn_ratio": POSITIVE_REAL,
     }
 
     def __init__(
@@ -94,13 +98,15 @@ class AFNORegressor(BaseOperatorRegressor):
         n_blocks=4,
         sparsity_threshold=0.01,
         hard_thresholding_fraction=1.0,
-        mlp_ratio=4.0,
+        ffn_ratio=4.0,
         *,
         width=32,
         n_layers=4,
         channel_axis=None,
         add_grid=True,
         loss="auto",
+        optimizer="adamw",
+        optimizer_params=None,
         lr=1e-3,
         weight_decay=1e-4,
         lr_schedule="cosine",
@@ -114,30 +120,13 @@ class AFNORegressor(BaseOperatorRegressor):
     ):
         store_parameters(self, locals())
 
-    def _validate_family_params(self, grid_shape: tuple[int, ...]) -> None:
+    def _validate_family_params(self, grid_shape: tuple[int, ...]) -> dict:
         if self.width % self.n_blocks:
             raise ValueError(
                 f"width ({self.width}) must be divisible by n_blocks ({self.n_blocks}): the complex "
                 "MLP splits the channels into n_blocks equal blocks."
             )
-
-    def _build_processor(self, n_dim: int, grid_shape: tuple[int, ...]) -> nn.Module:
-        return nn.Sequential(
-            *(
-                AFNOBlock(
-                    self.width,
-                    AFNOFilter(
-                        self.width,
-                        grid_shape,
-                        n_blocks=self.n_blocks,
-                        sparsity_threshold=self.sparsity_threshold,
-                        hard_thresholding_fraction=self.hard_thresholding_fraction,
-                    ),
-                    mlp_ratio=self.mlp_ratio,
-                )
-                for _ in range(self.n_layers)
-            )
-        )
+        return {}
 
 
 fill_doc(AFNORegressor)

@@ -11,53 +11,45 @@ import torch
 from torch import nn
 
 from .attention import FourierFeatures, GalerkinAttention, GeGLU
-from .backbone import grid_coordinates
+from .blocks import ffn_hidden
+from .grid import grid_coordinates
 
 
-class GalerkinEncoderLayer(nn.Module):
-    """``x <- x + Attn(x)``; ``x <- x + GeGLU(LN(x))``.
+class GalerkinLayer(nn.Module):
+    """``x <- x + Attn(x, context)``; ``x <- x + GeGLU(LN(x))``: OFormer's encoder and decoder layer.
 
-    The attention has no layer norm in front: instance normalisation of keys and values plays that
-    role in the Galerkin transformer (as in OFormer's encoder). The feed-forward is pre-normalised.
+    Without a context it is the encoder's self-attention layer, with one the decoder's
+    cross-attention layer (queries attend to the encoder latents). The attention has no layer norm
+    in front: instance normalisation of keys and values plays that role in the Galerkin
+    transformer (as in OFormer). The feed-forward is pre-normalised, ``channels -> ffn_ratio *
+    channels -> channels``.
     """
 
     def __init__(
-        self, dim: int, n_heads: int, n_dim: int, rotary_min_freq: float, ffn_ratio: int = 2
+        self, channels: int, n_heads: int, n_dim: int, rotary_min_freq: float, ffn_ratio: int = 2
     ) -> None:
         super().__init__()
-        self.attn = GalerkinAttention(dim, n_heads, n_dim=n_dim, rotary_min_freq=rotary_min_freq)
-        self.norm = nn.LayerNorm(dim)
-        self.ffn = GeGLU(dim, ffn_ratio * dim)
-
-    def forward(self, x: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(x, coords)
-        return x + self.ffn(self.norm(x))
-
-
-class GalerkinCrossLayer(nn.Module):
-    """``q <- q + Attn(q, z)``; ``q <- q + GeGLU(LN(q))``: queries attend to encoder latents."""
-
-    def __init__(
-        self, dim: int, n_heads: int, n_dim: int, rotary_min_freq: float, ffn_ratio: int = 2
-    ) -> None:
-        super().__init__()
-        self.attn = GalerkinAttention(dim, n_heads, n_dim=n_dim, rotary_min_freq=rotary_min_freq)
-        self.norm = nn.LayerNorm(dim)
-        self.ffn = GeGLU(dim, ffn_ratio * dim)
+        self.attn = GalerkinAttention(channels, n_heads, n_dim=n_dim, rotary_min_freq=rotary_min_freq)
+        self.norm = nn.LayerNorm(channels)
+        self.ffn = GeGLU(channels, ffn_hidden(channels, ffn_ratio))
 
     def forward(
-        self, q: torch.Tensor, coords: torch.Tensor, z: torch.Tensor, z_coords: torch.Tensor
+        self,
+        x: torch.Tensor,
+        coords: torch.Tensor,
+        context: torch.Tensor | None = None,
+        context_coords: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        q = q + self.attn(q, coords, z, z_coords)
-        return q + self.ffn(self.norm(q))
+        x = x + self.attn(x, coords, context, context_coords)
+        return x + self.ffn(self.norm(x))
 
 
 class OFormerProcessor(nn.Module):
     """Encoder-decoder of OFormer on a grid: ``(batch, width, *grid)`` to the same shape.
 
     Encoder: ``n_layers`` Galerkin self-attention layers (rotary embedding of the point coordinates)
-    on the lifted features, then a linear map to ``latent_dim``. Decoder: the query points' coordinates
-    go through random Fourier features and an MLP to ``latent_dim``; ``n_decoder_layers`` Galerkin
+    on the lifted features, then a linear map to ``latent_width``. Decoder: the query points' coordinates
+    go through random Fourier features and an MLP to ``latent_width``; ``n_decoder_layers`` Galerkin
     cross-attention layers to the latents; an MLP of ``[query features, coordinates]`` maps back to
     ``width`` channels. The queries are the input grid's own points.
 
@@ -71,14 +63,14 @@ class OFormerProcessor(nn.Module):
         Encoder layers.
     n_heads : int, default=4
         Attention heads (encoder and decoder).
-    latent_dim : int, default=64
+    latent_width : int, default=64
         Channels of the encoder output and of the decoder.
     n_decoder_layers : int, default=1
         Cross-attention layers of the decoder.
     fourier_feature_scale : float, default=2.0
         Standard deviation of the query Fourier features' random frequencies.
     rotary_min_freq : float, default=1/64
-        See :class:`~sklearn_amfno.nn.attention.RotaryEmbedding`.
+        See :class:`~sklearn_amfno.nn.layers.attention.RotaryEmbedding`.
     """
 
     def __init__(
@@ -87,26 +79,26 @@ class OFormerProcessor(nn.Module):
         n_dim: int,
         n_layers: int = 4,
         n_heads: int = 4,
-        latent_dim: int = 64,
+        latent_width: int = 64,
         n_decoder_layers: int = 1,
         fourier_feature_scale: float = 2.0,
         rotary_min_freq: float = 1 / 64,
     ) -> None:
         super().__init__()
         self.encoder = nn.ModuleList(
-            GalerkinEncoderLayer(width, n_heads, n_dim, rotary_min_freq) for _ in range(n_layers)
+            GalerkinLayer(width, n_heads, n_dim, rotary_min_freq) for _ in range(n_layers)
         )
-        self.to_latent = nn.Linear(width, latent_dim)
-        n_features = max(latent_dim // 2, 1)
+        self.to_latent = nn.Linear(width, latent_width)
+        n_features = max(latent_width // 2, 1)
         self.query_features = FourierFeatures(n_dim, n_features, fourier_feature_scale)
         self.query_mlp = nn.Sequential(
-            nn.Linear(2 * n_features, latent_dim), nn.GELU(), nn.Linear(latent_dim, latent_dim)
+            nn.Linear(2 * n_features, latent_width), nn.GELU(), nn.Linear(latent_width, latent_width)
         )
         self.decoder = nn.ModuleList(
-            GalerkinCrossLayer(latent_dim, n_heads, n_dim, rotary_min_freq) for _ in range(n_decoder_layers)
+            GalerkinLayer(latent_width, n_heads, n_dim, rotary_min_freq) for _ in range(n_decoder_layers)
         )
         self.out = nn.Sequential(
-            nn.Linear(latent_dim + n_dim, latent_dim), nn.GELU(), nn.Linear(latent_dim, width)
+            nn.Linear(latent_width + n_dim, latent_width), nn.GELU(), nn.Linear(latent_width, width)
         )
 
     def forward(self, v: torch.Tensor) -> torch.Tensor:

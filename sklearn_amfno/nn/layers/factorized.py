@@ -6,7 +6,7 @@ zeroed, the inverse FFT along the same axis, and the sum over axes. The weights 
 ``C^2 * sum_d m_d`` instead of the ``C^2 * prod_d m_d`` of a dense FNO kernel.
 
 Modes are physical wavenumbers ``k = 0 .. m_d - 1`` (cycles per domain length) on every grid, as in
-:class:`~sklearn_amfno.nn.spectral.DenseSpectralKernel`: a grid too coarse to hold some of them
+:class:`~sklearn_amfno.nn.layers.spectral.DenseSpectralKernel`: a grid too coarse to hold some of them
 skips those weights, a finer grid leaves the modes above ``m_d`` at zero.
 """
 
@@ -53,6 +53,12 @@ class FactorizedSpectralWeights(nn.Module):
             for m in self.n_modes
         )
 
+    @staticmethod
+    def mode_limits(grid_shape: Sequence[int]) -> tuple[int, ...]:
+        """Modes per axis that a grid of ``grid_shape`` holds: one real FFT per axis keeps
+        ``0 <= k <= n // 2``, i.e. ``n // 2 + 1`` modes."""
+        return tuple(int(n) // 2 + 1 for n in grid_shape)
+
 
 class FactorizedSpectralConv(nn.Module):
     """``K z = sum_d IRFFT_d(R_d * RFFT_d(z))`` over the trailing axes of ``(batch, C, *grid)``.
@@ -77,7 +83,7 @@ class FactorizedSpectralConv(nn.Module):
             axis = 2 + d
             weight = self.weights.weights[d]
             # Physical wavenumbers 0..m-1; a coarse axis holds only n // 2 + 1 of them.
-            m = min(weight.shape[-1], n // 2 + 1)
+            m = min(weight.shape[-1], self.weights.mode_limits((n,))[0])
             x_hat = torch.fft.rfft(x, dim=axis, norm="ortho").narrow(axis, 0, m)
             # The other grid axes act as a batch: put channels and the mixed axis last, fold the rest.
             others = [a for a in range(2, 2 + self.n_dim) if a != axis]

@@ -3,7 +3,7 @@ connections and bottleneck pass Neural Spectral Blocks.
 
 Convolutions, pooling and interpolation are chosen by the number of grid axes (1-D, 2-D, 3-D). The
 model is grid-tied: each axis is zero-padded at its end to a multiple of
-``2 ** (n_scales - 1) * patch_size`` and cropped back after the U-Net.
+``2 ** unet_levels * patch_size`` and cropped back after the U-Net.
 """
 
 from __future__ import annotations
@@ -14,39 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .normalization import BatchNorm
+
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 _POOL = {1: nn.MaxPool1d, 2: nn.MaxPool2d, 3: nn.MaxPool3d}
 _INTERPOLATION = {1: "linear", 2: "bilinear", 3: "trilinear"}
-
-
-class BatchNorm(nn.Module):
-    """Batch normalisation over batch and grid for any number of grid axes.
-
-    Same arithmetic as ``nn.BatchNorm{1,2,3}d``, except that a training batch holding a single value
-    per channel (one sample on a one-point grid) is normalised with the running statistics instead
-    of raising, so that tiny grids and a last batch of one sample still train.
-    """
-
-    def __init__(self, channels: int, momentum: float = 0.1, eps: float = 1e-5) -> None:
-        super().__init__()
-        self.momentum, self.eps = momentum, eps
-        self.weight = nn.Parameter(torch.ones(channels))
-        self.bias = nn.Parameter(torch.zeros(channels))
-        self.register_buffer("running_mean", torch.zeros(channels))
-        self.register_buffer("running_var", torch.ones(channels))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch_stats = self.training and x.numel() > x.shape[1]
-        return F.batch_norm(
-            x,
-            self.running_mean,
-            self.running_var,
-            self.weight,
-            self.bias,
-            training=batch_stats,
-            momentum=self.momentum,
-            eps=self.eps,
-        )
 
 
 class DoubleConv(nn.Module):
@@ -110,20 +82,20 @@ class SpectralTokenMap(nn.Module):
     ----------
     channels, n_tokens : int
         Coefficients are per (channel, token).
-    n_basis : int
+    n_frequencies : int
         ``K``, frequencies ``0 .. K - 1``.
     """
 
-    def __init__(self, channels: int, n_tokens: int, n_basis: int) -> None:
+    def __init__(self, channels: int, n_tokens: int, n_frequencies: int) -> None:
         super().__init__()
-        self.n_basis = n_basis
-        self.register_buffer("orders", torch.arange(n_basis, dtype=torch.float32))
+        self.n_frequencies = n_frequencies
+        self.register_buffer("orders", torch.arange(n_frequencies, dtype=torch.float32))
         # Small positive coefficients, as in the LSM code (uniform in [0, 1 / channels)).
-        self.weight = nn.Parameter(torch.rand(channels, n_tokens, 2 * n_basis) / channels)
+        self.weight = nn.Parameter(torch.rand(channels, n_tokens, 2 * n_frequencies) / channels)
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
         # pi / K is applied as a Python float so a float64 module computes in full precision.
-        phase = t[..., None] * self.orders.to(t.dtype) * (math.pi / self.n_basis)
+        phase = t[..., None] * self.orders.to(t.dtype) * (math.pi / self.n_frequencies)
         basis = torch.cat([torch.sin(phase), torch.cos(phase)], dim=-1)
         return t + (basis * self.weight).sum(-1)
 
@@ -163,13 +135,15 @@ class NeuralSpectralBlock(nn.Module):
         Pixels per patch along each axis.
     n_tokens : int
         Latent tokens per patch (M).
-    n_basis : int
+    n_frequencies : int
         Sine/cosine frequencies of the token map (K).
     n_heads : int
         Attention heads.
     """
 
-    def __init__(self, channels: int, patch_size: int, n_tokens: int, n_basis: int, n_heads: int) -> None:
+    def __init__(
+        self, channels: int, patch_size: int, n_tokens: int, n_frequencies: int, n_heads: int
+    ) -> None:
         super().__init__()
         if channels % n_heads:
             raise ValueError(f"channels={channels} must be divisible by n_heads={n_heads}.")
@@ -178,7 +152,7 @@ class NeuralSpectralBlock(nn.Module):
         self.tokens = nn.Parameter(torch.rand(n_heads, n_tokens, head_dim) / channels)
         self.encoder_kv = nn.Linear(channels, 2 * channels)
         self.decoder_q = nn.Linear(channels, channels)
-        self.token_map = SpectralTokenMap(channels, n_tokens, n_basis)
+        self.token_map = SpectralTokenMap(channels, n_tokens, n_frequencies)
 
     def _heads(self, x: torch.Tensor) -> torch.Tensor:
         n, length, c = x.shape
@@ -206,9 +180,9 @@ class NeuralSpectralBlock(nn.Module):
 class LSMProcessor(nn.Module):
     """Multi-scale U-Net with Neural Spectral Blocks on the skips and the bottleneck.
 
-    Channels per level are ``width * 2 ** i`` (``i < n_scales - 1``), the bottleneck repeating the
+    Channels per level are ``width * 2 ** i`` (``i < unet_levels``), the bottleneck repeating the
     level above it (LSM's bilinear variant, ``factor = 2``). Inputs are zero-padded at the end of
-    each axis to a multiple of ``2 ** (n_scales - 1) * patch_size`` and cropped back.
+    each axis to a multiple of ``2 ** unet_levels * patch_size`` and cropped back.
 
     Parameters
     ----------
@@ -216,17 +190,17 @@ class LSMProcessor(nn.Module):
         Input and output channels (the lifted features), divisible by ``n_heads``.
     n_dim : int
         Grid axes (1, 2 or 3).
-    n_scales : int, default=5
-        U-Net levels, the full-resolution one included.
+    unet_levels : int, default=4
+        Times the U-Net halves the grid (LSM's 5 scales are 4 levels below the full resolution).
     patch_size : int, default=4
         Patch side in pixels, at every level.
     n_tokens : int, default=4
         Latent tokens per patch.
-    n_basis : int, default=12
+    n_frequencies : int, default=12
         Frequencies of the token map.
     n_heads : int, default=8
         Attention heads of the spectral blocks.
-    n_blocks : int, default=1
+    n_layers : int, default=1
         Neural Spectral Blocks in sequence on each skip and the bottleneck.
     """
 
@@ -234,34 +208,39 @@ class LSMProcessor(nn.Module):
         self,
         width: int,
         n_dim: int,
-        n_scales: int = 5,
+        unet_levels: int = 4,
         patch_size: int = 4,
         n_tokens: int = 4,
-        n_basis: int = 12,
+        n_frequencies: int = 12,
         n_heads: int = 8,
-        n_blocks: int = 1,
+        n_layers: int = 1,
     ) -> None:
         super().__init__()
         self.n_dim, self.patch_size = n_dim, patch_size
-        self.multiple = 2 ** (n_scales - 1) * patch_size
-        channels = [width * 2**i for i in range(max(n_scales - 1, 1))]
-        if n_scales > 1:
+        self.multiple = 2**unet_levels * patch_size
+        channels = [width * 2**i for i in range(max(unet_levels, 1))]
+        if unet_levels > 0:
             channels.append(channels[-1])
         self.inc = DoubleConv(n_dim, width, channels[0])
-        self.downs = nn.ModuleList(Down(n_dim, channels[i - 1], channels[i]) for i in range(1, n_scales))
+        self.downs = nn.ModuleList(
+            Down(n_dim, channels[i - 1], channels[i]) for i in range(1, unet_levels + 1)
+        )
         self.spectral = nn.ModuleList(
             nn.Sequential(
-                *(NeuralSpectralBlock(c, patch_size, n_tokens, n_basis, n_heads) for _ in range(n_blocks))
+                *(
+                    NeuralSpectralBlock(c, patch_size, n_tokens, n_frequencies, n_heads)
+                    for _ in range(n_layers)
+                )
             )
             for c in channels
         )
         self.ups = nn.ModuleList(
-            Up(n_dim, 2 * channels[i], channels[i - 1] if i > 0 else width) for i in range(n_scales - 1)
+            Up(n_dim, 2 * channels[i], channels[i - 1] if i > 0 else width) for i in range(unet_levels)
         )
         self.outc = _CONV[n_dim](width, width, kernel_size=1)
 
     def padding(self, grid: tuple[int, ...]) -> tuple[int, ...]:
-        """Zeros appended to each axis: up to the next multiple of ``2**(n_scales-1) * patch_size``."""
+        """Zeros appended to each axis: up to the next multiple of ``2**unet_levels * patch_size``."""
         return tuple(-n % self.multiple for n in grid)
 
     def forward(self, v: torch.Tensor) -> torch.Tensor:
