@@ -44,6 +44,22 @@ def evaluate_cosine_series(coef: np.ndarray, resolution: int) -> np.ndarray:
     return np.matmul(np.matmul(c.T, coef), c)
 
 
+def lattice_normals(rng: np.random.RandomState, n_samples: int, n_dim: int, max_wavenumber: int):
+    """Two standard-normal draws per wavevector ``k`` of the lattice ``[-K, K]^d``, and ``|k|^2``.
+
+    The draws do not depend on any grid, which is what makes the fields built from them
+    resolution independent. Returns ``xi, eta`` of shape ``(n_samples, 2K + 1, ..., 2K + 1)``
+    (``xi`` drawn first), the wavenumber grids ``ks`` (one per axis) and ``|k|^2``.
+    """
+    m = 2 * max_wavenumber + 1
+    shape = (n_samples,) + (m,) * n_dim
+    xi = rng.standard_normal(shape)
+    eta = rng.standard_normal(shape)
+    k = np.arange(-max_wavenumber, max_wavenumber + 1)
+    ks = np.meshgrid(*([k] * n_dim), indexing="ij")
+    return xi, eta, ks, sum(kk**2 for kk in ks)
+
+
 def grf_periodic_spectrum(
     rng: np.random.RandomState,
     n_samples: int,
@@ -70,13 +86,7 @@ def grf_periodic_spectrum(
 
     Returns the ``rfftn`` of the grid values, shape ``(n_samples, N, ..., N // 2 + 1)``.
     """
-    m = 2 * max_wavenumber + 1
-    shape = (n_samples,) + (m,) * n_dim
-    xi = rng.standard_normal(shape)
-    eta = rng.standard_normal(shape)
-    k = np.arange(-max_wavenumber, max_wavenumber + 1)
-    ks = np.meshgrid(*([k] * n_dim), indexing="ij")
-    ksq = sum(kk**2 for kk in ks)
+    xi, eta, _, ksq = lattice_normals(rng, n_samples, n_dim, max_wavenumber)
     std = sigma * (4 * np.pi**2 * ksq + tau**2) ** (-alpha / 2.0)
     if zero_mean:
         std[(max_wavenumber,) * n_dim] = 0.0
@@ -104,6 +114,7 @@ def periodic_grid_values(spectrum: np.ndarray, resolution: int, n_dim: int) -> n
 
 
 __all__ = [
+    "lattice_normals",
     "grf_cosine_coefficients",
     "evaluate_cosine_series",
     "grf_periodic_spectrum",

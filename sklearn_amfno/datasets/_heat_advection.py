@@ -22,6 +22,7 @@ from sklearn.utils import check_random_state
 from .._compat import NON_NEGATIVE_INT, POSITIVE_INT, RANDOM_STATE, Interval, validate_params
 from ._cache import cached_call
 from ._constraints import FINITE_NON_NEGATIVE, FINITE_REAL, MEMORY, int_at_least
+from ._grf import lattice_normals
 
 __all__ = ["heat_solution", "advection_solution", "make_heat", "make_advection"]
 
@@ -185,13 +186,7 @@ def _draw_coefficients(rng, n_samples: int, n_dim: int, max_wavenumber: int, dec
     The initial condition is ``u0(x) = Re sum_k c_k exp(2 pi i k.x)`` with
     ``c_k = (xi_k + i eta_k) (1 + |k|^2)^(-decay/2)`` and i.i.d. standard normal ``xi, eta``.
     """
-    m = 2 * max_wavenumber + 1
-    shape = (n_samples,) + (m,) * n_dim
-    real = rng.standard_normal(shape)
-    imag = rng.standard_normal(shape)
-    k = np.arange(-max_wavenumber, max_wavenumber + 1)
-    ks = np.meshgrid(*([k] * n_dim), indexing="ij")
-    ksq = sum(kk**2 for kk in ks)
+    real, imag, ks, ksq = lattice_normals(rng, n_samples, n_dim, max_wavenumber)
     return (real + 1j * imag) * (1.0 + ksq) ** (-decay / 2.0), ks
 
 
