@@ -10,7 +10,7 @@ from .estimators import (
     UFNORegressor,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __all__ = [
     "AFNORegressor",

@@ -6,7 +6,8 @@ imbalanced-learn does with ``sklearn-compat``). The constraints every family sha
 once below (``POSITIVE_INT``, ``N_MODES``, ...) instead of being written out at each use.
 
 Constraints are lists, as scikit-learn's ``_parameter_constraints`` and ``validate_params`` take
-them; combine them with ``+`` (``[None] + POSITIVE_INT``).
+them; combine them with ``+`` (``[None] + POSITIVE_INT``). Unlike scikit-learn's own intervals,
+these refuse booleans: ``width=True`` is a mistake, not the int 1.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numbers
 import warnings
 from collections.abc import Callable
 
+import numpy as np
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -45,11 +47,20 @@ __all__ = [
 ]
 
 
-class _FiniteInterval(Interval):
-    """An :class:`Interval` of real numbers that also refuses NaN and infinities."""
+class _NumberInterval(Interval):
+    """An :class:`Interval` that refuses booleans (scikit-learn's accepts ``True`` as the int 1)."""
 
     def is_satisfied_by(self, val: object) -> bool:
-        if isinstance(val, numbers.Real) and not isinstance(val, bool) and not math.isfinite(val):
+        if isinstance(val, (bool, np.bool_)):
+            return False
+        return super().is_satisfied_by(val)
+
+
+class _FiniteInterval(_NumberInterval):
+    """An interval of real numbers that also refuses NaN and infinities."""
+
+    def is_satisfied_by(self, val: object) -> bool:
+        if isinstance(val, numbers.Real) and not isinstance(val, (bool, np.bool_)) and not math.isfinite(val):
             return False
         return super().is_satisfied_by(val)
 
@@ -63,19 +74,19 @@ def finite_interval(low: float | None, high: float | None, closed: str = "both")
 
 
 #: An int >= 1 (counts: layers, channels, samples, basis functions, ...).
-POSITIVE_INT = [Interval(numbers.Integral, 1, None, closed="left")]
+POSITIVE_INT = [_NumberInterval(numbers.Integral, 1, None, closed="left")]
 #: An int >= 0.
-NON_NEGATIVE_INT = [Interval(numbers.Integral, 0, None, closed="left")]
+NON_NEGATIVE_INT = [_NumberInterval(numbers.Integral, 0, None, closed="left")]
 #: A real > 0 (learning rates, viscosities, scales).
-POSITIVE_REAL = [Interval(numbers.Real, 0, None, closed="neither")]
+POSITIVE_REAL = [_NumberInterval(numbers.Real, 0, None, closed="neither")]
 #: A real >= 0 (weight decay, thresholds).
-NON_NEGATIVE_REAL = [Interval(numbers.Real, 0, None, closed="left")]
+NON_NEGATIVE_REAL = [_NumberInterval(numbers.Real, 0, None, closed="left")]
 #: A real in (0, 1] (fractions that may be whole).
-FRACTION = [Interval(numbers.Real, 0, 1, closed="right")]
+FRACTION = [_NumberInterval(numbers.Real, 0, 1, closed="right")]
 #: A real in (0, 1) (held-out fractions).
-OPEN_FRACTION = [Interval(numbers.Real, 0, 1, closed="neither")]
+OPEN_FRACTION = [_NumberInterval(numbers.Real, 0, 1, closed="neither")]
 #: Fourier modes kept per axis: an int >= 1 for every axis, one per axis, or None for all.
-N_MODES = [None, Interval(numbers.Integral, 1, None, closed="left"), tuple, list]
+N_MODES = [None, _NumberInterval(numbers.Integral, 1, None, closed="left"), tuple, list]
 #: What :func:`sklearn.utils.check_random_state` accepts.
 RANDOM_STATE = ["random_state"]
 

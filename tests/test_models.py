@@ -1,0 +1,167 @@
+"""The torch models of ``sklearn_amfno.nn`` on their own, and how the estimators use them."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+import torch
+
+import sklearn_amfno
+from sklearn_amfno import (
+    AFNORegressor,
+    AMFNORegressor,
+    FFNORegressor,
+    FNORegressor,
+    LSMRegressor,
+    OFormerRegressor,
+    UFNORegressor,
+)
+from sklearn_amfno.nn import AFNO, AMFNO, FFNO, FNO, LSM, UFNO, OFormer, OperatorNetwork
+
+# Small settings per family, shared by the module tests and the estimator tests.
+TINY = {
+    AMFNO: dict(width=8, n_layers=2),
+    FNO: dict(width=8, n_layers=2, n_modes=4),
+    FFNO: dict(width=8, n_layers=2, n_modes=4),
+    UFNO: dict(width=8, n_layers=2, n_modes=4, n_unet_layers=1, unet_levels=1),
+    AFNO: dict(width=8, n_layers=2, n_blocks=2),
+    OFormer: dict(width=8, n_layers=1, n_heads=2, latent_width=8),
+    LSM: dict(width=8, unet_levels=1, patch_size=2, n_heads=2),
+}
+ESTIMATORS = {
+    AMFNO: AMFNORegressor,
+    FNO: FNORegressor,
+    FFNO: FFNORegressor,
+    UFNO: UFNORegressor,
+    AFNO: AFNORegressor,
+    OFormer: OFormerRegressor,
+    LSM: LSMRegressor,
+}
+GRIDS = {1: (16,), 2: (8, 8), 3: (4, 4, 4)}
+
+
+@pytest.mark.parametrize("model_class", list(TINY), ids=lambda c: c.__name__)
+@pytest.mark.parametrize("n_dim", [1, 2, 3])
+def test_every_model_builds_and_runs_on_its_own_in_every_dimension(model_class, n_dim):
+    grid = GRIDS[n_dim]
+    torch.manual_seed(0)
+    model = model_class(in_channels=2, out_channels=3, grid_shape=grid, **TINY[model_class])
+    assert isinstance(model, OperatorNetwork) and isinstance(model, torch.nn.Module)
+    out = model(torch.randn(5, 2, *grid))
+    assert out.shape == (5, 3, *grid) and torch.isfinite(out).all()
+    pooled = model_class(in_channels=2, out_channels=4, grid_shape=grid, pooled=True, **TINY[model_class])
+    assert pooled(torch.randn(5, 2, *grid)).shape == (5, 4)
+
+
+@pytest.mark.parametrize("model_class", list(TINY), ids=lambda c: c.__name__)
+def test_every_model_learns_in_a_plain_torch_training_loop(model_class):
+    # The modules are usable without the estimators: a user's own loop with a torch optimizer.
+    torch.manual_seed(0)
+    # Smooth inputs (wavenumbers 1..3) and a shifted target: every family can represent it.
+    t = torch.arange(16) / 16
+    coef = torch.randn(32, 3, 2)
+    k = torch.arange(1, 4)[:, None]
+    x = coef[..., :1] * torch.sin(2 * torch.pi * k * t) + coef[..., 1:] * torch.cos(2 * torch.pi * k * t)
+    x = x.sum(1, keepdim=True)
+    y = torch.roll(x, 2, dims=-1)
+    model = model_class(in_channels=1, out_channels=1, grid_shape=(16,), **TINY[model_class])
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(60):
+        optimizer.zero_grad()
+        loss = torch.mean((model(x) - y) ** 2)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+@pytest.mark.parametrize("model_class", list(TINY), ids=lambda c: c.__name__)
+def test_estimators_train_the_model_of_their_family(model_class):
+    X = np.random.default_rng(0).standard_normal((8, 16))
+    params = {k: v for k, v in TINY[model_class].items()}
+    est = ESTIMATORS[model_class](**params, max_epochs=1, random_state=0).fit(X, X)
+    assert type(est.module_) is model_class
+
+
+@pytest.mark.parametrize("estimator_class", list(ESTIMATORS.values()), ids=lambda c: c.__name__)
+def test_estimator_parameters_reach_the_model_under_the_same_name(estimator_class):
+    # One name per meaning: every family parameter of an estimator is a keyword of its model.
+    model_params = inspect.signature(estimator_class._module_class.__init__).parameters
+    for name in estimator_class._family_parameters():
+        assert name in model_params, f"{estimator_class.__name__}.{name} is not a keyword of its model"
+
+
+def test_estimator_modules_do_not_build_torch_layers():
+    # Estimator files turn parameters into keyword arguments; torch code lives in sklearn_amfno.nn.
+    for estimator_class in ESTIMATORS.values():
+        source = inspect.getsource(inspect.getmodule(estimator_class))
+        assert "from torch" not in source and "import torch" not in source, estimator_class.__name__
+
+
+def test_public_names_import():
+    from sklearn_amfno.nn import AFNO, AMFNO, FFNO, FNO, LSM, UFNO, OFormer  # noqa: F401
+
+    assert set(ESTIMATORS.values()) <= {getattr(sklearn_amfno, n) for n in sklearn_amfno.__all__}
+
+
+@pytest.mark.parametrize(
+    "optimizer, optimizer_params, expected",
+    [
+        ("adamw", None, torch.optim.AdamW),
+        ("adam", None, torch.optim.Adam),
+        ("sgd", {"momentum": 0.9}, torch.optim.SGD),
+        (torch.optim.RMSprop, {"alpha": 0.9}, torch.optim.RMSprop),
+    ],
+)
+def test_optimizer_is_a_parameter(optimizer, optimizer_params, expected):
+    X = np.random.default_rng(0).standard_normal((8, 16))
+    est = FNORegressor(
+        n_modes=4, width=4, max_epochs=1, optimizer=optimizer, optimizer_params=optimizer_params
+    ).fit(X, X)
+    assert type(est.net_.optimizer_) is expected
+    group = est.net_.optimizer_.param_groups[0]
+    assert group["weight_decay"] == est.weight_decay
+    for key, value in (optimizer_params or {}).items():
+        assert group[key] == value
+
+
+def test_bad_optimizer_is_refused_with_its_name():
+    X = np.zeros((4, 8))
+    with pytest.raises(ValueError, match="'optimizer' parameter"):
+        FNORegressor(optimizer="lbfgs-ish", max_epochs=1).fit(X, X)
+
+
+def test_fit_steps_can_be_overridden_like_skorch_ones():
+    class L1Regressor(FNORegressor):
+        def initialize_criterion(self, kind, module):
+            return torch.nn.L1Loss()
+
+    X = np.random.default_rng(0).standard_normal((8, 16))
+    est = L1Regressor(n_modes=4, width=4, max_epochs=1, random_state=0).fit(X, X)
+    assert isinstance(est.net_.criterion_, torch.nn.L1Loss)
+
+
+def test_a_fit_that_raises_leaves_the_fitted_estimator_as_it_was():
+    rng = np.random.default_rng(0)
+    X, X_other = rng.standard_normal((8, 16)), rng.standard_normal((8, 24))
+    est = FNORegressor(n_modes=4, width=4, max_epochs=1, random_state=0).fit(X, X)
+    before = est.predict(X)
+    state = {k: v for k, v in vars(est).items() if k.endswith("_")}
+
+    class Boom(Exception):
+        pass
+
+    from skorch.callbacks import Callback
+
+    class Explode(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            raise Boom
+
+    est.set_params(callbacks=[Explode()], width=6)
+    with pytest.raises(Boom):
+        est.fit(X_other, X_other)
+    assert {k: v for k, v in vars(est).items() if k.endswith("_")} == state
+    np.testing.assert_array_equal(est.predict(X), before)
