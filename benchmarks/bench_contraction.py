@@ -1,7 +1,8 @@
 """Time formulations of the spectral contraction ``out[b,o,m] = sum_i x[b,i,m] w[i,o,m]``.
 
-Forward plus backward, median over repeats, on the shape of one 2-D layer of the issue's
-benchmark (64x64 grid -> 64x33 rfft modes, width 32, batch 32). Run:
+Forward plus backward, median over repeats, on the shape of one 2-D AM-FNO / FNO+ layer at the
+training benchmark's setting: a 64 x 64 grid (64 x 33 ``rfft2`` modes, all of them kept), width
+32 in and out, batch 32, complex64. Run:
 
     python benchmarks/bench_contraction.py [--threads N]
 """
@@ -14,7 +15,7 @@ import time
 
 import torch
 
-from sklearn_amfno.nn.spectral import contract_modes
+from sklearn_amfno.nn.layers import contract_modes
 
 
 def einsum_complex(x, w):
