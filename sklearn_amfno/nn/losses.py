@@ -31,6 +31,8 @@ class ScaledMSELoss(nn.Module):
     near zero would dominate the loss).
     """
 
+    scale: torch.Tensor
+
     def __init__(self, scale: torch.Tensor | float = 1.0) -> None:
         super().__init__()
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))

@@ -87,6 +87,8 @@ class RotaryEmbedding(nn.Module):
         Ratio between the fastest and slowest angular frequencies, as in RoPE.
     """
 
+    inv_freq: torch.Tensor
+
     def __init__(self, head_dim: int, n_dim: int, min_freq: float = 1 / 64, base: float = 10000.0) -> None:
         super().__init__()
         self.head_dim, self.n_dim, self.min_freq = head_dim, n_dim, float(min_freq)
@@ -223,6 +225,8 @@ class FourierFeatures(nn.Module):
     scale : float, default=8.0
         Standard deviation of the frequencies (cycles per unit length).
     """
+
+    frequencies: torch.Tensor
 
     def __init__(self, n_dim: int, n_features: int, scale: float = 8.0) -> None:
         super().__init__()

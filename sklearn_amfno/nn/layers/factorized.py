@@ -78,7 +78,7 @@ class FactorizedSpectralConv(nn.Module):
         b, c, *grid = x.shape
         if len(grid) != self.n_dim:
             raise ValueError(f"Expected {self.n_dim} grid axes, got input of shape {tuple(x.shape)}.")
-        out = None
+        out: torch.Tensor | None = None
         for d, n in enumerate(grid):
             axis = 2 + d
             weight = self.weights.weights[d]
@@ -95,6 +95,7 @@ class FactorizedSpectralConv(nn.Module):
             # irfft zero-pads the spectrum up to n // 2 + 1: the modes not kept come back as zero.
             term = torch.fft.irfft(mixed, n=n, dim=axis, norm="ortho")
             out = term if out is None else out + term
+        assert out is not None  # n_dim >= 1: FactorizedSpectralWeights needs a grid axis
         return out
 
 

@@ -49,6 +49,8 @@ class KANLayer(nn.Module):
         inputs in range (the AM-FNO kernel feeds scaled frequencies in ``[-1, 1]``).
     """
 
+    knots: torch.Tensor
+
     def __init__(
         self,
         in_features: int,

@@ -86,6 +86,8 @@ class SpectralTokenMap(nn.Module):
         ``K``, frequencies ``0 .. K - 1``.
     """
 
+    orders: torch.Tensor
+
     def __init__(self, channels: int, n_tokens: int, n_frequencies: int) -> None:
         super().__init__()
         self.n_frequencies = n_frequencies
@@ -255,4 +257,5 @@ class LSMProcessor(nn.Module):
         for i in reversed(range(len(self.ups))):
             x = self.ups[i](x, self.spectral[i](levels[i]))
         x = self.outc(x)
-        return x[(..., *(slice(0, n) for n in grid))]
+        crop = (..., *(slice(0, n) for n in grid))
+        return x[crop]

@@ -40,6 +40,9 @@ class BatchNorm(nn.Module):
     of raising, so that tiny grids and a last batch of one sample still train.
     """
 
+    running_mean: torch.Tensor
+    running_var: torch.Tensor
+
     def __init__(self, channels: int, momentum: float = 0.1, eps: float = 1e-5) -> None:
         super().__init__()
         self.momentum, self.eps = momentum, eps

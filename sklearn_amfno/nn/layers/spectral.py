@@ -19,7 +19,7 @@ Two kernels live here:
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -28,7 +28,7 @@ from .bases import basis_embedding
 from .kan import KAN
 
 
-def grid_wavenumbers(shape: Sequence[int], device=None) -> list[torch.Tensor]:
+def grid_wavenumbers(shape: Sequence[int], device: torch.device | str | None = None) -> list[torch.Tensor]:
     """Integer wavenumbers of an ``rfftn`` spectrum of a grid of ``shape``, one tensor per axis.
 
     All axes but the last use the full FFT ordering ``0, 1, ..., -2, -1``; the last one the
@@ -62,7 +62,7 @@ def _select(wavenumbers: torch.Tensor, limit_low: int, limit_high: int) -> torch
     return torch.nonzero((wavenumbers >= limit_low) & (wavenumbers <= limit_high)).flatten()
 
 
-def resolve_modes(n_modes, limits: Sequence[int]) -> tuple[int, ...]:
+def resolve_modes(n_modes: int | Sequence[int] | None, limits: Sequence[int]) -> tuple[int, ...]:
     """Modes kept per axis: ``n_modes`` (int, sequence, or ``None`` for all) clipped to ``limits``.
 
     ``limits`` is what the training grid holds on each axis, in the convention of the kernel that
@@ -75,15 +75,17 @@ def resolve_modes(n_modes, limits: Sequence[int]) -> tuple[int, ...]:
     d = len(limits)
     if n_modes is None:
         return tuple(int(m) for m in limits)
-    modes = (n_modes,) * d if isinstance(n_modes, numbers.Integral) else tuple(n_modes)
+    modes: tuple[int | numbers.Integral, ...] = (
+        (n_modes,) * d if isinstance(n_modes, (int, numbers.Integral)) else tuple(n_modes)
+    )
     if len(modes) != d or not all(
-        isinstance(m, numbers.Integral) and not isinstance(m, bool) and m >= 1 for m in modes
+        isinstance(m, numbers.Integral) and not isinstance(m, bool) and int(m) >= 1 for m in modes
     ):
         raise ValueError(
             f"n_modes must be a positive int or a tuple of {d} positive ints for a {d}-D grid, "
             f"got {n_modes!r}."
         )
-    return tuple(int(min(m, lim)) for m, lim in zip(modes, limits))
+    return tuple(min(int(m), int(lim)) for m, lim in zip(modes, limits))
 
 
 class DenseSpectralKernel(SpectralKernel):
@@ -127,7 +129,8 @@ class DenseSpectralKernel(SpectralKernel):
         return tuple(n // 2 for n in full) + (last // 2 + 1,)
 
     def forward(self, shape: Sequence[int]) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        weight, index = self.weight, []
+        weight: torch.Tensor = self.weight
+        index: list[torch.Tensor] = []
         last = len(shape) - 1
         for d, n in enumerate(shape):
             kept = getattr(self, f"kept_{d}")
@@ -229,7 +232,7 @@ class AmortizedSpectralKernel(SpectralKernel):
         scaled = [k[i].float() / ref for k, i, ref in zip(wavenumbers, index, self.reference)]
         n_dim = len(scaled)
         if self.factorization == "separable":
-            weight = None
+            weight: torch.Tensor | None = None
             for d, t in enumerate(scaled):
                 r = self._evaluate(self.nets[d], t.unsqueeze(-1))
                 r = r.view(*[-1 if a == d else 1 for a in range(n_dim)], *r.shape[1:])
@@ -238,6 +241,7 @@ class AmortizedSpectralKernel(SpectralKernel):
             mesh = torch.stack(torch.meshgrid(*scaled, indexing="ij"), dim=-1)
             r = self._evaluate(self.nets[0], mesh.reshape(-1, n_dim).unsqueeze(-2))
             weight = r.view(*(len(t) for t in scaled), *r.shape[1:])
+        assert weight is not None  # the separable loop runs once per axis, and there is at least one
         return _channels_first(weight), index
 
 
@@ -266,7 +270,12 @@ def select_modes(wavenumbers: Sequence[torch.Tensor], limits: Sequence[int]) -> 
     return [_select(k, -limit, limit) for k, limit in zip(wavenumbers, limits)]
 
 
-def map_modes(x_hat: torch.Tensor, index: Sequence[torch.Tensor], fn, out_channels: int) -> torch.Tensor:
+def map_modes(
+    x_hat: torch.Tensor,
+    index: Sequence[torch.Tensor],
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    out_channels: int,
+) -> torch.Tensor:
     """Apply ``fn`` to the modes of ``x_hat`` at ``index`` (positions per axis); zero elsewhere.
 
     ``x_hat`` is ``(batch, channels, *spectrum)``; ``fn`` maps the selected block
@@ -282,7 +291,8 @@ def map_modes(x_hat: torch.Tensor, index: Sequence[torch.Tensor], fn, out_channe
         for d, i in enumerate(index):
             selected = selected.index_select(2 + d, i)
         grids = torch.meshgrid(*index, indexing="ij")
-        out_hat[(slice(None), slice(None), *grids)] = fn(selected)
+        position: tuple[slice | torch.Tensor, ...] = (slice(None), slice(None), *grids)
+        out_hat[position] = fn(selected)
     return out_hat
 
 

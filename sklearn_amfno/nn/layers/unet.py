@@ -100,4 +100,5 @@ class UNetBranch(nn.Module):
         for up in self.up:
             h = torch.cat([skips.pop(), up(h)], dim=1)
         out = self.out(h)
-        return out[(slice(None), slice(None), *(slice(0, n) for n in grid))]
+        crop = (slice(None), slice(None), *(slice(0, n) for n in grid))
+        return out[crop]

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
+from typing import TypeVar
+
+_T = TypeVar("_T", bound=type)
+
 MODEL_PARAMETERS = """\
 in_channels : int
         Input channels (grid coordinates are appended when ``add_grid``).
@@ -23,11 +28,13 @@ pooled : bool, default=False
         Append the grid coordinates ``j / n`` to the input channels."""
 
 
-def fill_model_doc(cls: type, n_layers_doc: str = "Operator layers.") -> type:
+def fill_model_doc(cls: _T, n_layers_doc: str = "Operator layers.") -> _T:
     """Insert the shared descriptions, with the defaults read from ``cls.__init__``."""
-    import inspect
-
-    defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()}
+    # The signature of the class is that of its ``__init__`` without ``self``.
+    defaults = {name: p.default for name, p in inspect.signature(cls).parameters.items()}
     common = MODEL_PARAMETERS.format(n_layers_doc=n_layers_doc, **defaults)
-    cls.__doc__ = cls.__doc__.replace("{model_parameters}", common).replace("{model_options}", MODEL_OPTIONS)
+    doc = cls.__doc__
+    if doc is None:
+        raise TypeError(f"{cls.__name__} has no docstring to fill.")
+    cls.__doc__ = doc.replace("{model_parameters}", common).replace("{model_options}", MODEL_OPTIONS)
     return cls

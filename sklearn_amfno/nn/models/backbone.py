@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from ..layers.blocks import ffn_hidden
 from ..layers.grid import grid_coordinates
 from ..layers.pointwise import PointwiseLinear, PointwiseMLP
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 
 class OperatorNetwork(nn.Module):
@@ -48,6 +53,12 @@ class OperatorNetwork(nn.Module):
     torch.Size([4, 1, 16, 16])
     """
 
+    x_mean: torch.Tensor
+    x_scale: torch.Tensor
+    y_mean: torch.Tensor
+    y_scale: torch.Tensor
+    head: nn.Module
+
     def __init__(
         self,
         in_channels: int,
@@ -77,7 +88,13 @@ class OperatorNetwork(nn.Module):
         self.register_buffer("y_mean", torch.zeros(out_channels).view(y_shape))
         self.register_buffer("y_scale", torch.ones(out_channels).view(y_shape))
 
-    def set_scaling(self, x_mean, x_scale, y_mean, y_scale) -> None:
+    def set_scaling(
+        self,
+        x_mean: ArrayLike | torch.Tensor,
+        x_scale: ArrayLike | torch.Tensor,
+        y_mean: ArrayLike | torch.Tensor,
+        y_scale: ArrayLike | torch.Tensor,
+    ) -> None:
         """Store per-channel affine scalings of input and target (array-likes of channel size)."""
         for name, value in zip(
             ("x_mean", "x_scale", "y_mean", "y_scale"), (x_mean, x_scale, y_mean, y_scale)

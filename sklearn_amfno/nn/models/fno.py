@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from torch import nn
 
@@ -12,7 +12,12 @@ from ._docs import fill_model_doc
 from .backbone import OperatorNetwork
 
 
-def fourier_layers(width: int, n_layers: int, n_modes: tuple[int, ...], extra=None) -> nn.Sequential:
+def fourier_layers(
+    width: int,
+    n_layers: int,
+    n_modes: tuple[int, ...],
+    extra: Callable[[int], nn.Module | None] | None = None,
+) -> nn.Sequential:
     """``n_layers`` FNO layers ``act(K v + W v [+ extra(v)])``, no activation after the last.
 
     ``extra(i)`` returns layer ``i``'s third branch or ``None`` (U-FNO's U-Nets).
