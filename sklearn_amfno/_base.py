@@ -259,7 +259,23 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         return X, y, fitted
 
     def initialize_module(self, X: np.ndarray, y: np.ndarray, fitted: dict) -> OperatorNetwork:
-        """The torch model for this data, with the per-channel scaling statistics of X and y."""
+        """The torch model for this data, with the per-channel scaling statistics of X and y.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_channels_in, *grid)
+            Validated training inputs.
+        y : ndarray of shape (n_samples, n_outputs, *grid) or (n_samples, n_outputs)
+            Validated training targets.
+        fitted : dict
+            The fitted attributes resolved so far (``grid_shape_``, ``n_channels_in_``,
+            ``n_outputs_``, ``target_kind_``, ...).
+
+        Returns
+        -------
+        module : OperatorNetwork
+            An instance of ``_module_class``.
+        """
         module = self._module_class(
             in_channels=fitted["n_channels_in_"],
             out_channels=fitted["n_outputs_"],
@@ -273,7 +289,19 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         return module
 
     def initialize_criterion(self, kind: str, module: OperatorNetwork) -> nn.Module:
-        """The training loss: relative L2 for fields, MSE of standardised per-sample targets."""
+        """The training loss: relative L2 for fields, MSE of standardised per-sample targets.
+
+        Parameters
+        ----------
+        kind : {"field", "vector", "scalar"}
+            What the target is.
+        module : OperatorNetwork
+            The model (its ``y_scale`` standardises per-sample targets).
+
+        Returns
+        -------
+        criterion : torch.nn.Module
+        """
         loss = self.loss
         if loss == "auto":
             loss = "relative_l2" if kind == "field" else "mse"
@@ -295,7 +323,23 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     def initialize_net(
         self, module: nn.Module, criterion: nn.Module, device: str, seed: int
     ) -> NeuralNetRegressor:
-        """The skorch net that trains ``module`` (optimizer, schedule, batches, split, device)."""
+        """The skorch net that trains ``module`` (optimizer, schedule, batches, split, device).
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+            The initialised model.
+        criterion : torch.nn.Module
+            The training loss.
+        device : str
+            Torch device to train on.
+        seed : int
+            Seed of the validation split.
+
+        Returns
+        -------
+        net : skorch.NeuralNetRegressor
+        """
         optimizer = _OPTIMIZERS.get(self.optimizer, self.optimizer)
         optimizer_params = {f"optimizer__{k}": v for k, v in (self.optimizer_params or {}).items()}
         return NeuralNetRegressor(

@@ -12,7 +12,20 @@ from ._data_contract import check_grid_input
 def channel_statistics(a: np.ndarray, axis: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and scale of gridded data, over samples and grid.
 
-    ``axis`` is the channel axis. The scale is the standard deviation, except for a constant
+    Parameters
+    ----------
+    a : ndarray
+        Gridded data, e.g. ``(n_samples, n_channels, *grid)``.
+    axis : int, default=1
+        The channel axis.
+
+    Returns
+    -------
+    mean, scale : ndarray of shape (n_channels,)
+        float64 statistics.
+
+    Notes
+    ----- The scale is the standard deviation, except for a constant
     channel (deviation below ``1e-8 * max(|mean|, 1)``, i.e. rounding noise), whose scale is 1:
     it carries no scale, and dividing by ~0 would blow it up. The operators' input/target scaling
     and :class:`GridStandardScaler` both follow this one rule.
@@ -72,7 +85,20 @@ class GridStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         )
 
     def fit(self, X, y=None):
-        """Compute the per-channel mean and standard deviation of ``X``."""
+        """Compute the per-channel mean and standard deviation of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, *grid) or (n_samples, *grid, n_channels)
+            Gridded data (see ``channel_axis``).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted scaler.
+        """
         Xc = self._check(X, fitted=False)
         self.mean_, self.scale_ = channel_statistics(Xc, axis=1)
         self.n_channels_in_ = Xc.shape[1]
@@ -88,9 +114,29 @@ class GridStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return np.moveaxis(out, 1, -1) if self.channel_axis == -1 else out[:, 0]
 
     def transform(self, X):
-        """Standardise ``X`` (any grid of the fitted channel count)."""
+        """Standardise ``X`` (any grid of the fitted channel count).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, *grid) or (n_samples, *grid, n_channels)
+            Gridded data.
+
+        Returns
+        -------
+        X_new : ndarray of the same shape
+        """
         return self._apply(X, forward=True)
 
     def inverse_transform(self, X):
-        """Undo :meth:`transform`."""
+        """Undo :meth:`transform`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, *grid) or (n_samples, *grid, n_channels)
+            Standardised gridded data.
+
+        Returns
+        -------
+        X_original : ndarray of the same shape
+        """
         return self._apply(X, forward=False)

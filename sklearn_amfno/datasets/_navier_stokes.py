@@ -43,7 +43,17 @@ _PRECISION = [StrOptions({"double", "single"})]
 
 @validate_params({"resolution": POSITIVE_INT}, prefer_skip_nested_validation=True)
 def kolmogorov_forcing(resolution: int) -> np.ndarray:
-    """The FNO benchmark forcing ``0.1 (sin 2 pi (x + y) + cos 2 pi (x + y))`` on the grid."""
+    """The FNO benchmark forcing ``0.1 (sin 2 pi (x + y) + cos 2 pi (x + y))`` on the grid.
+
+    Parameters
+    ----------
+    resolution : int
+        Points per axis of the periodic unit square (points at ``j / resolution``).
+
+    Returns
+    -------
+    forcing : ndarray of shape (resolution, resolution)
+    """
     x = np.arange(resolution) / resolution
     s = x[:, None] + x[None, :]
     return 0.1 * (np.sin(2 * np.pi * s) + np.cos(2 * np.pi * s))
