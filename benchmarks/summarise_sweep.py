@@ -1,5 +1,7 @@
 """Print the defaults sweep (``benchmarks/results/defaults_sweep.jsonl``) as a Markdown table.
 
+Usage::
+
     python benchmarks/summarise_sweep.py [FILE]
 """
 
