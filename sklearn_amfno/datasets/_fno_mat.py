@@ -15,7 +15,17 @@ import numpy as np
 
 from .._compat import POSITIVE_INT, StrOptions, renamed_parameters, validate_params
 from ._constraints import N_SAMPLES_TO_READ, PATH
-from ._files import check_file, import_h5py, require_key
+from ._files import (
+    check_file,
+    check_n_samples,
+    check_real_dtype,
+    describe_format,
+    detect_format,
+    open_hdf5,
+    quoted,
+    require_dataset,
+    require_key,
+)
 
 __all__ = ["load_fno_mat"]
 
@@ -25,57 +35,96 @@ _FNO_KEYS = {
     "burgers": ("a", "u"),
     "navier_stokes": ("u",),
 }
+# MATLAB shapes of each problem's variables (v7.3 files store them with the axes reversed).
+_FNO_SHAPES = {"darcy": "(N, H, W)", "burgers": "(N, X)", "navier_stokes": "(N, H, W, T)"}
+_SPATIAL_AXES = {"darcy": 2, "burgers": 1, "navier_stokes": 2}
 
 
-def _has_hdf5_signature(path: Path) -> bool:
-    """HDF5 superblock signature at offset 0 or a power-of-two user-block size (v7.3: 512)."""
-    with open(path, "rb") as fh:
-        for offset in (0, 512, 1024, 2048, 4096):
-            fh.seek(offset)
-            if fh.read(8) == b"\x89HDF\r\n\x1a\n":
-                return True
-    return False
+def _layout(problem: str) -> str:
+    keys = " and ".join(repr(k) for k in _FNO_KEYS[problem])
+    return f"the FNO {problem} layout: {keys} of MATLAB shape {_FNO_SHAPES[problem]}"
 
 
-def _load_mat_arrays(path: Path, keys: Sequence[str], n: int | None, s: int, spatial_axes: int):
+def _open_v5(path: Path, keys: Sequence[str], fmt: str, layout: str) -> dict:
+    """The variables ``keys`` of a MATLAB v5 (or v4) file, with errors naming the file."""
+    from scipy.io import loadmat, whosmat
+
+    try:
+        found = [f"{name!r} {tuple(shape)} {cls}" for name, shape, cls in whosmat(path)]
+        data = loadmat(path, variable_names=list(keys))
+    except Exception as exc:  # scipy raises ValueError, MatReadError, TypeError, ...
+        raise ValueError(
+            f"{quoted(path)} cannot be read as a MATLAB MAT-file: detected {describe_format(path, fmt)}; "
+            f"scipy.io.loadmat says: {exc}"
+        ) from exc
+    arrays = {}
+    for key in keys:
+        arr = require_key(data, key, path, layout, found=found)
+        check_real_dtype(arr.dtype, key, path)
+        arrays[key] = arr
+    return arrays
+
+
+def _check_arrays(path: Path, problem: str, shapes: dict, n: int | None, n_steps: int) -> int:
+    """Check the MATLAB shapes before anything is read; return the number of samples to read."""
+    keys = _FNO_KEYS[problem]
+    want = 1 + _SPATIAL_AXES[problem] + (problem == "navier_stokes")
+    for key in keys:
+        if len(shapes[key]) != want:
+            raise ValueError(
+                f"{quoted(path)}: {key!r} has MATLAB shape {shapes[key]}, expected {_FNO_SHAPES[problem]} "
+                f"({want} axes) for problem={problem!r}"
+            )
+    if len(keys) == 2 and shapes[keys[0]] != shapes[keys[1]]:
+        kx, ky = keys
+        raise ValueError(
+            f"{quoted(path)}: FNO {problem} expects {kx!r} and {ky!r} of the same shape "
+            f"{_FNO_SHAPES[problem]}, got {shapes[kx]} and {shapes[ky]}"
+        )
+    count = check_n_samples(n, shapes[keys[0]][0], path, keys[0])
+    if problem == "navier_stokes" and shapes["u"][-1] < n_steps:
+        n_t = shapes["u"][-1]
+        raise ValueError(
+            f"{quoted(path)}: n_steps_in + n_steps_out must be <= T={n_t} stored time steps "
+            f"('u' has MATLAB shape {shapes['u']}), got {n_steps}"
+        )
+    return count
+
+
+def _load_mat_arrays(path: Path, problem: str, n: int | None, s: int, n_steps: int):
     """Return ``{key: array}`` from a MATLAB v5 or v7.3 file, samples first, lazily sliced.
 
     MATLAB v7.3 files are HDF5 files whose datasets hold the arrays with *all axes reversed*
     (column-major storage), e.g. ``(N, H, W, T)`` is stored as ``(T, W, H, N)``.
     """
-    is_hdf5 = _has_hdf5_signature(path)
+    keys = _FNO_KEYS[problem]
+    spatial_axes = _SPATIAL_AXES[problem]
+    layout = _layout(problem)
+    fmt = detect_format(path)
     out = {}
-    if is_hdf5:
-        h5py = import_h5py()
-        with h5py.File(path, "r") as f:
-            for key in keys:
-                ds = require_key(f, key, path, "FNO .mat (v7.3)")
-                if ds.ndim < 1 + spatial_axes:
-                    raise ValueError(
-                        f"{key!r} must have a sample axis and {spatial_axes} spatial axes, "
-                        f"got stored shape {ds.shape}"
-                    )
+    if fmt in ("hdf5", "mat7.3"):
+        with open_hdf5(path, "FNO .mat (v7.3)") as f:
+            datasets = {key: require_dataset(f, key, path, layout) for key in keys}
+            shapes = {key: tuple(ds.shape[::-1]) for key, ds in datasets.items()}
+            count = _check_arrays(path, problem, shapes, n, n_steps)
+            for key, ds in datasets.items():
                 # Stored reversed: the sample axis is last, spatial axes just before it.
                 sel = [slice(None)] * ds.ndim
-                sel[-1] = slice(0, n)
+                sel[-1] = slice(0, count)
                 for ax in range(spatial_axes):
                     sel[-2 - ax] = slice(None, None, s)
                 out[key] = np.asarray(ds[tuple(sel)], dtype=np.float64).transpose()
         return out
-    from scipy.io import loadmat
-
-    try:
-        data = loadmat(path, variable_names=list(keys))
-    except NotImplementedError as exc:  # pragma: no cover - v7.3 without the HDF5 signature
-        raise ValueError(f"{str(path)!r}: unsupported MATLAB file version ({exc})") from exc
-    for key in keys:
-        arr = np.asarray(require_key(data, key, path, "FNO .mat (v5)"), dtype=np.float64)
-        if arr.ndim < 1 + spatial_axes:
-            raise ValueError(
-                f"{key!r} must have a sample axis and {spatial_axes} spatial axes, got shape {arr.shape}"
-            )
-        sl = (slice(0, n),) + (slice(None, None, s),) * spatial_axes
-        out[key] = np.ascontiguousarray(arr[sl])
+    if fmt not in ("mat5", "mat4"):
+        raise ValueError(
+            f"{quoted(path)} is not a MATLAB MAT-file: detected {describe_format(path, fmt)}; "
+            "expected a MATLAB v5 file (header 'MATLAB 5.0 MAT-file') or a v7.3 file (HDF5)"
+        )
+    data = _open_v5(path, keys, fmt, layout)
+    count = _check_arrays(path, problem, {key: tuple(a.shape) for key, a in data.items()}, n, n_steps)
+    sl = (slice(0, count),) + (slice(None, None, s),) * spatial_axes
+    for key, arr in data.items():
+        out[key] = np.ascontiguousarray(np.asarray(arr[sl], dtype=np.float64))
     return out
 
 
@@ -140,26 +189,10 @@ def load_fno_mat(
     ...                     spatial_stride=5)  # doctest: +SKIP
     """
     path = check_file(path, "FNO .mat")
-    spatial_axes = {"darcy": 2, "burgers": 1, "navier_stokes": 2}[problem]
-    data = _load_mat_arrays(path, _FNO_KEYS[problem], n_samples, spatial_stride, spatial_axes)
+    data = _load_mat_arrays(path, problem, n_samples, spatial_stride, n_steps_in + n_steps_out)
     if problem == "navier_stokes":
         u = data["u"]
-        if u.ndim != 4:
-            raise ValueError(f"FNO Navier-Stokes expects 'u' of shape (N, H, W, T), got {u.shape}")
-        if u.shape[-1] < n_steps_in + n_steps_out:
-            raise ValueError(
-                f"n_steps_in + n_steps_out must be <= T={u.shape[-1]} stored time steps, got "
-                f"{n_steps_in} + {n_steps_out}"
-            )
         stop = n_steps_in + n_steps_out
         return np.ascontiguousarray(u[..., :n_steps_in]), np.ascontiguousarray(u[..., n_steps_in:stop])
     kx, ky = _FNO_KEYS[problem]
-    X, y = data[kx], data[ky]
-    want = 1 + spatial_axes
-    if X.ndim != want or X.shape != y.shape:
-        expected = "(N, H, W)" if problem == "darcy" else "(N, X)"
-        raise ValueError(
-            f"FNO {problem} expects {kx!r} and {ky!r} of the same shape {expected}, got "
-            f"{X.shape} and {y.shape}"
-        )
-    return X, y
+    return data[kx], data[ky]

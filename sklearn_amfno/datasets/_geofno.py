@@ -15,7 +15,15 @@ import numpy as np
 
 from .._compat import StrOptions, validate_params
 from ._constraints import N_SAMPLES_TO_READ, PATH
-from ._files import check_file
+from ._files import (
+    check_file,
+    check_folder,
+    check_n_samples,
+    check_real_dtype,
+    describe_format,
+    detect_format,
+    quoted,
+)
 
 __all__ = ["load_geofno"]
 
@@ -77,39 +85,67 @@ def load_geofno(
     >>> X, y = load_geofno("data/naca", "airfoil")  # doctest: +SKIP
     """
     prefix, names, default = _GEOFNO[case]
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"Geo-FNO folder not found: {str(folder)!r}")
-    arrays = {}
+    folder = check_folder(folder, "Geo-FNO")
+    arrays, paths = {}, {}
     for suffix in ("X", "Y", "Q"):
-        arrays[suffix] = np.load(
-            check_file(folder / f"{prefix}_{suffix}.npy", f"Geo-FNO {case}"), mmap_mode="r"
-        )
+        paths[suffix] = check_file(folder / f"{prefix}_{suffix}.npy", f"Geo-FNO {case}")
+        arrays[suffix] = _load_npy(paths[suffix])
     xs, ys, q = arrays["X"], arrays["Y"], arrays["Q"]
     if xs.ndim != 3 or xs.shape != ys.shape or q.ndim != 4 or (q.shape[0],) + q.shape[2:] != xs.shape:
         raise ValueError(
-            f"Geo-FNO {case} expects {prefix}_X/_Y of shape (N, H, W) and {prefix}_Q of shape "
-            f"(N, n_fields, H, W); got {xs.shape}, {ys.shape} and {q.shape}"
+            f"{quoted(folder)}: Geo-FNO {case} expects {prefix}_X/_Y of shape (N, H, W) and "
+            f"{prefix}_Q of shape (N, n_fields, H, W); got {xs.shape}, {ys.shape} and {q.shape}"
         )
+    idx, single = _field_indices(fields, default, names, case, q.shape[1], paths["Q"])
+    stop = check_n_samples(n_samples, xs.shape[0], paths["X"])
+    X = np.stack([np.asarray(xs[:stop], dtype=np.float64), np.asarray(ys[:stop], dtype=np.float64)], axis=-1)
+    y = np.asarray(q[:stop][:, idx], dtype=np.float64)
+    y = y[:, 0] if single else np.moveaxis(y, 1, -1)
+    return np.ascontiguousarray(X), np.ascontiguousarray(y)
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    """Memory-map a ``.npy`` file; errors name the file and what it holds."""
+    fmt = detect_format(path)
+    if fmt != "npy":
+        raise ValueError(
+            f"{quoted(path)} is not a NumPy .npy file: detected "
+            f"{describe_format(path, fmt, unknown='not a .npy file')}; Geo-FNO's arrays are .npy files"
+        )
+    try:
+        arr = np.load(path, mmap_mode="r")
+    except (ValueError, OSError, EOFError) as exc:
+        raise ValueError(
+            f"{quoted(path)} cannot be read as a .npy array (truncated or corrupt?): {exc}"
+        ) from exc
+    check_real_dtype(arr.dtype, None, path)
+    return arr
+
+
+def _field_indices(fields, default: str, names: tuple, case: str, n_fields: int, path: Path):
+    """Indices into Q's field axis of the requested ``fields``, and whether one field was named."""
     spec = default if fields is None else fields
-    single = isinstance(spec, str | int | np.integer)
+    single = isinstance(spec, str | numbers.Integral)
     items = [spec] if single else list(spec)
+    available = f"{list(names)} (or indices 0..{n_fields - 1} of {quoted(path)})"
+    if not items:
+        raise ValueError(f"fields must select at least one field of the {case} data; available: {available}")
     idx = []
     for item in items:
         if isinstance(item, str):
             if item not in names:
                 raise ValueError(f"fields for {case} must be among {list(names)}, got {item!r}")
             i = names.index(item)
-        else:
+        elif isinstance(item, numbers.Integral) and not isinstance(item, bool | np.bool_):
             i = int(item)
-        if not 0 <= i < q.shape[1]:
+        else:
             raise ValueError(
-                f"{prefix}_Q.npy has {q.shape[1]} fields (indices 0..{q.shape[1] - 1}); "
+                f"fields must be field names or int indices; available: {available}; got {item!r}"
+            )
+        if not 0 <= i < n_fields:
+            raise ValueError(
+                f"{quoted(path)} has {n_fields} fields (indices 0..{n_fields - 1}); "
                 f"field {item!r} needs index {i}"
             )
         idx.append(i)
-    stop = xs.shape[0] if n_samples is None else min(n_samples, xs.shape[0])
-    X = np.stack([np.asarray(xs[:stop], dtype=np.float64), np.asarray(ys[:stop], dtype=np.float64)], axis=-1)
-    y = np.asarray(q[:stop][:, idx], dtype=np.float64)
-    y = y[:, 0] if single else np.moveaxis(y, 1, -1)
-    return np.ascontiguousarray(X), np.ascontiguousarray(y)
+    return idx, single

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import numbers
+import operator
 import os
 from collections.abc import Sequence
 
@@ -16,26 +17,44 @@ import numpy as np
 
 from .._compat import POSITIVE_INT, StrOptions, validate_params
 from ._constraints import N_SAMPLES_TO_READ, PATH
-from ._files import check_file, import_h5py, require_key
+from ._files import (
+    ReaderKeyError,
+    check_file,
+    check_n_samples,
+    hdf5_contents,
+    open_hdf5,
+    quoted,
+    require_dataset,
+)
 from ._moved_keywords import move_keyword
 
 __all__ = ["load_pdebench"]
 
 
-def _counted_frames(count: int, start: int, n_frames: int, name: str) -> list[int]:
+def _counted_frames(count: int, start: int, n_frames: int, name: str, where: tuple[str, str]) -> list[int]:
     """The ``count`` frames from ``start`` on, which must exist among ``n_frames``."""
     if start + count > n_frames:
         raise ValueError(
-            f"{name}={count} needs frames {start}..{start + count - 1}, but the file has {n_frames} "
-            f"frames (0..{n_frames - 1} after time_stride)"
+            f"{where[0]}: {name}={count} needs frames {start}..{start + count - 1}, but the file has "
+            f"{n_frames} frames (0..{n_frames - 1} after time_stride; {where[1]})"
         )
     return list(range(start, start + count))
 
 
-def _chosen_frames(frames, n_frames: int, name: str) -> list[int]:
+def _frame_index(i) -> int:
+    """An int frame index; an integral float (``2.0``) is accepted, ``1.5`` is not rounded."""
+    try:
+        return operator.index(i)
+    except TypeError:
+        if isinstance(i, numbers.Real) and not isinstance(i, bool) and float(i).is_integer():
+            return int(i)
+        raise
+
+
+def _chosen_frames(frames, n_frames: int, name: str, where: tuple[str, str]) -> list[int]:
     """Explicit frame indices (negative counts from the end), each within ``n_frames``."""
     try:
-        idx = [int(i) for i in frames]
+        idx = [_frame_index(i) for i in frames]
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a sequence of frame indices (ints), got {frames!r}") from None
     if not idx:
@@ -43,8 +62,8 @@ def _chosen_frames(frames, n_frames: int, name: str) -> list[int]:
     idx = [i + n_frames if i < 0 else i for i in idx]
     if min(idx) < 0 or max(idx) >= n_frames:
         raise ValueError(
-            f"{name} must lie within the {n_frames} available frames (0..{n_frames - 1} after "
-            f"time_stride), got {idx}"
+            f"{where[0]}: {name} must lie within the {n_frames} available frames (0..{n_frames - 1} "
+            f"after time_stride; {where[1]}), got {idx}"
         )
     return idx
 
@@ -179,8 +198,7 @@ def load_pdebench(
         raise ValueError("pass n_steps_out (a number of frames) or output_frames (frame indices), not both")
     path = check_file(path, "PDEBench")
     s, ts = spatial_stride, time_stride
-    h5py = import_h5py()
-    with h5py.File(path, "r") as f:
+    with open_hdf5(path, "PDEBench") as f:
         if kind == "auto":
             if "density" in f:
                 kind = "cfd"
@@ -189,14 +207,15 @@ def load_pdebench(
             elif "tensor" in f:
                 kind = "burgers"
             else:
-                raise KeyError(
-                    f"{str(path)!r}: cannot detect the PDEBench layout: expected 'density' "
-                    f"(CFD), 'nu' and 'tensor' (Darcy) or 'tensor' (Burgers); found "
-                    f"{sorted(f.keys())}"
+                raise ReaderKeyError(
+                    f"{quoted(path)}: cannot detect the PDEBench layout: expected 'density' "
+                    f"(CFD), 'nu' and 'tensor' (Darcy) or 'tensor' (Burgers); it holds "
+                    f"{', '.join(hdf5_contents(f)) or 'nothing'}"
                 )
         if kind == "darcy":
-            nu = require_key(f, "nu", path, "PDEBench Darcy")
-            sol = require_key(f, "tensor", path, "PDEBench Darcy")
+            layout = "the PDEBench Darcy layout: 'nu' (N, H, W) and 'tensor' (N, 1, H, W)"
+            nu = require_dataset(f, "nu", path, layout)
+            sol = require_dataset(f, "tensor", path, layout)
             if (
                 nu.ndim != 3
                 or sol.ndim != 4
@@ -204,45 +223,53 @@ def load_pdebench(
                 or (sol.shape[0],) + sol.shape[2:] != nu.shape
             ):
                 raise ValueError(
-                    "PDEBench Darcy expects 'nu' of shape (N, H, W) and 'tensor' of shape "
-                    f"(N, 1, H, W); got {nu.shape} and {sol.shape}"
+                    f"{quoted(path)}: PDEBench Darcy expects 'nu' of shape (N, H, W) and 'tensor' of "
+                    f"shape (N, 1, H, W); got {nu.shape} and {sol.shape}"
                 )
-            n = nu.shape[0] if n_samples is None else min(n_samples, nu.shape[0])
+            n = check_n_samples(n_samples, nu.shape[0], path, "nu")
             X = np.asarray(nu[:n, ::s, ::s], dtype=np.float64)
             y = np.asarray(sol[:n, 0, ::s, ::s], dtype=np.float64)
             return X, y
         if kind == "burgers":
-            ds = require_key(f, "tensor", path, "PDEBench Burgers")
+            ds = require_dataset(f, "tensor", path, "the PDEBench Burgers layout: 'tensor' (N, T, X)")
             if ds.ndim != 3:
-                raise ValueError(f"PDEBench 1-D Burgers expects 'tensor' of shape (N, T, X), got {ds.shape}")
+                raise ValueError(
+                    f"{quoted(path)}: PDEBench 1-D Burgers expects 'tensor' of shape (N, T, X), "
+                    f"got {ds.shape}"
+                )
             names, datasets = ["tensor"], [ds]
             default_in, last_out = 1, True
         else:
             names = ["density", "Vx"] + [v for v in ("Vy", "Vz") if v in f] + ["pressure"]
-            datasets = [require_key(f, k, path, "PDEBench CFD") for k in names]
+            layout = (
+                "the PDEBench CFD layout: 'density', 'Vx' ('Vy', 'Vz' in 2-D/3-D) and 'pressure', "
+                "each (N, T, *grid)"
+            )
+            datasets = [require_dataset(f, k, path, layout) for k in names]
             shape = datasets[0].shape
             if any(d.shape != shape for d in datasets) or len(shape) != 1 + 1 + (len(names) - 2):
                 raise ValueError(
-                    f"PDEBench CFD expects {names} all of shape (N, T, *grid) with "
+                    f"{quoted(path)}: PDEBench CFD expects {names} all of shape (N, T, *grid) with "
                     f"{len(names) - 2} spatial axes; got "
                     f"{ {k: d.shape for k, d in zip(names, datasets, strict=True)} }"
                 )
             default_in, last_out = 10, False
         shape = datasets[0].shape
-        n = shape[0] if n_samples is None else min(n_samples, shape[0])
+        n = check_n_samples(n_samples, shape[0], path, names[0])
         n_frames = len(range(0, shape[1], ts))
+        where = (quoted(path), f"{names[0]!r} has shape {shape} = (N, T, *grid)")
         if input_frames is not None:
-            in_idx = _chosen_frames(input_frames, n_frames, "input_frames")
+            in_idx = _chosen_frames(input_frames, n_frames, "input_frames", where)
         else:
             count = default_in if n_steps_in is None else n_steps_in
-            in_idx = _counted_frames(count, 0, n_frames, "n_steps_in")
+            in_idx = _counted_frames(count, 0, n_frames, "n_steps_in", where)
         if output_frames is not None:
-            out_idx = _chosen_frames(output_frames, n_frames, "output_frames")
+            out_idx = _chosen_frames(output_frames, n_frames, "output_frames", where)
         elif n_steps_out is None and last_out:
             out_idx = [n_frames - 1]
         else:
             count = 1 if n_steps_out is None else n_steps_out
-            out_idx = _counted_frames(count, max(in_idx) + 1, n_frames, "n_steps_out")
+            out_idx = _counted_frames(count, max(in_idx) + 1, n_frames, "n_steps_out", where)
         spatial = (slice(None, None, s),) * (len(shape) - 2)
         parts = []
         for idx in (in_idx, out_idx):
