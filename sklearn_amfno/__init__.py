@@ -1,5 +1,6 @@
 """Neural operators for PDEs as scikit-learn estimators, centred on the Amortized FNO."""
 
+from ._training import TrainingDivergedError
 from .estimators import (
     AFNORegressor,
     AMFNORegressor,
@@ -20,5 +21,6 @@ __all__ = [
     "LSMRegressor",
     "OFormerRegressor",
     "UFNORegressor",
+    "TrainingDivergedError",
     "__version__",
 ]

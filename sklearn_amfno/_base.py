@@ -8,9 +8,9 @@ name. The data flow is always: arrays -> validation -> torch module -> skorch lo
 
 from __future__ import annotations
 
-import copy
 import inspect
 import numbers
+import warnings
 from abc import ABCMeta
 
 import numpy as np
@@ -18,7 +18,7 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from skorch import NeuralNetRegressor
 from skorch.callbacks import LRScheduler
 from skorch.dataset import ValidSplit
@@ -34,6 +34,14 @@ from ._compat import (
     StrOptions,
 )
 from ._data_contract import check_grid_input, check_grid_target
+from ._resources import device_memory, meta_module, parameter_bytes, resolve_device, training_bytes
+from ._training import (
+    DivergenceGuard,
+    InterruptWatch,
+    check_callbacks,
+    float32_default_dtype,
+    separate_checkpoint_dirs,
+)
 from .nn.losses import RelativeL2Loss, ScaledMSELoss
 from .nn.models import OperatorNetwork
 from .preprocessing import channel_statistics
@@ -77,7 +85,15 @@ width : int, default={width}
     verbose : int, default=0
         ``>= 1`` prints skorch's per-epoch table.
     callbacks : list of skorch callbacks or None, default=None
-        Extra skorch callbacks (early stopping, checkpoints, ...), copied at each fit."""
+        Extra skorch callbacks (early stopping, checkpoints, ...), copied at each fit. A callback
+        monitoring a validation quantity needs ``validation_fraction``; checkpoint callbacks
+        write into a subdirectory of their ``dirname`` per fit (``checkpoint_dirs_``), so
+        parallel fits never overwrite each other.
+    on_divergence : {{"raise", "restore"}}, default="{on_divergence}"
+        What a NaN or infinite training loss does: ``"raise"`` stops the fit with
+        :class:`~sklearn_amfno.TrainingDivergedError` (a fitted estimator stays as it was);
+        ``"restore"`` keeps the weights of the last epoch whose losses were finite, stops, and
+        warns (``training_status_ == "diverged"``)."""
 
 COMMON_ATTRIBUTES_DOC = """\
 net_ : skorch.NeuralNetRegressor
@@ -100,7 +116,16 @@ net_ : skorch.NeuralNetRegressor
     n_outputs_ : int
         Output channels of a field target, outputs of a per-sample target.
     n_parameters_ : int
-        Trainable parameters, counted in real scalars (a complex weight counts two)."""
+        Trainable parameters, counted in real scalars (a complex weight counts two).
+    n_epochs_ : int
+        Epochs trained.
+    training_status_ : {"completed", "stopped", "diverged", "interrupted"}
+        How training ended: all ``max_epochs``; stopped by a callback (e.g. early stopping);
+        rolled back after a non-finite loss (``on_divergence="restore"``); or interrupted by
+        Ctrl-C (the estimator keeps the weights reached and ``fit`` re-raises the
+        ``KeyboardInterrupt``).
+    checkpoint_dirs_ : list of str
+        Where this fit's checkpoint callbacks wrote (empty without such callbacks)."""
 
 
 def fill_doc(cls: type, n_layers_doc: str = "Number of operator layers.") -> type:
@@ -120,12 +145,6 @@ def fill_doc(cls: type, n_layers_doc: str = "Number of operator layers.") -> typ
 def count_parameters(module: nn.Module) -> int:
     """Trainable parameters in real scalars (a complex entry counts two)."""
     return sum(p.numel() * (2 if p.is_complex() else 1) for p in module.parameters() if p.requires_grad)
-
-
-def resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 def store_parameters(estimator: BaseEstimator, parameters: dict) -> None:
@@ -181,6 +200,7 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         "random_state": RANDOM_STATE,
         "verbose": ["verbose"],
         "callbacks": [None, list],
+        "on_divergence": [StrOptions({"raise", "restore"})],
     }
 
     # -- what a family says --------------------------------------------------------------------
@@ -223,23 +243,52 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         self : object
             The fitted estimator.
         """
+        # Everything that can be refused is refused before any training.
         self._validate_params()
         X, y, fitted = self._validate_fit_data(X, y)
         fitted.update(self._validate_family_params(fitted["grid_shape_"]))
         fitted["device_"] = resolve_device(self.device)
+        callbacks = self.initialize_callbacks()
+        fitted["checkpoint_dirs_"] = separate_checkpoint_dirs(callbacks, type(self).__name__)
+        self._check_memory(fitted, len(X))
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        watch = InterruptWatch()
         # A forked RNG: the fit is repeatable and the caller's torch random state is untouched.
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), float32_default_dtype():
             torch.manual_seed(seed)
             module = self.initialize_module(X, y, fitted)
             criterion = self.initialize_criterion(fitted["target_kind_"], module)
-            net = self.initialize_net(module, criterion, fitted["device_"], seed)
-            net.fit(X, y)
+            net = self.initialize_net(module, criterion, fitted["device_"], seed, callbacks)
+            with watch.watch():
+                net.fit(X, y)
         fitted["net_"] = net
         fitted["n_parameters_"] = count_parameters(net.module_)
+        fitted["n_epochs_"] = len(net.history)
+        guard = dict(net.callbacks_)["divergence_guard"]
+        if watch.interrupted:
+            fitted["training_status_"] = "interrupted"
+        elif guard.diverged_epoch_ is not None:
+            fitted["training_status_"] = "diverged"
+        elif fitted["n_epochs_"] < self.max_epochs:
+            fitted["training_status_"] = "stopped"
+        else:
+            fitted["training_status_"] = "completed"
         # Set together, at the end: a fit that raised has changed nothing.
         for name, value in fitted.items():
             setattr(self, name, value)
+        if watch.interrupted:
+            # Keep the weights reached, then let the interrupt go on (out of a search, too).
+            raise KeyboardInterrupt(
+                f"{type(self).__name__}.fit interrupted after {self.n_epochs_} of {self.max_epochs} "
+                "epochs; the estimator keeps the weights reached (training_status_='interrupted')."
+            )
+        if self.training_status_ == "diverged":
+            warnings.warn(
+                f"The training loss became non-finite in epoch {guard.diverged_epoch_}: training "
+                f"stopped and the weights of the last finite epoch were restored (lr={self.lr}).",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         return self
 
     def _validate_fit_data(self, X, y) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -310,18 +359,89 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         return ScaledMSELoss(module.y_scale.detach().clone())
 
     def initialize_callbacks(self) -> list:
-        """The learning-rate schedule, then copies of the user's callbacks."""
-        callbacks = []
+        """The divergence guard, the learning-rate schedule, then copies of the user's callbacks.
+
+        Returns
+        -------
+        callbacks : list of (str, skorch.callbacks.Callback)
+            Named callbacks for the skorch net. Raises TypeError for an entry that is not a
+            callback and ValueError for one that needs a validation split that is not there.
+        """
+        callbacks = [("divergence_guard", DivergenceGuard(self.on_divergence))]
         if self.lr_schedule == "cosine":
             callbacks.append(("lr_schedule", LRScheduler(policy="CosineAnnealingLR", T_max=self.max_epochs)))
-        for i, callback in enumerate(self.callbacks or []):
-            name = callback[0] if isinstance(callback, tuple) else f"user_{i}"
-            cb = callback[1] if isinstance(callback, tuple) else callback
-            callbacks.append((name, copy.deepcopy(cb)))
-        return callbacks
+        return callbacks + check_callbacks(self.callbacks, self.validation_fraction)
+
+    def _check_memory(self, fitted: dict, n_samples: int) -> None:
+        """Fail fast when training certainly cannot fit in the device's memory.
+
+        The estimate (:func:`~sklearn_amfno._resources.training_bytes`) is a lower bound from the
+        model's parameter count (built on the meta device, no allocation) and the activations of
+        one batch. The message names the parameter whose reduction to its default helps most.
+        """
+        total = device_memory(fitted["device_"])
+        if total is None:
+            return
+        grid = fitted["grid_shape_"]
+        n_points = int(np.prod(grid))
+
+        def build(kwargs: dict, n_layers: int) -> nn.Module:
+            return meta_module(
+                lambda: self._module_class(
+                    in_channels=fitted["n_channels_in_"],
+                    out_channels=fitted["n_outputs_"],
+                    grid_shape=grid,
+                    pooled=fitted["target_kind_"] != "field",
+                    **{**kwargs, "n_layers": n_layers},
+                )
+            )
+
+        def estimate(**overrides) -> int:
+            kwargs = {**self._module_kwargs(), **overrides}
+            batch_size = min(kwargs.pop("batch_size", self.batch_size), n_samples)
+            n_layers = kwargs["n_layers"]
+            if n_layers <= 4:
+                module = build(kwargs, n_layers)
+                weights = parameter_bytes(module)
+            else:
+                # Weights grow linearly with the layers: extrapolate from one and two layers
+                # rather than building thousands of (meta) layers.
+                module, two = build(kwargs, 1), build(kwargs, 2)
+                one_bytes = parameter_bytes(module)
+                weights = one_bytes + (n_layers - 1) * (parameter_bytes(two) - one_bytes)
+            return training_bytes(weights, batch_size, n_points, module.activation_channels, n_layers)
+
+        need = estimate()
+        if need <= total:
+            return
+        defaults = {n: p.default for n, p in inspect.signature(type(self).__init__).parameters.items()}
+        current = {**self._module_kwargs(), "batch_size": self.batch_size}
+        relief = {}
+        for name, value in current.items():
+            default = defaults.get(name)
+            if (
+                isinstance(value, numbers.Integral)
+                and isinstance(default, numbers.Integral)
+                and not isinstance(value, bool)
+                and value > default
+            ):
+                relief[name] = estimate(**{name: default})
+        gib = 2.0**30
+        message = (
+            f"Training this {type(self).__name__} needs at least {need / gib:.1f} GiB, more than the "
+            f"{total / gib:.1f} GiB of device {fitted['device_']!r} (grid {tuple(grid)}, "
+            f"batch_size={self.batch_size}, width={self.width}, n_layers={self.n_layers})."
+        )
+        if relief:
+            name = min(relief, key=relief.get)
+            message += (
+                f" The largest contributor is {name}={current[name]}: with {name}={defaults[name]} "
+                f"it would need {relief[name] / gib:.2f} GiB."
+            )
+        raise ValueError(message)
 
     def initialize_net(
-        self, module: nn.Module, criterion: nn.Module, device: str, seed: int
+        self, module: nn.Module, criterion: nn.Module, device: str, seed: int, callbacks: list
     ) -> NeuralNetRegressor:
         """The skorch net that trains ``module`` (optimizer, schedule, batches, split, device).
 
@@ -335,6 +455,8 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
             Torch device to train on.
         seed : int
             Seed of the validation split.
+        callbacks : list of (str, skorch.callbacks.Callback)
+            From :meth:`initialize_callbacks`.
 
         Returns
         -------
@@ -357,7 +479,7 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
                 if self.validation_fraction is None
                 else ValidSplit(self.validation_fraction, random_state=seed)
             ),
-            callbacks=self.initialize_callbacks(),
+            callbacks=callbacks,
             device=device,
             verbose=int(self.verbose),
         )
@@ -393,8 +515,18 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
             n_channels=self.n_channels_in_,
             estimator=self,
         )
-        with torch.inference_mode():
+        # The DataLoader draws a seed from torch's global RNG: fork it, so that predicting leaves
+        # every global random state as it was.
+        with torch.random.fork_rng(devices=[]), float32_default_dtype(), torch.inference_mode():
             out = self.net_.predict(X)
+        if not np.isfinite(out).all():
+            bad = int((~np.isfinite(out.reshape(len(out), -1))).any(axis=1).sum())
+            warnings.warn(
+                f"{bad} of {len(out)} predictions contain NaN or infinite values: the inputs are far "
+                "outside the training data's range, or the model's output overflows float32.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         if self.target_kind_ == "scalar":
             out = out[:, 0]
         elif self.target_kind_ == "field":
@@ -420,9 +552,15 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         -------
         score : float
         """
+        check_consistent_length(X, y)
         y_pred = self.predict(X)
         y = np.asarray(y, dtype=float)
         n = len(y)
+        if y.shape != y_pred.shape:
+            raise ValueError(
+                f"y has shape {y.shape}, but the predictions for X have shape {y_pred.shape}: "
+                "y must be in the layout used for fit, on X's grid."
+            )
         return float(
             r2_score(
                 y.reshape(n, -1),

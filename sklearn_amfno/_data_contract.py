@@ -62,6 +62,8 @@ def check_grid_input(
         estimator=estimator,
         input_name="X",
     )
+    # Messages quote the shape the user passed, never the internal channels-first one.
+    shape = X.shape
     if channel_axis is None:
         grid = X.shape[1:]
         X = X[:, np.newaxis]
@@ -73,19 +75,19 @@ def check_grid_input(
     if len(grid) not in (1, 2, 3):
         raise ValueError(
             f"X must be {layout} with 1, 2 or 3 grid axes (channel_axis={channel_axis!r}); "
-            f"got shape {X.shape if channel_axis is None else np.moveaxis(X, 1, -1).shape}."
+            f"got shape {shape}, i.e. {len(grid)} grid axes."
         )
     if min(grid) < 1:
-        raise ValueError(f"X has an empty grid axis: grid shape {tuple(grid)}.")
+        raise ValueError(f"X of shape {shape} has an empty grid axis (grid {tuple(grid)}).")
     if n_dim is not None and len(grid) != n_dim:
         raise ValueError(
-            f"X has {len(grid)} grid axes (shape {tuple(grid)}), but the estimator was fitted "
-            f"on {n_dim}-D grids."
+            f"X of shape {shape} has {len(grid)} grid axes (grid {tuple(grid)}), but the estimator "
+            f"was fitted on {n_dim}-D grids: pass {layout} with {n_dim} grid axes."
         )
     if n_channels is not None and X.shape[1] != n_channels:
         raise ValueError(
-            f"X has {X.shape[1]} channels, but the estimator was fitted with {n_channels} "
-            f"(channel_axis={channel_axis!r})."
+            f"X of shape {shape} has {X.shape[1]} channels, but the estimator was fitted with "
+            f"{n_channels} (channel_axis={channel_axis!r})."
         )
     return _check_finite_float32(X, "X", dtype)
 

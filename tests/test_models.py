@@ -142,26 +142,3 @@ def test_fit_steps_can_be_overridden_like_skorch_ones():
     X = np.random.default_rng(0).standard_normal((8, 16))
     est = L1Regressor(n_modes=4, width=4, max_epochs=1, random_state=0).fit(X, X)
     assert isinstance(est.net_.criterion_, torch.nn.L1Loss)
-
-
-def test_a_fit_that_raises_leaves_the_fitted_estimator_as_it_was():
-    rng = np.random.default_rng(0)
-    X, X_other = rng.standard_normal((8, 16)), rng.standard_normal((8, 24))
-    est = FNORegressor(n_modes=4, width=4, max_epochs=1, random_state=0).fit(X, X)
-    before = est.predict(X)
-    state = {k: v for k, v in vars(est).items() if k.endswith("_")}
-
-    class Boom(Exception):
-        pass
-
-    from skorch.callbacks import Callback
-
-    class Explode(Callback):
-        def on_epoch_end(self, net, **kwargs):
-            raise Boom
-
-    est.set_params(callbacks=[Explode()], width=6)
-    with pytest.raises(Boom):
-        est.fit(X_other, X_other)
-    assert {k: v for k, v in vars(est).items() if k.endswith("_")} == state
-    np.testing.assert_array_equal(est.predict(X), before)

@@ -45,7 +45,7 @@ def test_predict_checks_dimension_and_channels(fitted):
     with pytest.raises(ValueError, match="2 grid axes .* fitted on 1-D grids"):
         fitted.predict(np.zeros((2, 8, 8)))
     est = AMFNORegressor(**FAST, channel_axis=-1).fit(np.zeros((4, 8, 3)) + X[:4, :8, None], Y[:4, :8])
-    with pytest.raises(ValueError, match="X has 2 channels, but the estimator was fitted with 3"):
+    with pytest.raises(ValueError, match="X of shape .* has 2 channels, but the estimator was fitted with 3"):
         est.predict(np.zeros((2, 8, 2)))
 
 

@@ -117,6 +117,7 @@ class AFNORegressor(BaseOperatorRegressor):
         random_state=None,
         verbose=0,
         callbacks=None,
+        on_divergence="raise",
     ):
         store_parameters(self, locals())
 

@@ -116,6 +116,7 @@ class FFNORegressor(BaseOperatorRegressor):
         random_state=None,
         verbose=0,
         callbacks=None,
+        on_divergence="raise",
     ):
         store_parameters(self, locals())
 

@@ -78,6 +78,7 @@ class FNORegressor(BaseOperatorRegressor):
         random_state=None,
         verbose=0,
         callbacks=None,
+        on_divergence="raise",
     ):
         store_parameters(self, locals())
 

@@ -123,6 +123,7 @@ class LSMRegressor(BaseOperatorRegressor):
         random_state=None,
         verbose=0,
         callbacks=None,
+        on_divergence="raise",
     ):
         store_parameters(self, locals())
 

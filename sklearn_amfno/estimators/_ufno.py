@@ -114,6 +114,7 @@ class UFNORegressor(BaseOperatorRegressor):
         random_state=None,
         verbose=0,
         callbacks=None,
+        on_divergence="raise",
     ):
         store_parameters(self, locals())
 

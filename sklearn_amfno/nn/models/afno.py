@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from torch import nn
 
 from ..layers.afno import AFNOBlock, AFNOFilter
+from ..layers.blocks import ffn_hidden
 from ._docs import fill_model_doc
 from .backbone import OperatorNetwork
 
@@ -77,6 +78,7 @@ class AFNO(OperatorNetwork):
             in_channels, out_channels, len(grid_shape), width, processor, pooled=pooled, add_grid=add_grid
         )
         self.grid_shape = grid_shape
+        self.activation_channels = max(self.activation_channels, ffn_hidden(width, ffn_ratio))
 
 
 fill_model_doc(AFNO)

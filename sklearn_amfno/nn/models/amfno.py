@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from ..layers.blocks import ResidualFFNBlock
+from ..layers.blocks import ResidualFFNBlock, ffn_hidden
 from ..layers.spectral import AmortizedSpectralKernel, SpectralConv
 from ._docs import fill_model_doc
 from .backbone import OperatorNetwork
@@ -96,6 +96,7 @@ class AMFNO(OperatorNetwork):
         )
         super().__init__(in_channels, out_channels, n_dim, width, processor, pooled=pooled, add_grid=add_grid)
         self.grid_shape = tuple(int(n) for n in grid_shape)
+        self.activation_channels = max(self.activation_channels, ffn_hidden(width, ffn_ratio))
 
 
 fill_model_doc(AMFNO)

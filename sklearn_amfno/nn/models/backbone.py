@@ -42,6 +42,13 @@ class OperatorNetwork(nn.Module):
     projection_ratio : float, default=4
         Hidden channels of the projection relative to ``width`` (FNO's 128 at width 32).
 
+    Attributes
+    ----------
+    activation_channels : int
+        The widest per-point feature count inside the network (at least the projection's hidden
+        layer; the families raise it for wider internals such as attention heads). The
+        estimators use it for an up-front memory estimate.
+
     Examples
     --------
     A processor of your own on the shared backbone:
@@ -73,6 +80,9 @@ class OperatorNetwork(nn.Module):
         super().__init__()
         self.n_dim, self.pooled, self.add_grid = n_dim, pooled, add_grid
         self.in_channels, self.out_channels, self.width = in_channels, out_channels, width
+        # The widest per-point feature count inside (the projection's hidden layer at least);
+        # families with wider internals raise it. Used for up-front memory estimates.
+        self.activation_channels = max(width, ffn_hidden(width, projection_ratio))
         self.lift = PointwiseLinear(in_channels + (n_dim if add_grid else 0), width)
         self.processor = processor
         hidden = ffn_hidden(width, projection_ratio)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from ..layers.blocks import ResidualFFNBlock
+from ..layers.blocks import ResidualFFNBlock, ffn_hidden
 from ..layers.factorized import FactorizedSpectralConv, FactorizedSpectralWeights
 from ..layers.spectral import resolve_modes
 from ._docs import fill_model_doc
@@ -81,6 +81,7 @@ class FFNO(OperatorNetwork):
             in_channels, out_channels, len(grid_shape), width, processor, pooled=pooled, add_grid=add_grid
         )
         self.grid_shape, self.n_modes = tuple(int(n) for n in grid_shape), modes
+        self.activation_channels = max(self.activation_channels, ffn_hidden(width, ffn_ratio))
 
 
 fill_model_doc(FFNO)

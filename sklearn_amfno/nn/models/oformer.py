@@ -69,6 +69,7 @@ class OFormer(OperatorNetwork):
         )
         super().__init__(in_channels, out_channels, n_dim, width, processor, pooled=pooled, add_grid=add_grid)
         self.grid_shape = tuple(int(n) for n in grid_shape)
+        self.activation_channels = max(self.activation_channels, n_heads * max(width, latent_width))
 
 
 fill_model_doc(OFormer, n_layers_doc="Encoder layers (Galerkin self-attention + GeGLU).")

@@ -1,0 +1,180 @@
+"""Guards around the skorch training loop: divergence, interrupts, callbacks, dtype.
+
+Everything here exists so that a fault during ``fit`` is never silent: a non-finite loss stops
+the fit (or rolls back, on request), a Ctrl-C is told apart from a callback's stop, a callback
+that cannot work is refused before training starts, and checkpoint files of parallel fits never
+collide.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import itertools
+import math
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+import torch
+from skorch.callbacks import Callback
+
+_FIT_COUNTER = itertools.count()
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The training loss became NaN or infinite: the fit stopped.
+
+    A subclass of :class:`FloatingPointError` (so of :class:`ArithmeticError`). A search such as
+    ``GridSearchCV`` records it as a failed fit (``error_score``) instead of scoring it.
+    """
+
+
+class DivergenceGuard(Callback):
+    """Stop training at the first non-finite training loss.
+
+    Parameters
+    ----------
+    on_divergence : {"raise", "restore"}
+        ``"raise"``: raise :class:`TrainingDivergedError`. ``"restore"``: load the weights of the
+        last epoch whose losses were all finite (the initial weights if there is none) and stop
+        training; ``diverged_epoch_`` records where.
+    """
+
+    def __init__(self, on_divergence: str = "raise") -> None:
+        self.on_divergence = on_divergence
+
+    def initialize(self) -> DivergenceGuard:
+        self.diverged_epoch_: int | None = None
+        self._last_good: dict | None = None
+        self._epoch_ok = True
+        return self
+
+    def _snapshot(self, net) -> None:
+        state = net.module_.state_dict()
+        if all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point() or v.is_complex()):
+            self._last_good = copy.deepcopy(state)
+
+    def on_train_begin(self, net, **kwargs) -> None:
+        if self.on_divergence == "restore":
+            self._snapshot(net)
+
+    def on_epoch_begin(self, net, **kwargs) -> None:
+        self._epoch_ok = True
+
+    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs) -> None:
+        if not training or loss is None:
+            return
+        value = float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss)
+        if math.isfinite(value):
+            return
+        epoch = len(net.history)
+        self.diverged_epoch_ = epoch
+        if self.on_divergence == "raise":
+            raise TrainingDivergedError(
+                f"The training loss became {value} in epoch {epoch}: training diverged. "
+                f"Lower lr (now {net.lr}), check the data for extreme values, or pass "
+                "on_divergence='restore' to keep the last finite weights."
+            )
+        if self._last_good is not None:
+            net.module_.load_state_dict(self._last_good)
+        # skorch's way to stop the loop (as EarlyStopping does).
+        raise KeyboardInterrupt
+
+    def on_epoch_end(self, net, **kwargs) -> None:
+        if self.on_divergence == "restore":
+            self._snapshot(net)
+
+
+class InterruptWatch:
+    """Tells a user's Ctrl-C (SIGINT) apart from a callback's stop inside skorch's loop.
+
+    skorch catches ``KeyboardInterrupt`` in ``partial_fit``: a Ctrl-C and a callback stopping
+    training (``EarlyStopping`` raises it) look the same afterwards. While active, this installs
+    a SIGINT handler that records the interrupt, then raises as Python's default handler does.
+    Only the main thread can install signal handlers; elsewhere nothing is recorded.
+    """
+
+    def __init__(self) -> None:
+        self.interrupted = False
+
+    @contextlib.contextmanager
+    def watch(self) -> Iterator[InterruptWatch]:
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = signal.getsignal(signal.SIGINT)
+
+        def handler(signum, frame):
+            self.interrupted = True
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, handler)
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def float32_default_dtype() -> Iterator[None]:
+    """Build and run the modules in float32 whatever ``torch.get_default_dtype()`` says.
+
+    The package computes in float32 (its inputs are float32); a user's
+    ``torch.set_default_dtype(torch.float64)`` would otherwise create float64 weights that meet
+    float32 data deep inside torch.
+    """
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def check_callbacks(callbacks: list | None, validation_fraction: float | None) -> list[tuple[str, Callback]]:
+    """Named copies of the user's callbacks, refusing what cannot work before training starts.
+
+    Each entry must be a skorch callback (instance or class) or a ``(name, callback)`` tuple; a
+    callback that monitors a validation quantity (``monitor="valid_..."``, as skorch's
+    ``EarlyStopping`` and ``Checkpoint`` do by default) needs ``validation_fraction``.
+    """
+    named = []
+    for i, entry in enumerate(callbacks or []):
+        name, callback = entry if isinstance(entry, tuple) and len(entry) == 2 else (f"user_{i}", entry)
+        is_callback = isinstance(callback, Callback) or (
+            isinstance(callback, type) and issubclass(callback, Callback)
+        )
+        if not isinstance(name, str) or not is_callback:
+            raise TypeError(
+                f"callbacks[{i}] must be a skorch callback (e.g. skorch.callbacks.EarlyStopping()) or a "
+                f"(name, callback) tuple, got {entry!r} of type {type(entry).__name__}."
+            )
+        monitor = getattr(callback, "monitor", None)
+        if validation_fraction is None and isinstance(monitor, str) and monitor.startswith("valid_"):
+            kind = callback.__name__ if isinstance(callback, type) else type(callback).__name__
+            raise ValueError(
+                f"callbacks[{i}] ({kind}) monitors {monitor!r}, which needs a validation split: set "
+                "validation_fraction (e.g. 0.1), or make the callback monitor a training quantity "
+                "(monitor='train_loss', or 'train_loss_best' for a Checkpoint)."
+            )
+        named.append((name, copy.deepcopy(callback)))
+    return named
+
+
+def separate_checkpoint_dirs(callbacks: list[tuple[str, Callback]], owner: str) -> list[str]:
+    """Give every file-writing callback of this fit its own subdirectory; return them.
+
+    A callback with a ``dirname`` (skorch's ``Checkpoint``, ``TrainEndCheckpoint``) writes to
+    ``<dirname>/<owner>-<pid>-<time>-<n>`` instead of ``<dirname>``: fits running in parallel
+    (``GridSearchCV(n_jobs=...)``, cross-validation folds) then never overwrite each other's files.
+    """
+    dirs = []
+    fit_id = f"{owner}-{os.getpid()}-{time.time_ns()}-{next(_FIT_COUNTER)}"
+    for _, callback in callbacks:
+        if isinstance(callback, Callback) and isinstance(getattr(callback, "dirname", None), str):
+            callback.dirname = os.path.join(callback.dirname, fit_id)
+            dirs.append(callback.dirname)
+    return dirs
