@@ -3,8 +3,13 @@
 Every ``make_*`` generator returns ``X, y`` as float64 arrays of shape ``(n_samples, *grid)``
 (one channel) or ``(n_samples, *grid, n_channels)`` (channel axis last), with ``y`` on the same
 grid as ``X``. See ``docs/datasets.md``.
+
+A request whose estimated time or memory is large gives a :class:`LargeGenerationWarning` before
+the work starts; one whose returned arrays cannot fit in the machine's memory is refused with a
+ValueError.
 """
 
+from ._budget import LargeGenerationWarning
 from ._burgers import make_burgers, solve_burgers
 from ._cfd_1d import make_cfd_1d
 from ._darcy import make_darcy, solve_darcy
@@ -37,4 +42,6 @@ __all__ = [
     "load_fno_mat",
     "load_geofno",
     "load_pdebench",
+    # warnings
+    "LargeGenerationWarning",
 ]

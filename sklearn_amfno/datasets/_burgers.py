@@ -9,7 +9,8 @@ from joblib import Memory
 from sklearn.utils import check_random_state
 
 from .._compat import NON_NEGATIVE_INT, POSITIVE_INT, RANDOM_STATE, StrOptions, validate_params
-from ._cache import cached_call
+from ._budget import announce, check_solver, estimate_burgers, estimate_solve_burgers
+from ._cache import budgeted_call
 from ._constraints import FINITE_NON_NEGATIVE, FINITE_POSITIVE, MEMORY, int_at_least
 from ._grf import grf_periodic_spectrum, periodic_grid_values
 from ._progress import progress
@@ -178,6 +179,17 @@ def solve_burgers(
     nu, t = float(viscosity), float(time)
     if dt is not None:
         dt = float(dt)
+    check_solver(
+        lambda: estimate_solve_burgers(
+            u0.size // u0.shape[-1],
+            u0.shape[-1],
+            t,
+            method=method,
+            umax=float(np.abs(u0).max()) if method == "spectral" and u0.size else 0.0,
+            dt=dt,
+        ),
+        verbose if method == "spectral" else None,
+    )
     if method == "cole_hopf":
         return _cole_hopf(u0, nu, t)
     return _spectral(u0, nu, t, dt, verbose)
@@ -272,6 +284,21 @@ def make_burgers(
         raise ValueError(
             f"solver_resolution must be None or a multiple of resolution={resolution}, got {fine}"
         )
+    estimate = estimate_burgers(
+        n_samples,
+        resolution,
+        solver_resolution=fine,
+        viscosity=viscosity,
+        time=time,
+        alpha=alpha,
+        tau=tau,
+        sigma=sigma,
+        max_wavenumber=max_wavenumber,
+        method=method,
+    )
+    # Only the spectral stepper has a progress bar.
+    bar = verbose if method == "spectral" else None
+    announce(estimate, memory, bar)
     rng = check_random_state(random_state)
     spec = grf_periodic_spectrum(
         rng,
@@ -285,6 +312,8 @@ def make_burgers(
         zero_mean=False,
     )
     u0 = periodic_grid_values(spec, fine, 1)
-    u = cached_call(memory, solve_burgers, u0, viscosity, time, method=method, verbose=verbose)
+    u = budgeted_call(
+        memory, estimate, bar, solve_burgers, u0, viscosity, time, method=method, verbose=verbose
+    )
     step = fine // resolution
     return np.ascontiguousarray(u0[:, ::step]), np.ascontiguousarray(u[:, ::step])

@@ -8,7 +8,8 @@ from sklearn.utils import check_random_state
 from tqdm.auto import tqdm
 
 from .._compat import POSITIVE_INT, RANDOM_STATE, finite_interval, renamed_parameters, validate_params
-from ._cache import cached_call
+from ._budget import announce, estimate_cfd_1d
+from ._cache import budgeted_call
 from ._constraints import (
     FINITE_NON_NEGATIVE,
     FINITE_POSITIVE,
@@ -149,6 +150,19 @@ def make_cfd_1d(
     """
     gamma, amplitude, viscosity = float(gamma), float(amplitude), float(viscosity)
     record_interval = float(record_interval)
+    estimate = estimate_cfd_1d(
+        n_samples,
+        resolution,
+        gamma=gamma,
+        n_steps_in=n_steps_in,
+        n_steps_out=n_steps_out,
+        record_interval=record_interval,
+        amplitude=amplitude,
+        viscosity=viscosity,
+        batch_size=batch_size,
+        n_waves=n_waves,
+    )
+    announce(estimate, memory, verbose)
     rng = check_random_state(random_state)
     x = np.arange(resolution) / resolution
     base = rng.uniform(0.5, 1.5, size=(n_samples, 2))
@@ -159,8 +173,10 @@ def make_cfd_1d(
     v = amps[:, 1:2] * waves[1]
     p = base[:, 1:] * (1 + amps[:, 2:] * waves[2])
     times = record_interval * np.arange(n_steps_in + n_steps_out)
-    frames = cached_call(
+    frames = budgeted_call(
         memory,
+        estimate,
+        verbose,
         _solve_frames,
         rho,
         v,

@@ -16,7 +16,8 @@ from scipy.sparse.linalg import splu
 from sklearn.utils import check_random_state
 
 from .._compat import POSITIVE_INT, RANDOM_STATE, StrOptions, validate_params
-from ._cache import cached_call
+from ._budget import announce, check_solver, estimate_darcy, estimate_solve_darcy, solver_checked
+from ._cache import budgeted_call
 from ._constraints import FINITE_NON_NEGATIVE, FINITE_POSITIVE, FINITE_REAL, MEMORY, N_JOBS, int_at_least
 from ._grf import evaluate_cosine_series, grf_cosine_coefficients
 from ._moved_keywords import move_keyword
@@ -178,6 +179,7 @@ def solve_darcy(a: np.ndarray, f: float | np.ndarray = 1.0, *, face: str = "harm
     """
     a = _check_field(a)
     n = a.shape[0]
+    check_solver(lambda: estimate_solve_darcy(n), None)
     h = 1.0 / (n - 1)
     if isinstance(f, numbers.Real):
         rhs = np.full((n - 2) * (n - 2), float(f))
@@ -201,7 +203,9 @@ def _solve_darcy_batch(a: np.ndarray, f, face: str, n_jobs: int = 1, verbose: bo
     out = np.empty_like(a)
 
     def one(i: int) -> None:
-        out[i] = solve_darcy(a[i], f, face=face)
+        # make_darcy has checked the whole request (also in the worker threads).
+        with solver_checked():
+            out[i] = solve_darcy(a[i], f, face=face)
 
     indices = range(a.shape[0])
     if n_jobs == 1:
@@ -315,10 +319,14 @@ def make_darcy(
         raise ValueError(f"values must be a pair of positive reals (> 0), got {values!r}")
     alpha, tau, forcing = float(alpha), float(tau), float(forcing)
     n_jobs = _effective_n_jobs(n_jobs)
+    estimate = estimate_darcy(n_samples, resolution, max_wavenumber=max_wavenumber, n_jobs=n_jobs)
+    announce(estimate, memory, verbose)
     rng = check_random_state(random_state)
     coef = grf_cosine_coefficients(rng, n_samples, alpha=alpha, tau=tau, max_wavenumber=max_wavenumber)
     g = evaluate_cosine_series(coef, resolution)
     a = np.where(g >= 0, hi, lo)
     # n_jobs does not change the result, so keep it out of the cache key.
-    u = cached_call(memory, _solve_darcy_batch, a, forcing, face, n_jobs=n_jobs, verbose=verbose)
+    u = budgeted_call(
+        memory, estimate, verbose, _solve_darcy_batch, a, forcing, face, n_jobs=n_jobs, verbose=verbose
+    )
     return a, u

@@ -16,6 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .._compat import StrOptions, renamed_parameters, validate_params
+from ._budget import check_solver, estimate_solve_euler_1d
 from ._constraints import CFL, FINITE_NON_NEGATIVE, FINITE_POSITIVE, RATIO_OF_SPECIFIC_HEATS
 
 __all__ = ["solve_euler_1d"]
@@ -233,6 +234,19 @@ def solve_euler_1d(
         or times[-1] > time
     ):
         raise ValueError(f"record_times must be increasing values in [0, time={time}], got {record_times!r}")
+    check_solver(
+        lambda: estimate_solve_euler_1d(
+            rho.size // n,
+            n,
+            time,
+            len(times),
+            speed=float(np.max(np.abs(v) + np.sqrt(gamma * p / rho))),
+            cfl=cfl,
+            viscosity=viscosity,
+            rho_min=float(rho.min()),
+        ),
+        verbose,
+    )
     scheme = _Scheme(n, dx, gamma, boundary, limiter, riemann, viscosity)
     u = _conserved(np.atleast_2d(rho), np.atleast_2d(v), np.atleast_2d(p), gamma)
     rec = np.empty((3, u.shape[1], n, len(times)))

@@ -20,7 +20,8 @@ from joblib import Memory
 from sklearn.utils import check_random_state
 
 from .._compat import NON_NEGATIVE_INT, POSITIVE_INT, RANDOM_STATE, Interval, validate_params
-from ._cache import cached_call
+from ._budget import announce, estimate_exact_fields
+from ._cache import budgeted_call
 from ._constraints import FINITE_NON_NEGATIVE, FINITE_REAL, MEMORY, int_at_least
 from ._grf import lattice_normals
 
@@ -286,11 +287,15 @@ def make_heat(
     ((8, 64, 64), (8, 64, 64))
     """
     time, decay, diffusivity = float(time), float(decay), float(diffusivity)
+    estimate = estimate_exact_fields(
+        "make_heat", n_samples, resolution, n_dim=n_dim, max_wavenumber=max_wavenumber
+    )
+    announce(estimate, memory, None)
     rng = check_random_state(random_state)
     coef, ks = _draw_coefficients(rng, n_samples, n_dim, max_wavenumber, decay)
     ksq = sum(k**2 for k in ks)
     coef_t = coef * np.exp(-4 * np.pi**2 * diffusivity * time * ksq)
-    return cached_call(memory, _evaluate_pair, coef, coef_t, max_wavenumber, resolution)
+    return budgeted_call(memory, estimate, None, _evaluate_pair, coef, coef_t, max_wavenumber, resolution)
 
 
 @validate_params({**_GENERATOR, "velocity": _VELOCITY}, prefer_skip_nested_validation=True)
@@ -349,8 +354,12 @@ def make_advection(
     """
     time, decay = float(time), float(decay)
     vel = _check_velocity(velocity, n_dim)
+    estimate = estimate_exact_fields(
+        "make_advection", n_samples, resolution, n_dim=n_dim, max_wavenumber=max_wavenumber
+    )
+    announce(estimate, memory, None)
     rng = check_random_state(random_state)
     coef, ks = _draw_coefficients(rng, n_samples, n_dim, max_wavenumber, decay)
     kdotc = sum(k * c for k, c in zip(ks, vel, strict=True))
     coef_t = coef * np.exp(-2j * np.pi * time * kdotc)
-    return cached_call(memory, _evaluate_pair, coef, coef_t, max_wavenumber, resolution)
+    return budgeted_call(memory, estimate, None, _evaluate_pair, coef, coef_t, max_wavenumber, resolution)

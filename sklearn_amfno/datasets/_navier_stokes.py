@@ -21,7 +21,8 @@ from sklearn.utils import check_random_state
 from tqdm.auto import tqdm
 
 from .._compat import POSITIVE_INT, RANDOM_STATE, StrOptions, renamed_parameters, validate_params
-from ._cache import cached_call
+from ._budget import announce, check_solver, estimate_navier_stokes, estimate_solve_navier_stokes
+from ._cache import budgeted_call
 from ._constraints import CFL, FINITE_NON_NEGATIVE, FINITE_POSITIVE, MEMORY, N_JOBS, int_at_least
 from ._grf import grf_periodic_spectrum, periodic_grid_values
 
@@ -243,6 +244,19 @@ def solve_navier_stokes(
     cfl, max_dt = float(cfl), float(max_dt)
     n = w0.shape[1]
     f = _check_forcing(forcing, n)
+    check_solver(
+        lambda: estimate_solve_navier_stokes(
+            w0.shape[0],
+            n,
+            float(times[-1]),
+            times.size,
+            dt=dt,
+            max_dt=max_dt,
+            batch_size=batch_size,
+            precision=precision,
+        ),
+        verbose,
+    )
     sp = _Spectral2D(n, n_jobs, np.float64 if precision == "double" else np.float32)
     f_hat = None if f is None else sp.rfft2(f)
 
@@ -406,6 +420,18 @@ def make_navier_stokes(
     if dt is not None:
         dt = float(dt)
     alpha, tau = float(alpha), float(tau)
+    estimate = estimate_navier_stokes(
+        n_samples,
+        resolution,
+        n_steps_in=n_steps_in,
+        n_steps_out=n_steps_out,
+        record_interval=record_interval,
+        dt=dt,
+        max_wavenumber=max_wavenumber,
+        batch_size=batch_size,
+        precision=precision,
+    )
+    announce(estimate, memory, verbose)
     rng = check_random_state(random_state)
     spec = grf_periodic_spectrum(
         rng,
@@ -420,8 +446,10 @@ def make_navier_stokes(
     w0 = periodic_grid_values(spec, resolution, 2)
     n_rec = n_steps_in + n_steps_out
     times = record_interval * np.arange(1, n_rec + 1)
-    w = cached_call(
+    w = budgeted_call(
         memory,
+        estimate,
+        verbose,
         solve_navier_stokes,
         w0,
         viscosity,
