@@ -42,7 +42,8 @@ from ._training import (
     float32_default_dtype,
     separate_checkpoint_dirs,
 )
-from .nn.losses import RelativeL2Loss, ScaledMSELoss
+from .metrics import degenerate_target_mask, typical_norm
+from .nn.losses import DEGENERATE_THRESHOLD, RelativeL2Loss, ScaledMSELoss
 from .nn.models import OperatorNetwork
 from .preprocessing import channel_statistics
 
@@ -247,6 +248,8 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         self._validate_params()
         X, y, fitted = self._validate_fit_data(X, y)
         fitted.update(self._validate_family_params(fitted["grid_shape_"]))
+        target_norm = typical_norm(y)
+        self._warn_degenerate_targets(y, fitted["target_kind_"], target_norm)
         fitted["device_"] = resolve_device(self.device)
         callbacks = self.initialize_callbacks()
         fitted["checkpoint_dirs_"] = separate_checkpoint_dirs(callbacks, type(self).__name__)
@@ -257,7 +260,7 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         with torch.random.fork_rng(devices=[]), float32_default_dtype():
             torch.manual_seed(seed)
             module = self.initialize_module(X, y, fitted)
-            criterion = self.initialize_criterion(fitted["target_kind_"], module)
+            criterion = self.initialize_criterion(fitted["target_kind_"], module, target_norm)
             net = self.initialize_net(module, criterion, fitted["device_"], seed, callbacks)
             with watch.watch():
                 net.fit(X, y)
@@ -337,7 +340,26 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         module.set_scaling(x_mean, x_scale, y_mean, y_scale)
         return module
 
-    def initialize_criterion(self, kind: str, module: OperatorNetwork) -> nn.Module:
+    def _warn_degenerate_targets(self, y: np.ndarray, kind: str, target_norm: float) -> None:
+        """Warn when the relative L2 loss meets target samples whose norm is (near) zero."""
+        if not (self.loss == "relative_l2" or (self.loss == "auto" and kind == "field")):
+            return
+        degenerate = degenerate_target_mask(y, reference_norm=target_norm)
+        if degenerate.any():
+            warnings.warn(
+                f"{int(degenerate.sum())} of {len(y)} target samples have a norm below "
+                f"{DEGENERATE_THRESHOLD:.0%} of the typical norm ({target_norm:.3g}, the root mean "
+                "square of the per-sample norms): their relative error is undefined or "
+                "meaningless, so the loss measures their error against the typical norm instead "
+                "(sklearn_amfno.nn.losses). sklearn_amfno.metrics.degenerate_target_mask(y) "
+                "finds them.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    def initialize_criterion(
+        self, kind: str, module: OperatorNetwork, target_norm: float | None = None
+    ) -> nn.Module:
         """The training loss: relative L2 for fields, MSE of standardised per-sample targets.
 
         Parameters
@@ -346,6 +368,10 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
             What the target is.
         module : OperatorNetwork
             The model (its ``y_scale`` standardises per-sample targets).
+        target_norm : float or None, default=None
+            The typical norm of the training targets (``sklearn_amfno.metrics.typical_norm``):
+            the relative L2 loss measures degenerate (near-zero) samples against it. ``None``:
+            the typical norm of each batch.
 
         Returns
         -------
@@ -355,7 +381,7 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         if loss == "auto":
             loss = "relative_l2" if kind == "field" else "mse"
         if loss == "relative_l2":
-            return RelativeL2Loss()
+            return RelativeL2Loss(reference_norm=target_norm)
         return ScaledMSELoss(module.y_scale.detach().clone())
 
     def initialize_callbacks(self) -> list:
@@ -521,11 +547,10 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
             out = self.net_.predict(X)
         if not np.isfinite(out).all():
             bad = int((~np.isfinite(out.reshape(len(out), -1))).any(axis=1).sum())
-            warnings.warn(
-                f"{bad} of {len(out)} predictions contain NaN or infinite values: the inputs are far "
-                "outside the training data's range, or the model's output overflows float32.",
-                RuntimeWarning,
-                stacklevel=2,
+            raise ValueError(
+                f"{bad} of {len(out)} predictions are NaN or infinite: the inputs are far outside "
+                "the training data's range (or the model's weights are not finite), so the model's "
+                "output overflows float32. Rescale X like the training data."
             )
         if self.target_kind_ == "scalar":
             out = out[:, 0]

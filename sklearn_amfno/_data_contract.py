@@ -13,6 +13,10 @@ from sklearn.utils.validation import check_consistent_length
 
 TargetKind = Literal["field", "vector", "scalar"]
 
+#: The largest magnitude accepted in X and y: 1e8 below float32's largest value, so that
+#: standardising (``x - mean``), the networks' sums and the de-standardised output cannot overflow.
+MAX_ABS_VALUE = 1e30
+
 
 def _check_finite_float32(array: np.ndarray, name: str, dtype=np.float32) -> np.ndarray:
     with np.errstate(over="ignore"):
@@ -23,6 +27,12 @@ def _check_finite_float32(array: np.ndarray, name: str, dtype=np.float32) -> np.
     if not np.isfinite(out).all():
         # float64 values beyond float32's range overflow to inf on conversion.
         raise ValueError(f"{name} has values that overflow float32 (|value| > 3.4e38).")
+    if dtype == np.float32 and out.size and np.abs(out).max() > MAX_ABS_VALUE:
+        raise ValueError(
+            f"{name} has values up to {float(np.abs(out).max()):.3g} in magnitude; the networks compute "
+            f"in float32 (largest value 3.4e38) and need headroom for scaling and sums: keep "
+            f"|{name}| <= {MAX_ABS_VALUE:.0e}, e.g. by changing units."
+        )
     return out
 
 

@@ -24,11 +24,12 @@ from skorch.callbacks import Callback
 _FIT_COUNTER = itertools.count()
 
 
-class TrainingDivergedError(FloatingPointError):
+class TrainingDivergedError(FloatingPointError, ValueError):
     """The training loss became NaN or infinite: the fit stopped.
 
-    A subclass of :class:`FloatingPointError` (so of :class:`ArithmeticError`). A search such as
-    ``GridSearchCV`` records it as a failed fit (``error_score``) instead of scoring it.
+    A :class:`FloatingPointError` and, since the values given (the learning rate, or data that
+    overflow once standardised) are what make training blow up, a :class:`ValueError`. A search
+    such as ``GridSearchCV`` records it as a failed fit (``error_score``) instead of scoring it.
     """
 
 

@@ -43,8 +43,16 @@ def _fitted_state(est):
 
 def test_a_diverging_fit_raises_instead_of_returning_nan_predictions(data):
     X, y = data
-    with pytest.raises(TrainingDivergedError, match="training diverged. Lower lr"):
+    with pytest.raises(TrainingDivergedError, match="training diverged. Lower lr") as info:
         FNORegressor(**TINY, max_epochs=5, lr=1e12, optimizer="sgd").fit(X, y)
+    # A ValueError too: the values given make training blow up.
+    assert isinstance(info.value, ValueError) and isinstance(info.value, FloatingPointError)
+
+
+def test_values_without_float32_headroom_are_refused(data):
+    X, y = data
+    with pytest.raises(ValueError, match=r"X has values up to [0-9.]+e\+38 .* keep \|X\| <= 1e\+30"):
+        FNORegressor(**TINY, max_epochs=1).fit(X * 1e38, y)
 
 
 def test_a_diverging_refit_leaves_the_fitted_estimator_as_it_was(data):
@@ -77,12 +85,12 @@ def test_on_divergence_restore_keeps_the_last_finite_weights_and_warns(data):
     assert np.isfinite(est.predict(X)).all()
 
 
-def test_non_finite_predictions_are_not_silent(data):
+def test_non_finite_predictions_are_refused_not_returned(data):
     X, y = data
     est = FNORegressor(**TINY, max_epochs=1).fit(X, y)
     with torch.no_grad():
         next(est.module_.head.parameters()).fill_(float("nan"))
-    with pytest.warns(RuntimeWarning, match="12 of 12 predictions contain NaN"):
+    with pytest.raises(ValueError, match="12 of 12 predictions are NaN or infinite"):
         est.predict(X)
 
 
@@ -248,7 +256,7 @@ def test_shapes_in_messages_are_the_ones_the_user_passed():
 )
 def test_a_model_too_large_for_memory_fails_fast_naming_the_parameter(estimator, name):
     # The estimate is made on PyTorch's meta device: nothing is allocated, nothing trains.
-    X = np.zeros((4, 32, 32))
+    X = np.random.default_rng(0).standard_normal((4, 32, 32))
     with pytest.raises(ValueError, match=rf"needs at least .* GiB.*largest contributor is {name}="):
         estimator.set_params(max_epochs=1).fit(X, X)
 
