@@ -136,7 +136,7 @@ def test_bad_optimizer_is_refused_with_its_name():
 
 def test_fit_steps_can_be_overridden_like_skorch_ones():
     class L1Regressor(FNORegressor):
-        def initialize_criterion(self, kind, module):
+        def initialize_criterion(self, kind, module, target_norm=None):
             return torch.nn.L1Loss()
 
     X = np.random.default_rng(0).standard_normal((8, 16))
