@@ -106,8 +106,10 @@ class AFNOFilter(nn.Module):
         h = torch.relu(torch.matmul(h, _real_block(self.w1)) + self.b1.permute(1, 0, 2).reshape(nb, 1, -1))
         h = torch.matmul(h, _real_block(self.w2)) + self.b2.permute(1, 0, 2).reshape(nb, 1, -1)
         h = nn.functional.softshrink(h, self.sparsity_threshold)
-        h = h.view(b, nb, -1, 2, bs).permute(0, 1, 4, 2, 3).contiguous()  # (b, nb, bs, m, 2)
-        return torch.view_as_complex(h).reshape(b, c, *modes)
+        h = h.view(b, nb, -1, 2, bs).permute(0, 1, 4, 2, 3)  # (b, nb, bs, m, 2)
+        # Not .contiguous() + view_as_complex: torch 2.2 rejects the odd stride .contiguous()
+        # leaves on a size-1 axis (block_size=1); torch.complex copies the parts instead.
+        return torch.complex(h[..., 0], h[..., 1]).reshape(b, c, *modes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = tuple(x.shape[2:])
