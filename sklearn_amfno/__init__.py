@@ -4,6 +4,7 @@ from ._training import TrainingDivergedError
 from .estimators import (
     AFNORegressor,
     AMFNORegressor,
+    AutoregressiveRegressor,
     FFNORegressor,
     FNORegressor,
     LSMRegressor,
@@ -16,6 +17,7 @@ __version__ = "0.2.0.dev0"
 __all__ = [
     "AFNORegressor",
     "AMFNORegressor",
+    "AutoregressiveRegressor",
     "FFNORegressor",
     "FNORegressor",
     "LSMRegressor",

@@ -43,8 +43,8 @@ from ._training import (
     separate_checkpoint_dirs,
 )
 from .metrics import degenerate_target_mask, typical_norm
-from .nn.losses import DEGENERATE_THRESHOLD, RelativeL2Loss, ScaledMSELoss
-from .nn.models import OperatorNetwork
+from .nn.losses import DEGENERATE_THRESHOLD, RelativeL2Loss, ScaledMSELoss, StepwiseLoss
+from .nn.models import OperatorNetwork, Rollout
 from .preprocessing import channel_statistics
 
 COMMON_PARAMETERS_DOC = """\
@@ -244,9 +244,29 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         self : object
             The fitted estimator.
         """
+        return self._fit(X, y)
+
+    def _fit(self, X, y, *, rollout_steps: int | None = None):
+        """``fit``, optionally training the one-step model through ``rollout_steps`` unrolled steps.
+
+        With ``rollout_steps=k`` (used by :class:`~sklearn_amfno.AutoregressiveRegressor`), ``y``
+        holds ``k`` consecutive outputs of the model along its channel axis; the model is trained
+        as ``nn.models.Rollout`` (each step fed the last input channels of ``[x, outputs]``) on
+        the sum of the per-step losses, and the fitted estimator keeps the one-step model.
+        """
         # Everything that can be refused is refused before any training.
         self._validate_params()
+        y_unrolled = None
+        if rollout_steps is not None:
+            y_unrolled = np.asarray(y)
+            if y_unrolled.ndim < 3 or y_unrolled.shape[-1] % rollout_steps:
+                raise ValueError(
+                    f"y of shape {y_unrolled.shape} must hold {rollout_steps} steps along its last axis."
+                )
+            y = y_unrolled[..., : y_unrolled.shape[-1] // rollout_steps]
         X, y, fitted = self._validate_fit_data(X, y)
+        if y_unrolled is not None:
+            y_unrolled = check_grid_target(y_unrolled, fitted["grid_shape_"], len(X))[0]
         fitted.update(self._validate_family_params(fitted["grid_shape_"]))
         target_norm = typical_norm(y)
         self._warn_degenerate_targets(y, fitted["target_kind_"], target_norm)
@@ -261,9 +281,19 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
             torch.manual_seed(seed)
             module = self.initialize_module(X, y, fitted)
             criterion = self.initialize_criterion(fitted["target_kind_"], module, target_norm)
-            net = self.initialize_net(module, criterion, fitted["device_"], seed, callbacks)
-            with watch.watch():
-                net.fit(X, y)
+            if y_unrolled is not None:
+                trained = Rollout(module, rollout_steps, fitted["n_channels_in_"])
+                net = self.initialize_net(
+                    trained, StepwiseLoss(criterion, rollout_steps), fitted["device_"], seed, callbacks
+                )
+                with watch.watch():
+                    net.fit(X, y_unrolled)
+                # Keep the one-step model: prediction steps it as often as asked.
+                net.module_ = module
+            else:
+                net = self.initialize_net(module, criterion, fitted["device_"], seed, callbacks)
+                with watch.watch():
+                    net.fit(X, y)
         fitted["net_"] = net
         fitted["n_parameters_"] = count_parameters(net.module_)
         fitted["n_epochs_"] = len(net.history)

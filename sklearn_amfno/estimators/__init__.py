@@ -5,6 +5,7 @@ Import them from :mod:`sklearn_amfno` (the public path); the module files may mo
 
 from ._afno import AFNORegressor
 from ._amfno import AMFNORegressor
+from ._autoregressive import AutoregressiveRegressor
 from ._ffno import FFNORegressor
 from ._fno import FNORegressor
 from ._lsm import LSMRegressor
@@ -14,6 +15,7 @@ from ._ufno import UFNORegressor
 __all__ = [
     "AFNORegressor",
     "AMFNORegressor",
+    "AutoregressiveRegressor",
     "FFNORegressor",
     "FNORegressor",
     "LSMRegressor",

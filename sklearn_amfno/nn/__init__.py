@@ -8,8 +8,8 @@
 - :mod:`sklearn_amfno.nn.losses`: the training criteria.
 """
 
-from .losses import RelativeL2Loss, ScaledMSELoss
-from .models import AFNO, AMFNO, FFNO, FNO, LSM, UFNO, OFormer, OperatorNetwork
+from .losses import RelativeL2Loss, ScaledMSELoss, StepwiseLoss
+from .models import AFNO, AMFNO, FFNO, FNO, LSM, UFNO, OFormer, OperatorNetwork, Rollout
 
 __all__ = [
     "AFNO",
@@ -21,5 +21,7 @@ __all__ = [
     "OFormer",
     "OperatorNetwork",
     "RelativeL2Loss",
+    "Rollout",
     "ScaledMSELoss",
+    "StepwiseLoss",
 ]

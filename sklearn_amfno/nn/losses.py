@@ -176,3 +176,29 @@ class ScaledMSELoss(nn.Module):
             ** 2
         ).mean()
         return torch.where(ordinary, narrow, wide.to(narrow.dtype))
+
+
+class StepwiseLoss(nn.Module):
+    """The sum over ``n_steps`` equal chunks of the channel axis of a per-step criterion.
+
+    Trains a model through its own rollout (as the FNO Navier-Stokes scripts do): the prediction
+    and the target hold ``n_steps`` consecutive outputs along axis 1, and each step's loss counts
+    once.
+
+    Parameters
+    ----------
+    criterion : torch.nn.Module
+        The loss of one step, ``criterion(pred_k, target_k)``.
+    n_steps : int
+        Steps along axis 1.
+    """
+
+    def __init__(self, criterion: nn.Module, n_steps: int) -> None:
+        super().__init__()
+        self.criterion, self.n_steps = criterion, n_steps
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        total = pred.new_zeros(())
+        for p, t in zip(pred.chunk(self.n_steps, dim=1), target.chunk(self.n_steps, dim=1)):
+            total = total + self.criterion(p, t)
+        return total

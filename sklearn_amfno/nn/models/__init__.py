@@ -12,6 +12,7 @@ from .ffno import FFNO
 from .fno import FNO
 from .lsm import LSM
 from .oformer import OFormer
+from .rollout import Rollout
 from .ufno import UFNO
 
-__all__ = ["AFNO", "AMFNO", "FFNO", "FNO", "LSM", "OFormer", "OperatorNetwork", "UFNO"]
+__all__ = ["AFNO", "AMFNO", "FFNO", "FNO", "LSM", "OFormer", "OperatorNetwork", "Rollout", "UFNO"]

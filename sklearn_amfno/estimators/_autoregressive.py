@@ -1,0 +1,253 @@
+"""Time-dependent problems: a one-step operator trained on windows of a trajectory and rolled out."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
+from sklearn.metrics import r2_score
+from sklearn.utils.validation import check_is_fitted
+
+from .._base import BaseOperatorRegressor
+from .._compat import POSITIVE_INT, StrOptions
+from ._amfno import AMFNORegressor
+
+
+class AutoregressiveRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
+    """Learn the next frames of a trajectory, then predict by rolling out (autoregression).
+
+    The data are trajectories with frames stacked **frame-major** on the last axis: all
+    ``n_fields`` fields of frame 1, then of frame 2, ... — the layout of
+    :func:`~sklearn_amfno.datasets.make_navier_stokes`, :func:`~sklearn_amfno.datasets.make_cfd_1d`
+    and :func:`~sklearn_amfno.datasets.load_pdebench`, so their ``X, y`` go in as they come. ``X``
+    holds the first ``n_in`` frames (read from its shape), ``y`` the following ones.
+
+    ``fit`` joins ``X`` and ``y`` into one trajectory per sample and cuts it into windows: the
+    last ``n_in`` frames -> the next ``n_steps_out`` frames. A clone of ``estimator`` (its
+    ``channel_axis`` set to ``-1``) learns that map:
+
+    - ``training="one_step"`` (teacher forcing): every window of every trajectory is a training
+      sample, the inputs always true frames;
+    - ``training="rollout"``: the model is trained through its own rollout — ``rollout_steps``
+      steps, each fed the previous predictions, the loss summed over the steps (as the FNO
+      Navier-Stokes scripts do) — through the inner estimator's skorch net.
+
+    ``predict`` starts from ``X`` and feeds predictions back until it has ``n_steps`` frames.
+
+    Parameters
+    ----------
+    estimator : BaseOperatorRegressor or None, default=None
+        The one-step operator (any estimator of this package); ``None`` means
+        ``AMFNORegressor()``. Its ``channel_axis`` is set to ``-1`` on the clone.
+    n_steps_out : int, default=1
+        Frames the operator predicts per step.
+    n_fields : int, default=1
+        Fields per frame (e.g. 1 for vorticity, 3 for (rho, v, p), 4 for 2-D CFD).
+    training : {"one_step", "rollout"}, default="one_step"
+        Teacher forcing on one-step windows, or training through the unrolled steps.
+    rollout_steps : int or None, default=None
+        Steps unrolled in training with ``training="rollout"``: ``None`` means as many as ``y``
+        holds (``n_frames_y // n_steps_out``).
+
+    Attributes
+    ----------
+    estimator_ : BaseOperatorRegressor
+        The fitted one-step operator (inputs ``n_in * n_fields`` channels, outputs
+        ``n_steps_out * n_fields``).
+    n_in_ : int
+        Input frames, read from ``X``.
+    n_frames_out_ : int
+        Frames of the training ``y``: what ``predict`` returns by default.
+    n_dim_ : int
+        Grid axes.
+    grid_shape_ : tuple of int
+        The training grid; ``predict`` accepts any grid with as many axes.
+    rollout_steps_ : int or None
+        Steps unrolled in training (``None`` for one-step training).
+    n_windows_ : int
+        Training windows per trajectory.
+
+    See Also
+    --------
+    sklearn_amfno.metrics.rollout_error : relative L2 error per predicted frame.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_amfno import AutoregressiveRegressor, FNORegressor
+    >>> t = np.arange(8)[None, None, :] * 0.1
+    >>> x = np.linspace(0, 1, 32, endpoint=False)[None, :, None]
+    >>> phase = np.random.default_rng(0).uniform(0, 1, (20, 1, 1))
+    >>> traj = np.sin(2 * np.pi * (x - t - phase))           # 20 trajectories, 8 frames
+    >>> X, y = traj[..., :3], traj[..., 3:]                   # 3 frames in, 5 to predict
+    >>> est = AutoregressiveRegressor(FNORegressor(n_modes=4, width=8, max_epochs=2, random_state=0))
+    >>> est.fit(X, y).predict(X).shape                        # all 5 frames, rolled out
+    (20, 32, 5)
+    >>> est.predict(X, n_steps=12).shape
+    (20, 32, 12)
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [None, BaseOperatorRegressor],
+        "n_steps_out": POSITIVE_INT,
+        "n_fields": POSITIVE_INT,
+        "training": [StrOptions({"one_step", "rollout"})],
+        "rollout_steps": [None] + POSITIVE_INT,
+    }
+
+    def __init__(self, estimator=None, n_steps_out=1, n_fields=1, training="one_step", *, rollout_steps=None):
+        self.estimator = estimator
+        self.n_steps_out = n_steps_out
+        self.n_fields = n_fields
+        self.training = training
+        self.rollout_steps = rollout_steps
+
+    # -- layout ----------------------------------------------------------------------------------
+
+    def _frames(self, a, name: str, n_dim: int | None = None) -> tuple[np.ndarray, int]:
+        """``a`` as a float array ``(n, *grid, channels)`` and its frame count."""
+        a = np.asarray(a, dtype=float) if not isinstance(a, np.ndarray) else a
+        if a.ndim < 3 or a.ndim > 5:
+            raise ValueError(
+                f"{name} must be (n_samples, *grid, n_frames * n_fields) with 1, 2 or 3 grid axes, "
+                f"got shape {a.shape}."
+            )
+        if n_dim is not None and a.ndim - 2 != n_dim:
+            raise ValueError(
+                f"{name} of shape {a.shape} has {a.ndim - 2} grid axes, but the estimator was fitted "
+                f"on {n_dim}-D grids."
+            )
+        if a.shape[-1] % self.n_fields:
+            raise ValueError(
+                f"{name} has {a.shape[-1]} channels on its last axis, not a multiple of "
+                f"n_fields={self.n_fields}: expected n_frames * n_fields channels, frame-major."
+            )
+        return a, a.shape[-1] // self.n_fields
+
+    # -- fit ---------------------------------------------------------------------------------------
+
+    def fit(self, X, y):
+        """Train the one-step operator on windows of the trajectories ``[X, y]``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, *grid, n_in * n_fields)
+            The first ``n_in`` frames of each trajectory, frame-major.
+        y : array-like of shape (n_samples, *grid, n_frames * n_fields)
+            The following frames, on X's grid, ``n_frames >= n_steps_out``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._validate_params()
+        X, n_in = self._frames(X, "X")
+        y, n_out = self._frames(y, "y", n_dim=X.ndim - 2)
+        if y.shape[:-1] != X.shape[:-1]:
+            raise ValueError(
+                f"y of shape {y.shape} does not lie on X's grid: expected (n_samples, *grid) = "
+                f"{X.shape[:-1]} before the channel axis."
+            )
+        if n_out < self.n_steps_out:
+            raise ValueError(
+                f"y holds {n_out} frames, fewer than n_steps_out={self.n_steps_out}: a training window "
+                "needs n_steps_out target frames."
+            )
+        estimator = AMFNORegressor() if self.estimator is None else self.estimator
+        inner = clone(estimator).set_params(channel_axis=-1)
+        f, s = self.n_fields, self.n_steps_out
+        trajectory = np.concatenate([X, y], axis=-1)
+        steps = None if self.training == "one_step" else (self.rollout_steps or n_out // s)
+        horizon = s * (steps or 1)  # target frames per window
+        if horizon > n_out:
+            raise ValueError(
+                f"rollout_steps={steps} steps of n_steps_out={s} frames need {horizon} target frames, "
+                f"but y holds {n_out}."
+            )
+        starts = range(0, n_out - horizon + 1)
+        X_windows = np.concatenate([trajectory[..., k * f : (k + n_in) * f] for k in starts])
+        y_windows = np.concatenate(
+            [trajectory[..., (k + n_in) * f : (k + n_in + horizon) * f] for k in starts]
+        )
+        if steps is None:
+            inner.fit(X_windows, y_windows)
+        else:
+            inner._fit(X_windows, y_windows, rollout_steps=steps)
+        self.estimator_ = inner
+        self.n_in_, self.n_frames_out_ = n_in, n_out
+        self.n_dim_, self.grid_shape_ = X.ndim - 2, tuple(X.shape[1:-1])
+        self.rollout_steps_, self.n_windows_ = steps, len(starts)
+        return self
+
+    # -- predict -----------------------------------------------------------------------------------
+
+    def predict(self, X, n_steps=None):
+        """Roll out from ``X``: predict ``n_steps`` frames, feeding predictions back.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, *grid, n_in * n_fields)
+            The first frames, on any grid with the training number of axes (zero-shot
+            super-resolution of the whole rollout).
+        n_steps : int or None, default=None
+            Frames to predict; ``None`` means as many as the training ``y`` had.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples, *grid, n_steps * n_fields)
+            Frame-major, the layout of the training ``y``.
+        """
+        check_is_fitted(self, "estimator_")
+        n_steps = self.n_frames_out_ if n_steps is None else n_steps
+        if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
+            raise ValueError(f"n_steps must be a positive int (frames to predict), got {n_steps!r}.")
+        X, n_in = self._frames(X, "X", n_dim=self.n_dim_)
+        if n_in != self.n_in_:
+            raise ValueError(
+                f"X holds {n_in} frames of {self.n_fields} fields ({X.shape[-1]} channels), but the "
+                f"estimator was fitted on {self.n_in_} frames ({self.n_in_ * self.n_fields} channels)."
+            )
+        f = self.n_fields
+        window, frames = X, []
+        while len(frames) * self.n_steps_out < n_steps:
+            out = self.estimator_.predict(window)
+            frames.append(out)
+            window = np.concatenate([window, out], axis=-1)[..., -self.n_in_ * f :]
+        return np.concatenate(frames, axis=-1)[..., : n_steps * f]
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """R² of the whole rollout, outputs flattened and weighted by their variance.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, *grid, n_in * n_fields)
+            The first frames.
+        y : array-like of shape (n_samples, *grid, n_frames * n_fields)
+            The true following frames; the rollout predicts as many.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self, "estimator_")
+        y, n_frames = self._frames(y, "y", n_dim=self.n_dim_)
+        if len(y) != len(np.asarray(X)):
+            raise ValueError(f"X and y hold different numbers of samples: {len(np.asarray(X))} and {len(y)}.")
+        y_pred = self.predict(X, n_steps=n_frames)
+        n = len(y)
+        return float(
+            r2_score(
+                y.reshape(n, -1),
+                y_pred.reshape(n, -1),
+                sample_weight=sample_weight,
+                multioutput="variance_weighted",
+            )
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.input_tags.allow_nan = False
+        return tags
