@@ -70,6 +70,14 @@ class AutoregressiveRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator)
     --------
     sklearn_amfno.metrics.rollout_error : relative L2 error per predicted frame.
 
+    References
+    ----------
+    .. [1] Li, Z., Kovachki, N., Azizzadenesheli, K., Liu, B., Bhattacharya, K., Stuart, A.,
+       Anandkumar, A. (2021). Fourier Neural Operator for Parametric Partial Differential
+       Equations. ICLR 2021 (the Navier-Stokes rollout: 10 frames in, each next frame fed back).
+    .. [2] Xiao, Z., Kou, S., Hao, Z., Lin, B., Ma, Z. (2024). Amortized Fourier Neural Operators.
+       NeurIPS 2024 (NS-2D, CFD-1D and CFD-2D benchmarks by rollout).
+
     Examples
     --------
     >>> import numpy as np
