@@ -12,8 +12,10 @@ ValueError.
 from ._budget import LargeGenerationWarning
 from ._burgers import make_burgers, solve_burgers
 from ._cfd_1d import make_cfd_1d
+from ._cfd_2d import make_cfd_2d
 from ._darcy import make_darcy, solve_darcy
 from ._euler_1d import solve_euler_1d
+from ._euler_2d import solve_euler_2d
 from ._exact_riemann import exact_riemann_euler
 from ._fno_mat import load_fno_mat
 from ._geofno import load_geofno
@@ -26,6 +28,7 @@ __all__ = [
     "make_advection",
     "make_burgers",
     "make_cfd_1d",
+    "make_cfd_2d",
     "make_darcy",
     "make_heat",
     "make_navier_stokes",
@@ -37,6 +40,7 @@ __all__ = [
     "solve_burgers",
     "solve_darcy",
     "solve_euler_1d",
+    "solve_euler_2d",
     "solve_navier_stokes",
     # readers
     "load_fno_mat",

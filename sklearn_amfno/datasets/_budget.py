@@ -28,6 +28,13 @@ on the 2-core development machine (x86_64, numpy 2.4, scipy 1.17, shared with ot
   the defaults), or the explicit viscous limit if shorter; ``0.45 us`` per cell and step in
   batches of up to 8192 cells, ``1 us`` in larger ones (measured 0.27-0.42 and 0.95 us):
   ``~0.07 s`` per sample at 256 cells, T = 0.5.
+* CFD-2D (and ``solve_euler_2d``): ``T S N / 0.25`` SSP-RK3 steps (the same ``S``, the
+  Courant number 0.25 of the unsplit scheme, or the 2-D viscous limit ``0.2 dx^2 rho / mu`` if
+  shorter; measured ~480 steps per sample against the model's 624 at 64^2, T = 1), ``0.35 us``
+  per cell and step in batches of up to 32768 cells, ``0.5 us`` in larger ones (measured
+  0.28-0.34 us at 2-4 samples of 64^2, 0.41 us at 16): ``~0.9 s`` per sample at 64^2, T = 1
+  (0.6 s measured). ``n_jobs`` worker processes divide it (they scale: the scheme is
+  single-threaded numpy), plus ~3 s to start them.
 * Burgers: Cole-Hopf ``0.6 ms (N log2 N) / (1024 * 10)`` (measured 0.6 and 3.3 ms at 1024 and
   8192 points); the ETDRK4 stepper ``T / dt`` steps (``dt = min(0.2 / (N max|u0|), 1e-3)``, with
   ``max|u0| ~ 4`` standard deviations of the random field) of ``0.021 ms (N log2 N) / (1024 * 10)``
@@ -59,12 +66,14 @@ __all__ = [
     "check_solver",
     "estimate_burgers",
     "estimate_cfd_1d",
+    "estimate_cfd_2d",
     "estimate_darcy",
     "estimate_exact_fields",
     "estimate_navier_stokes",
     "estimate_solve_burgers",
     "estimate_solve_darcy",
     "estimate_solve_euler_1d",
+    "estimate_solve_euler_2d",
     "estimate_solve_navier_stokes",
     "solver_checked",
     "total_memory",
@@ -482,6 +491,101 @@ def estimate_solve_euler_1d(
         int(peak),
         out,
         {"n_samples": n_samples, "resolution": resolution, "time": time},
+        f"~{steps} time steps",
+        "fewer samples (or several calls), fewer cells or a shorter time",
+    )
+
+
+def _euler_2d_cell_step_seconds(cells_per_batch: int) -> float:
+    return 0.35e-6 if cells_per_batch <= 32768 else 0.5e-6
+
+
+def _euler_2d_steps(
+    time: float, resolution: int, speed: float, cfl: float, viscosity: float, rho_min: float
+) -> int:
+    rate = speed * resolution / cfl
+    if viscosity > 0:
+        rate = max(rate, viscosity * resolution**2 / (0.2 * max(rho_min, 1e-12)))
+    return max(1, math.ceil(time * rate))
+
+
+def _euler_2d_work_bytes(cells: int) -> int:
+    # The state, the Runge-Kutta stages and the ~130 cell and face work arrays of one batch.
+    return int(cells * 130 * _F8)
+
+
+#: Seconds to start the worker processes of a parallel make_cfd_2d (each imports the package).
+_WORKER_START_S = 3.0
+
+
+def estimate_cfd_2d(
+    n_samples: int,
+    resolution: int,
+    *,
+    gamma: float,
+    n_steps_in: int,
+    n_steps_out: int,
+    record_interval: float,
+    amplitude: float,
+    viscosity: float,
+    batch_size: int,
+    n_jobs: int | None,
+) -> Estimate:
+    """make_cfd_2d: SSP-RK3 steps of the 2-D finite-volume solver, in batches over processes."""
+    n_frames = n_steps_in + n_steps_out
+    time = record_interval * (n_frames - 1)
+    batch = min(batch_size, n_samples)
+    workers = min(_threads(n_jobs), math.ceil(n_samples / batch))
+    speed = amplitude + math.sqrt(gamma) * (1 + amplitude)
+    steps = _euler_2d_steps(time, resolution, speed, 0.25, viscosity, 0.5 * (1 - amplitude))
+    cells = resolution * resolution
+    per_sample = steps * cells * _euler_2d_cell_step_seconds(batch * cells)
+    frames = n_samples * cells * 4 * n_frames * _F8
+    inputs = n_samples * cells * 4 * _F8
+    per_worker = _euler_2d_work_bytes(batch * cells) + 2 * batch * cells * 4 * n_frames * _F8
+    seconds = n_samples * per_sample / workers + (_WORKER_START_S if workers > 1 else 0.0)
+    return Estimate(
+        "make_cfd_2d",
+        seconds,
+        int(frames + inputs + workers * per_worker),
+        frames,
+        {
+            "n_samples": n_samples,
+            "resolution": resolution,
+            "n_steps_in": n_steps_in,
+            "n_steps_out": n_steps_out,
+            "record_interval": record_interval,
+        },
+        f"~{steps} time steps to T={time:g} per sample, ~{format_seconds(per_sample)} per sample, "
+        f"{workers} process(es)",
+        "fewer n_samples, a coarser resolution (the cost grows like resolution^3), or fewer or "
+        "closer frames (n_steps_in, n_steps_out, record_interval)"
+        + ("" if workers > 1 else "; n_jobs=-1 solves batches in parallel processes"),
+    )
+
+
+def estimate_solve_euler_2d(
+    n_samples: int,
+    grid: tuple[int, int],
+    time: float,
+    n_records: int,
+    *,
+    speed: float,
+    cfl: float,
+    viscosity: float,
+    rho_min: float,
+) -> Estimate:
+    """solve_euler_2d: all samples advanced together (``speed`` the largest initial ``|v| + c``)."""
+    nx, ny = grid
+    steps = _euler_2d_steps(time, max(nx, ny), speed, cfl, viscosity, rho_min)
+    cells = n_samples * nx * ny
+    out = 4 * cells * n_records * _F8
+    return Estimate(
+        "solve_euler_2d",
+        cells * steps * _euler_2d_cell_step_seconds(cells),
+        int(out + _euler_2d_work_bytes(cells)),
+        out,
+        {"n_samples": n_samples, "grid": (nx, ny), "time": time},
         f"~{steps} time steps",
         "fewer samples (or several calls), fewer cells or a shorter time",
     )
