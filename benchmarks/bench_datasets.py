@@ -12,10 +12,15 @@ process summed over its threads and the 1-minute load average after the case:
 * ``navier_stokes``: ``make_navier_stokes`` on 64 x 64, ``viscosity=1e-3``, 10 input and 10
   output snapshots every ``record_interval=1`` (to T = 20), single-precision RK3-CN stepping;
 * ``cfd_1d``: ``make_cfd_1d`` with 256 cells, ``gamma=5/3``, 10 input and 1 output frames every
-  ``record_interval=0.05`` (to T = 0.5), MUSCL-HLLC-SSPRK3 in batches of 16.
+  ``record_interval=0.05`` (to T = 0.5), MUSCL-HLLC-SSPRK3 in batches of 16;
+* ``cfd_2d``: ``make_cfd_2d`` on 64 x 64 cells, ``gamma=5/3``, 21 frames at t = 0, 0.05, ..., 1
+  (PDEBench's 2-D layout: 10 input and 11 output frames), unsplit MUSCL-HLLC-SSPRK3 in batches
+  of 4, ``n_jobs=-1`` (one worker process per core; the ``cpu`` column counts this process
+  only, not its workers);
+* ``cfd_2d_1proc``: the same in this process alone (``n_jobs=1``).
 
 Targets for 1000 samples on 2 CPU cores: Darcy <= 10 s, Burgers <= 5 s, Navier-Stokes <= 5 min,
-CFD-1D <= 5 min; ``--quick`` timings are scaled by 10 for the verdict.
+CFD-1D <= 5 min, CFD-2D <= 20 min; ``--quick`` timings are scaled by 10 for the verdict.
 
 Usage::
 
@@ -37,6 +42,7 @@ import numpy as np
 from sklearn_amfno.datasets import (
     make_burgers,
     make_cfd_1d,
+    make_cfd_2d,
     make_darcy,
     make_navier_stokes,
 )
@@ -77,6 +83,34 @@ CASES = {
         300.0,
         lambda n: make_cfd_1d(
             n, 256, n_steps_in=10, n_steps_out=1, record_interval=0.05, batch_size=16, random_state=0
+        ),
+    ),
+    "cfd_2d": (
+        "CFD-2D 64x64, 21 frames (T=1), n_jobs=-1",
+        1200.0,
+        lambda n: make_cfd_2d(
+            n,
+            64,
+            n_steps_in=10,
+            n_steps_out=11,
+            record_interval=0.05,
+            batch_size=4,
+            n_jobs=-1,
+            random_state=0,
+        ),
+    ),
+    "cfd_2d_1proc": (
+        "CFD-2D 64x64, 21 frames (T=1), n_jobs=1",
+        1200.0,
+        lambda n: make_cfd_2d(
+            n,
+            64,
+            n_steps_in=10,
+            n_steps_out=11,
+            record_interval=0.05,
+            batch_size=4,
+            n_jobs=1,
+            random_state=0,
         ),
     ),
 }

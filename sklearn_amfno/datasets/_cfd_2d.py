@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 
 import numpy as np
@@ -114,21 +115,27 @@ def _solve_frames(rho, vx, vy, p, times, n_steps_in, gamma, viscosity, batch_siz
                 store(idx, _solve_batch(rho[idx], vx[idx], vy[idx], p[idx], times, gamma, viscosity))
                 bar.update(len(idx))
             return X, y
+
         # Worker processes, not threads: the scheme is ~100 numpy operations on arrays of a few
         # 10^4 values per stage, too short for threads to run in parallel (the GIL hand-offs
-        # cost as much as they gain), while processes scale. Batches go out in rounds of a few
-        # per worker so that the progress bar moves.
-        per_round = 4 * n_jobs
-        with Parallel(n_jobs=n_jobs) as parallel:
-            for start in range(0, len(batches), per_round):
-                chunk = batches[start : start + per_round]
-                results = parallel(
-                    delayed(_solve_batch)(rho[idx], vx[idx], vy[idx], p[idx], times, gamma, viscosity)
-                    for idx in chunk
-                )
-                for idx, frames in zip(chunk, results):
-                    store(idx, frames)
-                    bar.update(len(idx))
+        # cost as much as they gain), while processes scale.
+        def tasks(chunk):
+            return (delayed(_solve_batch)(rho[i], vx[i], vy[i], p[i], times, gamma, viscosity) for i in chunk)
+
+        if "return_as" in inspect.signature(Parallel).parameters:  # joblib >= 1.3
+            # Results come back in order as the workers finish them, with no barrier between.
+            results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks(batches))
+            for idx, frames in zip(batches, results):
+                store(idx, frames)
+                bar.update(len(idx))
+        else:  # pragma: no cover - older joblib: rounds of a few batches per worker
+            per_round = 4 * n_jobs
+            with Parallel(n_jobs=n_jobs) as parallel:
+                for start in range(0, len(batches), per_round):
+                    chunk = batches[start : start + per_round]
+                    for idx, frames in zip(chunk, parallel(tasks(chunk))):
+                        store(idx, frames)
+                        bar.update(len(idx))
     return X, y
 
 
