@@ -7,15 +7,11 @@ from joblib import Memory
 from sklearn.utils import check_random_state
 from tqdm.auto import tqdm
 
-from .._compat import POSITIVE_INT, RANDOM_STATE, finite_interval, renamed_parameters, validate_params
+from .._compat import renamed_parameters, validate_params
 from ._budget import announce, estimate_cfd_1d
 from ._cache import budgeted_call
 from ._constraints import (
-    FINITE_NON_NEGATIVE,
-    FINITE_POSITIVE,
-    MEMORY,
-    RATIO_OF_SPECIFIC_HEATS,
-    int_at_least,
+    CFD_GENERATOR,
 )
 from ._euler_1d import solve_euler_1d
 
@@ -54,20 +50,7 @@ def _solve_frames(rho, v, p, times, gamma, viscosity, batch_size, verbose=False)
 @renamed_parameters({"frame_dt": "record_interval"}, since="0.2.0", removed_in="0.4.0")
 @validate_params(
     {
-        "n_samples": POSITIVE_INT,
-        "resolution": int_at_least(8),
-        "gamma": RATIO_OF_SPECIFIC_HEATS,
-        "n_steps_in": POSITIVE_INT,
-        "n_steps_out": POSITIVE_INT,
-        "record_interval": FINITE_POSITIVE,
-        "n_waves": POSITIVE_INT,
-        "max_wavenumber": POSITIVE_INT,
-        "amplitude": [finite_interval(0, 1, closed="left")],
-        "viscosity": FINITE_NON_NEGATIVE,
-        "batch_size": POSITIVE_INT,
-        "random_state": RANDOM_STATE,
-        "verbose": ["verbose"],
-        "memory": MEMORY,
+        **CFD_GENERATOR,
     },
     prefer_skip_nested_validation=True,
 )

@@ -10,16 +10,12 @@ from joblib import Memory, Parallel, delayed
 from sklearn.utils import check_random_state
 from tqdm.auto import tqdm
 
-from .._compat import POSITIVE_INT, RANDOM_STATE, finite_interval, validate_params
+from .._compat import validate_params
 from ._budget import announce, estimate_cfd_2d
 from ._cache import budgeted_call
 from ._constraints import (
-    FINITE_NON_NEGATIVE,
-    FINITE_POSITIVE,
-    MEMORY,
+    CFD_GENERATOR,
     N_JOBS,
-    RATIO_OF_SPECIFIC_HEATS,
-    int_at_least,
 )
 from ._euler_2d import _evolve
 
@@ -148,21 +144,8 @@ def _effective_n_jobs(n_jobs):
 
 @validate_params(
     {
-        "n_samples": POSITIVE_INT,
-        "resolution": int_at_least(8),
-        "gamma": RATIO_OF_SPECIFIC_HEATS,
-        "n_steps_in": POSITIVE_INT,
-        "n_steps_out": POSITIVE_INT,
-        "record_interval": FINITE_POSITIVE,
-        "n_waves": POSITIVE_INT,
-        "max_wavenumber": POSITIVE_INT,
-        "amplitude": [finite_interval(0, 1, closed="left")],
-        "viscosity": FINITE_NON_NEGATIVE,
-        "batch_size": POSITIVE_INT,
+        **CFD_GENERATOR,
         "n_jobs": N_JOBS,
-        "random_state": RANDOM_STATE,
-        "verbose": ["verbose"],
-        "memory": MEMORY,
     },
     prefer_skip_nested_validation=True,
 )

@@ -10,10 +10,12 @@ from __future__ import annotations
 import numbers
 import os
 
-from .._compat import POSITIVE_INT, HasMethods, Interval, finite_interval
+from .._compat import POSITIVE_INT, RANDOM_STATE, HasMethods, Interval, StrOptions, finite_interval
 
 __all__ = [
+    "CFD_GENERATOR",
     "CFL",
+    "EULER_SOLVER_OPTIONS",
     "FINITE_NON_NEGATIVE",
     "FINITE_POSITIVE",
     "FINITE_REAL",
@@ -53,3 +55,36 @@ N_SAMPLES_TO_READ = [None] + POSITIVE_INT
 def int_at_least(low: int) -> list:
     """An int >= ``low`` (grid sizes with a smallest usable value)."""
     return [Interval(numbers.Integral, low, None, closed="left")]
+
+
+#: The options the finite-volume Euler solvers share (``solve_euler_1d``, ``solve_euler_2d``).
+EULER_SOLVER_OPTIONS = {
+    "time": FINITE_NON_NEGATIVE,
+    "gamma": RATIO_OF_SPECIFIC_HEATS,
+    "boundary": [StrOptions({"periodic", "outflow"})],
+    "record_times": [None, "array-like"],
+    "dx": [None] + FINITE_POSITIVE,
+    "cfl": CFL,
+    "limiter": [StrOptions({"mc", "minmod"})],
+    "riemann": [StrOptions({"hllc", "hll"})],
+    "viscosity": FINITE_NON_NEGATIVE,
+    "verbose": ["verbose"],
+}
+
+#: The parameters the compressible-flow generators share (``make_cfd_1d``, ``make_cfd_2d``).
+CFD_GENERATOR = {
+    "n_samples": POSITIVE_INT,
+    "resolution": int_at_least(8),
+    "gamma": RATIO_OF_SPECIFIC_HEATS,
+    "n_steps_in": POSITIVE_INT,
+    "n_steps_out": POSITIVE_INT,
+    "record_interval": FINITE_POSITIVE,
+    "n_waves": POSITIVE_INT,
+    "max_wavenumber": POSITIVE_INT,
+    "amplitude": [finite_interval(0, 1, closed="left")],
+    "viscosity": FINITE_NON_NEGATIVE,
+    "batch_size": POSITIVE_INT,
+    "random_state": RANDOM_STATE,
+    "verbose": ["verbose"],
+    "memory": MEMORY,
+}

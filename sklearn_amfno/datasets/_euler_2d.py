@@ -19,9 +19,11 @@ from collections.abc import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from .._compat import StrOptions, validate_params
+from .._compat import validate_params
 from ._budget import check_solver, estimate_solve_euler_2d
-from ._constraints import CFL, FINITE_NON_NEGATIVE, FINITE_POSITIVE, RATIO_OF_SPECIFIC_HEATS
+from ._constraints import (
+    EULER_SOLVER_OPTIONS,
+)
 
 __all__ = ["solve_euler_2d"]
 
@@ -378,16 +380,7 @@ class _Scheme:
         "vx": ["array-like"],
         "vy": ["array-like"],
         "p": ["array-like"],
-        "time": FINITE_NON_NEGATIVE,
-        "gamma": RATIO_OF_SPECIFIC_HEATS,
-        "boundary": [StrOptions({"periodic", "outflow"})],
-        "record_times": [None, "array-like"],
-        "dx": [None] + FINITE_POSITIVE,
-        "cfl": CFL,
-        "limiter": [StrOptions({"mc", "minmod"})],
-        "riemann": [StrOptions({"hllc", "hll"})],
-        "viscosity": FINITE_NON_NEGATIVE,
-        "verbose": ["verbose"],
+        **EULER_SOLVER_OPTIONS,
     },
     prefer_skip_nested_validation=True,
 )
