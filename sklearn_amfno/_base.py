@@ -148,6 +148,23 @@ def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() * (2 if p.is_complex() else 1) for p in module.parameters() if p.requires_grad)
 
 
+def flat_r2_score(y: np.ndarray, y_pred: np.ndarray, sample_weight=None) -> float:
+    """R² of outputs flattened to ``(n_samples, n_values)``, weighted by their variance.
+
+    The package's ``score``: grid points with a constant target (e.g. a Dirichlet boundary)
+    neither reward nor punish.
+    """
+    n = len(y)
+    return float(
+        r2_score(
+            y.reshape(n, -1),
+            y_pred.reshape(n, -1),
+            sample_weight=sample_weight,
+            multioutput="variance_weighted",
+        )
+    )
+
+
 def store_parameters(estimator: BaseEstimator, parameters: dict) -> None:
     """Set every ``__init__`` argument as the attribute of the same name, unchanged.
 
@@ -610,20 +627,12 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         check_consistent_length(X, y)
         y_pred = self.predict(X)
         y = np.asarray(y, dtype=float)
-        n = len(y)
         if y.shape != y_pred.shape:
             raise ValueError(
                 f"y has shape {y.shape}, but the predictions for X have shape {y_pred.shape}: "
                 "y must be in the layout used for fit, on X's grid."
             )
-        return float(
-            r2_score(
-                y.reshape(n, -1),
-                y_pred.reshape(n, -1),
-                sample_weight=sample_weight,
-                multioutput="variance_weighted",
-            )
-        )
+        return flat_r2_score(y, y_pred, sample_weight)
 
     def __setstate__(self, state):
         super().__setstate__(state)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
-from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import BaseOperatorRegressor
+from .._base import BaseOperatorRegressor, flat_r2_score
 from .._compat import POSITIVE_INT, StrOptions
 from ._amfno import AMFNORegressor
 
@@ -243,16 +242,7 @@ class AutoregressiveRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator)
         y, n_frames = self._frames(y, "y", n_dim=self.n_dim_)
         if len(y) != len(np.asarray(X)):
             raise ValueError(f"X and y hold different numbers of samples: {len(np.asarray(X))} and {len(y)}.")
-        y_pred = self.predict(X, n_steps=n_frames)
-        n = len(y)
-        return float(
-            r2_score(
-                y.reshape(n, -1),
-                y_pred.reshape(n, -1),
-                sample_weight=sample_weight,
-                multioutput="variance_weighted",
-            )
-        )
+        return flat_r2_score(y, self.predict(X, n_steps=n_frames), sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
