@@ -24,12 +24,14 @@ def _check_finite_float32(array: np.ndarray, name: str, dtype=np.float32) -> np.
     if not out.flags.writeable:
         # torch warns on (and cannot share) read-only buffers such as memory-mapped inputs.
         out = out.copy()
-    if not np.isfinite(out).all():
+    # One pass over the data: NaN was refused before, so a non-finite peak is an overflow.
+    peak = float(np.abs(out).max()) if out.size else 0.0
+    if not np.isfinite(peak):
         # float64 values beyond float32's range overflow to inf on conversion.
         raise ValueError(f"{name} has values that overflow float32 (|value| > 3.4e38).")
-    if dtype == np.float32 and out.size and np.abs(out).max() > MAX_ABS_VALUE:
+    if dtype == np.float32 and peak > MAX_ABS_VALUE:
         raise ValueError(
-            f"{name} has values up to {float(np.abs(out).max()):.3g} in magnitude; the networks compute "
+            f"{name} has values up to {peak:.3g} in magnitude; the networks compute "
             f"in float32 (largest value 3.4e38) and need headroom for scaling and sums: keep "
             f"|{name}| <= {MAX_ABS_VALUE:.0e}, e.g. by changing units."
         )
