@@ -25,10 +25,11 @@ def channel_statistics(a: np.ndarray, axis: int = 1) -> tuple[np.ndarray, np.nda
         float64 statistics.
 
     Notes
-    ----- The scale is the standard deviation, except for a constant
-    channel (deviation below ``1e-8 * max(|mean|, 1)``, i.e. rounding noise), whose scale is 1:
-    it carries no scale, and dividing by ~0 would blow it up. The operators' input/target scaling
-    and :class:`GridStandardScaler` both follow this one rule.
+    -----
+    The scale is the standard deviation, except for a constant channel (deviation below
+    ``1e-8 * max(|mean|, 1)``, i.e. rounding noise), whose scale is 1: it carries no scale, and
+    dividing by ~0 would blow it up. The operators' input/target scaling and
+    :class:`GridStandardScaler` both follow this one rule.
     """
     axes = tuple(d for d in range(a.ndim) if d != axis % a.ndim)
     mean = a.mean(axis=axes, dtype=np.float64)

@@ -311,7 +311,7 @@ def make_advection(
     random_state: int | np.random.RandomState | None = None,
     memory: Memory | str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Generate the periodic linear-advection operator ``u0 -> u0(. - velocity * time)``.
+    """Generate the periodic linear-advection operator ``u0(x) -> u0(x - velocity * time)``.
 
     Same random initial conditions as :func:`make_heat` (identical for the same
     ``random_state``, ``n_dim``, ``max_wavenumber`` and ``decay``), translated exactly by
