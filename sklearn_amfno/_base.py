@@ -43,7 +43,7 @@ from ._training import (
     separate_checkpoint_dirs,
 )
 from .metrics import degenerate_target_mask, typical_norm
-from .nn.losses import DEGENERATE_THRESHOLD, RelativeL2Loss, ScaledMSELoss, StepwiseLoss
+from .nn.losses import DEGENERATE_THRESHOLD, RelativeH1Loss, RelativeL2Loss, ScaledMSELoss, StepwiseLoss
 from .nn.models import OperatorNetwork, Rollout
 from .preprocessing import channel_statistics
 
@@ -57,9 +57,12 @@ width : int, default={width}
         ``(n_samples, *grid, n_channels)``. A field ``y`` has a channel axis when its rank says so.
     add_grid : bool, default=True
         Append the grid coordinates (``j / n`` per axis) to the input channels.
-    loss : {{"auto", "relative_l2", "mse"}}, default="auto"
+    loss : {{"auto", "relative_l2", "relative_h1", "mse"}}, default="auto"
         Training loss. ``"auto"``: relative L2 error per sample for field targets (the paper's
         loss), mean squared error of standardised targets for per-sample targets.
+        ``"relative_h1"`` (field targets): relative H1 error, every grid axis taken as periodic
+        (spectral derivatives, :class:`sklearn_amfno.nn.losses.RelativeH1Loss`; see
+        ``docs/h1_loss.md`` for non-periodic data).
     optimizer : {{"adamw", "adam", "sgd"}} or torch optimizer class, default="{optimizer}"
         The optimizer; a class (``torch.optim.Optimizer`` subclass) is built with ``lr``,
         ``weight_decay`` and ``optimizer_params``.
@@ -205,7 +208,7 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         "n_layers": POSITIVE_INT,
         "channel_axis": [None, Options(numbers.Integral, {-1})],
         "add_grid": ["boolean"],
-        "loss": [StrOptions({"auto", "relative_l2", "mse"})],
+        "loss": [StrOptions({"auto", "relative_l2", "relative_h1", "mse"})],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), callable],
         "optimizer_params": [None, dict],
         "lr": POSITIVE_REAL,
@@ -407,7 +410,7 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     def initialize_criterion(
         self, kind: str, module: OperatorNetwork, target_norm: float | None = None
     ) -> nn.Module:
-        """The training loss: relative L2 for fields, MSE of standardised per-sample targets.
+        """The training loss: relative L2 (or H1) for fields, MSE of standardised per-sample targets.
 
         Parameters
         ----------
@@ -429,6 +432,14 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
             loss = "relative_l2" if kind == "field" else "mse"
         if loss == "relative_l2":
             return RelativeL2Loss(reference_norm=target_norm)
+        if loss == "relative_h1":
+            if kind != "field":
+                raise ValueError(
+                    f"loss='relative_h1' needs a field target on X's grid (derivatives along the "
+                    f"grid); got a per-sample target ({kind}). Use loss='mse' or 'auto'."
+                )
+            # target_norm is an L2 norm: the H1 loss takes its typical norm from each batch.
+            return RelativeH1Loss(periodic=True)
         return ScaledMSELoss(module.y_scale.detach().clone())
 
     def initialize_callbacks(self) -> list:

@@ -1,4 +1,11 @@
-"""Training criteria. Both take predictions and targets in physical units.
+"""Training criteria. They take predictions and targets in physical units.
+
+- :class:`RelativeL2Loss`: the relative L2 error per sample, averaged (the AM-FNO paper's loss);
+- :class:`RelativeH1Loss`: the relative H1 (Sobolev) error per sample, averaged, with spectral
+  derivatives on periodic axes and finite differences on the others (as neuraloperator's
+  ``H1Loss``), equal to :func:`sklearn_amfno.metrics.relative_h1_error` on periodic data;
+- :class:`ScaledMSELoss`: the mean squared error of standardised (per-sample) targets;
+- :class:`StepwiseLoss`: a per-step loss summed over the steps of a rollout.
 
 Degenerate targets
 ------------------
@@ -6,11 +13,12 @@ The relative L2 error ``||pred_i - y_i|| / ||y_i||`` is undefined for an all-zer
 meaningless for a target whose norm is tiny next to the others: it weighs sample ``i`` by
 ``1 / ||y_i||``, so one all-zero field among 32 made the loss ~1e10 and ruined training without a
 word. :class:`RelativeL2Loss` (and :func:`sklearn_amfno.metrics.relative_l2_error`, with the same
-rule) therefore call a sample **degenerate** when ``||y_i|| <= rel_threshold * ref``, where the
-**typical norm** ``ref`` is the root mean square of the per-sample target norms (of the batch, or
-a fixed ``reference_norm``, e.g. the training data's), and measure a degenerate sample's error
-against ``ref`` instead of its own norm: ``||pred_i - y_i|| / ref``, its error in units of a
-typical target. If ``ref`` is 0 (every target is zero), the denominator is 1: the absolute error.
+rule; :class:`RelativeH1Loss` applies it to H1 norms) therefore call a sample **degenerate** when
+``||y_i|| <= rel_threshold * ref``, where the **typical norm** ``ref`` is the root mean square
+of the per-sample target norms (of the batch, or a fixed ``reference_norm``, e.g. the training
+data's), and measure a degenerate sample's error against ``ref`` instead of its own norm:
+``||pred_i - y_i|| / ref``, its error in units of a typical target. If ``ref`` is 0 (every
+target is zero), the denominator is 1: the absolute error.
 
 Why substitute ``ref`` rather than floor the norm (``max(||y_i||, rel_threshold * ref)``): a floor
 bounds the loss but not the sample's weight, ``1 / rel_threshold`` times a typical sample's. With a
@@ -21,6 +29,9 @@ the loss is exactly the one of the paper, bit for bit.
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -137,6 +148,150 @@ class RelativeL2Loss(nn.Module):
             torch.where(ordinary, zero, pred).double(), torch.where(ordinary, zero, target).double()
         )
         return torch.where(ordinary, narrow, wide.to(narrow.dtype)).mean()
+
+
+def _axis_flags(periodic: bool | Sequence[bool], n_dim: int) -> tuple[bool, ...]:
+    """``periodic`` as one flag per grid axis, checked against ``n_dim``."""
+    if isinstance(periodic, bool):
+        return (periodic,) * n_dim
+    flags = tuple(periodic)
+    if len(flags) != n_dim or not all(isinstance(f, bool) for f in flags):
+        raise ValueError(
+            f"periodic must be a bool or one bool per grid axis ({n_dim} here); got {periodic!r}."
+        )
+    return flags
+
+
+def h1_norms(u: torch.Tensor, periodic: bool | Sequence[bool] = True) -> torch.Tensor:
+    """H1 norm of each sample of gridded data on the unit domain, channels summed.
+
+    ``||u||_H1^2 = sum_c [ mean(u_c^2) + sum_d mean((d u_c / d x_d)^2) ]``, the means over the
+    grid (so that the value does not grow with the number of grid points). The derivative along
+    a **periodic** axis of ``n`` points (``x_j = j / n``, the package's convention) is spectral:
+    its mean square is ``sum_k (2 pi k)^2 |u_k|^2 / n^2`` over the axis's Fourier coefficients
+    (Parseval; the Nyquist mode of an even axis counted as a cosine), exact for trigonometric
+    polynomials and equal to the norm of :func:`sklearn_amfno.metrics.relative_h1_error`. Along
+    a **non-periodic** axis the grid holds both end points (``x = linspace(0, 1, n)``, as
+    ``make_darcy``) and the derivative is a central difference, one-sided at the two ends (as
+    neuraloperator's ``H1Loss``).
+
+    Parameters
+    ----------
+    u : torch.Tensor of shape (n_samples, n_channels, *grid)
+        Real fields, channels first, on 1, 2 or 3 grid axes.
+    periodic : bool or sequence of bool, default=True
+        Whether each grid axis is periodic; one bool applies to all.
+
+    Returns
+    -------
+    torch.Tensor of shape (n_samples,)
+
+    Examples
+    --------
+    ``sin(2 pi 3 x)`` has mean square 1/2 and a derivative of mean square ``(6 pi)^2 / 2``:
+
+    >>> import math, torch
+    >>> from sklearn_amfno.nn.losses import h1_norms
+    >>> x = torch.arange(32, dtype=torch.float64) / 32
+    >>> u = torch.sin(2 * math.pi * 3 * x).reshape(1, 1, 32)
+    >>> round(h1_norms(u).item() ** 2 - (1 + (6 * math.pi) ** 2) / 2, 9)
+    0.0
+    """
+    n_dim = u.ndim - 2
+    flags = _axis_flags(periodic, n_dim)
+    grid = u.shape[2:]
+    n_points = math.prod(grid)
+    # Rescaled per sample so that the squares cannot overflow or underflow; the norm is
+    # homogeneous, so the (detached) scale changes neither its value nor its gradient.
+    scale = u.detach().abs().flatten(1).amax(1).clamp(min=torch.finfo(u.dtype).tiny)
+    v = u / scale.view(-1, *([1] * (u.ndim - 1)))
+    # Components whose squares add up to ||u||_H1^2; one vector norm takes care of a zero norm's
+    # gradient.
+    parts = [v.flatten(1) / math.sqrt(n_points)]
+    for axis, (n, is_periodic) in enumerate(zip(grid, flags)):
+        dim = 2 + axis
+        if is_periodic:
+            k = torch.fft.rfftfreq(n, d=1.0 / n, dtype=v.dtype, device=v.device)
+            # A mode and its mirror -k are one entry of the halved spectrum: weight 2, except
+            # k = 0 and the Nyquist mode of an even axis.
+            multiplicity = torch.full_like(k, 2.0)
+            multiplicity[0] = 1.0
+            if n % 2 == 0:
+                multiplicity[-1] = 1.0
+            weight = 2 * math.pi * k * multiplicity.sqrt() / (n * math.sqrt(n_points / n))
+            shape = [1] * v.ndim
+            shape[dim] = -1
+            coefficients = torch.fft.rfft(v, dim=dim) * weight.view(shape)
+            parts.append(torch.view_as_real(coefficients).flatten(1))
+        elif n > 1:
+            derivative = torch.gradient(v, spacing=1.0 / (n - 1), dim=dim, edge_order=1)[0]
+            parts.append(derivative.flatten(1) / math.sqrt(n_points))
+    return torch.linalg.vector_norm(torch.cat(parts, dim=1), dim=1) * scale
+
+
+class RelativeH1Loss(nn.Module):
+    """Mean over samples of ``||pred - y||_H1 / ||y||_H1`` (relative Sobolev error).
+
+    The H1 norm (:func:`h1_norms`) adds the mean square of the gradient to that of the field, so
+    the loss weighs an error of wavenumber ``k`` by about ``sqrt(1 + 4 pi^2 k^2)`` against the
+    relative L2 loss: errors in the fine scales count more. Derivatives are spectral on
+    periodic axes (unit domain, ``x_j = j / n``), central differences on non-periodic ones
+    (``x = linspace(0, 1, n)``), as neuraloperator's ``H1Loss``. On periodic data it equals
+    :func:`sklearn_amfno.metrics.relative_h1_error`.
+
+    A sample whose target H1 norm is at most ``rel_threshold`` times the typical H1 norm ``ref``
+    (the root mean square of the batch's target H1 norms, or ``reference_norm``) is degenerate:
+    its error is divided by ``ref`` instead (by 1 if ``ref`` is 0), the rule of
+    :class:`RelativeL2Loss`.
+
+    Parameters
+    ----------
+    periodic : bool or sequence of bool, default=True
+        Whether each grid axis is periodic; one bool applies to all axes.
+    eps : float, default=1e-12
+        Added to every denominator.
+    rel_threshold : float, default=1e-2
+        Relative H1 norm at or below which a target sample is degenerate.
+    reference_norm : float or None, default=None
+        A fixed typical target **H1** norm; ``None``: that of each batch.
+
+    Examples
+    --------
+    An error ``0.1 sin(2 pi 3 x)`` on ``y = sin(2 pi x)``: about 3 times the relative L2 error,
+    ``0.1 * sqrt((1 + 36 pi^2) / (1 + 4 pi^2))``:
+
+    >>> import math, torch
+    >>> from sklearn_amfno.nn.losses import RelativeH1Loss
+    >>> x = torch.arange(64, dtype=torch.float64) / 64
+    >>> y = torch.sin(2 * math.pi * x).reshape(1, 1, 64)
+    >>> pred = y + 0.1 * torch.sin(2 * math.pi * 3 * x)
+    >>> round(RelativeH1Loss()(pred, y).item(), 6)
+    0.296688
+    """
+
+    def __init__(
+        self,
+        periodic: bool | Sequence[bool] = True,
+        eps: float = 1e-12,
+        rel_threshold: float = DEGENERATE_THRESHOLD,
+        reference_norm: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.periodic = periodic
+        self.eps = eps
+        self.rel_threshold = rel_threshold
+        self.reference_norm = reference_norm
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if target.ndim not in (3, 4, 5) or pred.shape != target.shape:
+            raise ValueError(
+                "RelativeH1Loss expects prediction and target of one shape (n_samples, n_channels, "
+                f"*grid) with 1, 2 or 3 grid axes; got {tuple(pred.shape)} and {tuple(target.shape)}."
+            )
+        denominators = relative_l2_denominators(
+            h1_norms(target, self.periodic), self.rel_threshold, self.reference_norm
+        )
+        return (h1_norms(pred - target, self.periodic) / (denominators + self.eps)).mean()
 
 
 class ScaledMSELoss(nn.Module):
