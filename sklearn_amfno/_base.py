@@ -8,6 +8,7 @@ name. The data flow is always: arrays -> validation -> torch module -> skorch lo
 
 from __future__ import annotations
 
+import copy
 import inspect
 import numbers
 import warnings
@@ -37,7 +38,9 @@ from ._data_contract import check_grid_input, check_grid_target
 from ._resources import device_memory, meta_module, parameter_bytes, resolve_device, training_bytes
 from ._training import (
     DivergenceGuard,
+    EpochProgressBar,
     InterruptWatch,
+    ValidationEarlyStopping,
     check_callbacks,
     float32_default_dtype,
     separate_checkpoint_dirs,
@@ -73,21 +76,38 @@ width : int, default={width}
     weight_decay : float, default={weight_decay}
         Weight decay (decoupled for AdamW).
     lr_schedule : {{"cosine", "constant"}}, default="cosine"
-        ``"cosine"`` anneals the learning rate to zero over ``max_epochs`` (stepped per epoch).
+        ``"cosine"`` anneals the learning rate to zero over ``max_epochs`` (stepped per epoch);
+        a ``warm_start`` fit restarts it from ``lr`` over its own ``max_epochs``.
     max_epochs : int, default={max_epochs}
-        Training epochs.
+        Training epochs (with ``warm_start``: further epochs).
     batch_size : int, default={batch_size}
         Samples per optimisation step; also the chunk size of ``predict``.
+    early_stopping : bool, default={early_stopping}
+        Hold out ``validation_fraction`` of the data (0.1 when it is ``None``), stop when the
+        validation loss has not improved by a relative ``1e-4`` for ``n_iter_no_change``
+        epochs, and keep the weights of the epoch with the lowest validation loss
+        (``best_epoch_``), copied in memory, never to files.
     validation_fraction : float or None, default=None
-        Fraction of the training data held out for skorch's ``valid_loss`` (for early-stopping
-        callbacks). ``None`` trains on everything.
+        Fraction of the training data held out for skorch's ``valid_loss`` (early stopping and
+        validation-monitoring callbacks). ``None`` trains on everything, unless
+        ``early_stopping`` is set.
+    n_iter_no_change : int, default={n_iter_no_change}
+        Epochs without improvement of the validation loss before early stopping stops.
+    warm_start : bool, default={warm_start}
+        Continue from the fitted weights instead of starting afresh: ``fit`` trains
+        ``max_epochs`` more epochs, the history (``net_.history``) goes on, and the optimizer
+        keeps its state (moments, step counts) and takes the current ``lr``, ``weight_decay``
+        and ``optimizer_params``. The scaling statistics of the first fit are kept. Refused
+        (ValueError) when the grid, the channels, the kind of target, a parameter that shapes
+        the model or the optimizer changed.
     device : str, default="auto"
         Torch device; ``"auto"`` takes CUDA when available.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and the validation split. Equal seeds give
         bit-identical fits on CPU.
     verbose : int, default=0
-        ``>= 1`` prints skorch's per-epoch table.
+        ``1``: a progress bar over the epochs (epoch, losses, time left); ``>= 2``: skorch's
+        per-epoch table instead.
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks (early stopping, checkpoints, ...), copied at each fit. A callback
         monitoring a validation quantity needs ``validation_fraction``; checkpoint callbacks
@@ -122,9 +142,12 @@ net_ : skorch.NeuralNetRegressor
     n_parameters_ : int
         Trainable parameters, counted in real scalars (a complex weight counts two).
     n_epochs_ : int
-        Epochs trained.
+        Epochs trained, over all ``warm_start`` fits (``len(net_.history)``).
+    best_epoch_ : int or None
+        With ``early_stopping``: the epoch (counted from 1, as in the history) whose weights were
+        kept, the one with the lowest validation loss. ``None`` without early stopping.
     training_status_ : {"completed", "stopped", "diverged", "interrupted"}
-        How training ended: all ``max_epochs``; stopped by a callback (e.g. early stopping);
+        How the last fit ended: all ``max_epochs``; stopped by early stopping or a callback;
         rolled back after a non-finite loss (``on_divergence="restore"``); or interrupted by
         Ctrl-C (the estimator keeps the weights reached and ``fit`` re-raises the
         ``KeyboardInterrupt``).
@@ -216,7 +239,10 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         "lr_schedule": [StrOptions({"cosine", "constant"})],
         "max_epochs": POSITIVE_INT,
         "batch_size": POSITIVE_INT,
+        "early_stopping": ["boolean"],
         "validation_fraction": [None] + OPEN_FRACTION,
+        "n_iter_no_change": POSITIVE_INT,
+        "warm_start": ["boolean"],
         "device": [str],
         "random_state": RANDOM_STATE,
         "verbose": ["verbose"],
@@ -288,7 +314,12 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         if y_unrolled is not None:
             y_unrolled = check_grid_target(y_unrolled, fitted["grid_shape_"], len(X))[0]
         fitted.update(self._validate_family_params(fitted["grid_shape_"]))
+        fitted["_module_params"] = self._module_kwargs()
+        warm = self.warm_start and hasattr(self, "net_")
+        if warm:
+            self._check_warm_start(fitted)
         target_norm = typical_norm(y)
+        fitted["_target_norm"] = target_norm
         self._warn_degenerate_targets(y, fitted["target_kind_"], target_norm)
         fitted["device_"] = resolve_device(self.device)
         callbacks = self.initialize_callbacks()
@@ -296,33 +327,50 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         self._check_memory(fitted, len(X))
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         watch = InterruptWatch()
+        y_train = y if y_unrolled is None else y_unrolled
         # A forked RNG: the fit is repeatable and the caller's torch random state is untouched.
         with torch.random.fork_rng(devices=[]), float32_default_dtype():
-            torch.manual_seed(seed)
-            module = self.initialize_module(X, y, fitted)
+            if warm:
+                # The random stream (batch shuffling) goes on where the last fit left it, so a
+                # fit of 3 + 3 epochs draws the batches of a fit of 6.
+                state = getattr(self, "_rng_state", None)  # absent from pickles of 0.1
+                if state is None:
+                    torch.manual_seed(seed)
+                else:
+                    torch.set_rng_state(state)
+                module = copy.deepcopy(self.net_.module_)
+            else:
+                torch.manual_seed(seed)
+                module = self.initialize_module(X, y, fitted)
             criterion = self.initialize_criterion(fitted["target_kind_"], module, target_norm)
+            trained = module
             if y_unrolled is not None:
                 trained = Rollout(module, rollout_steps, fitted["n_channels_in_"])
-                net = self.initialize_net(
-                    trained, StepwiseLoss(criterion, rollout_steps), fitted["device_"], seed, callbacks
-                )
-                with watch.watch():
-                    net.fit(X, y_unrolled)
-                # Keep the one-step model: prediction steps it as often as asked.
-                net.module_ = module
-            else:
-                net = self.initialize_net(module, criterion, fitted["device_"], seed, callbacks)
-                with watch.watch():
-                    net.fit(X, y)
+                criterion = StepwiseLoss(criterion, rollout_steps)
+            net = self.initialize_net(trained, criterion, fitted["device_"], seed, callbacks)
+            with watch.watch():
+                if warm:
+                    self._resume_net(net)
+                    start = len(net.history)
+                    net.partial_fit(X, y_train)
+                else:
+                    start = 0
+                    net.fit(X, y_train)
+            fitted["_rng_state"] = torch.get_rng_state()
+        # Keep the one-step model: prediction steps it as often as asked.
+        net.module_ = module
         fitted["net_"] = net
         fitted["n_parameters_"] = count_parameters(net.module_)
         fitted["n_epochs_"] = len(net.history)
-        guard = dict(net.callbacks_)["divergence_guard"]
+        callbacks_ = dict(net.callbacks_)
+        guard = callbacks_["divergence_guard"]
+        stopping = callbacks_.get("early_stopping")
+        fitted["best_epoch_"] = None if stopping is None else stopping.best_epoch_
         if watch.interrupted:
             fitted["training_status_"] = "interrupted"
         elif guard.diverged_epoch_ is not None:
             fitted["training_status_"] = "diverged"
-        elif fitted["n_epochs_"] < self.max_epochs:
+        elif fitted["n_epochs_"] - start < self.max_epochs:
             fitted["training_status_"] = "stopped"
         else:
             fitted["training_status_"] = "completed"
@@ -360,6 +408,48 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         }
         return X, y, fitted
 
+    def _check_warm_start(self, fitted: dict) -> None:
+        """Refuse a warm start whose data or model differ from the fitted ones."""
+        labels = {
+            "n_dim_": "grid axes",
+            "grid_shape_": "training grid",
+            "n_channels_in_": "input channels",
+            "target_kind_": "kind of target",
+            "n_outputs_": "outputs",
+            "_y_has_channels": "channel axis of y",
+        }
+        for name, label in labels.items():
+            if fitted[name] != getattr(self, name):
+                raise ValueError(
+                    f"warm_start=True continues the fitted model, but the data changed: {label} "
+                    f"{fitted[name]!r} now, {getattr(self, name)!r} in the previous fit. Fit with "
+                    "warm_start=False to start afresh."
+                )
+        previous = getattr(self, "_module_params", fitted["_module_params"])
+        for name, value in fitted["_module_params"].items():
+            if value != previous.get(name):
+                raise ValueError(
+                    f"warm_start=True continues the fitted model, but {name}={value!r} now and "
+                    f"{previous.get(name)!r} in the previous fit changes the model. Fit with "
+                    "warm_start=False to start afresh."
+                )
+
+    def _resume_net(self, net: NeuralNetRegressor) -> None:
+        """Initialise ``net`` and hand it the fitted net's optimizer state and history."""
+        old = self.net_
+        net.initialize()
+        if type(net.optimizer_) is not type(old.optimizer_):
+            raise ValueError(
+                f"warm_start=True keeps the optimizer's state, but optimizer={self.optimizer!r} "
+                f"({type(net.optimizer_).__name__}) is not the optimizer of the previous fit "
+                f"({type(old.optimizer_).__name__}). Fit with warm_start=False to start afresh."
+            )
+        # The state (moments, step counts) of the previous fit, the hyperparameters of now.
+        state = copy.deepcopy(old.optimizer_.state_dict()["state"])
+        groups = net.optimizer_.state_dict()["param_groups"]
+        net.optimizer_.load_state_dict({"state": state, "param_groups": groups})
+        net.history = copy.deepcopy(old.history)
+
     def initialize_module(self, X: np.ndarray, y: np.ndarray, fitted: dict) -> OperatorNetwork:
         """The torch model for this data, with the per-channel scaling statistics of X and y.
 
@@ -378,17 +468,21 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         module : OperatorNetwork
             An instance of ``_module_class``.
         """
-        module = self._module_class(
-            in_channels=fitted["n_channels_in_"],
-            out_channels=fitted["n_outputs_"],
-            grid_shape=fitted["grid_shape_"],
-            pooled=fitted["target_kind_"] != "field",
-            **self._module_kwargs(),
-        )
+        module = self._build_module(fitted, self._module_kwargs())
         x_mean, x_scale = channel_statistics(X, axis=1)
         y_mean, y_scale = channel_statistics(y, axis=1)
         module.set_scaling(x_mean, x_scale, y_mean, y_scale)
         return module
+
+    def _build_module(self, fitted: dict, module_kwargs: dict) -> OperatorNetwork:
+        """``_module_class`` for the data the fitted attributes describe (no scaling yet)."""
+        return self._module_class(
+            in_channels=fitted["n_channels_in_"],
+            out_channels=fitted["n_outputs_"],
+            grid_shape=fitted["grid_shape_"],
+            pooled=fitted["target_kind_"] != "field",
+            **module_kwargs,
+        )
 
     def _warn_degenerate_targets(self, y: np.ndarray, kind: str, target_norm: float) -> None:
         """Warn when the relative L2 loss meets target samples whose norm is (near) zero."""
@@ -443,7 +537,8 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         return ScaledMSELoss(module.y_scale.detach().clone())
 
     def initialize_callbacks(self) -> list:
-        """The divergence guard, the learning-rate schedule, then copies of the user's callbacks.
+        """The package's callbacks (divergence guard, schedule, progress bar, early stopping), then
+        copies of the user's callbacks.
 
         Returns
         -------
@@ -451,10 +546,29 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
             Named callbacks for the skorch net. Raises TypeError for an entry that is not a
             callback and ValueError for one that needs a validation split that is not there.
         """
+        callbacks = self._builtin_callbacks()
+        if self.verbose == 1:
+            # Before early stopping, whose stop skips the callbacks after it in that epoch.
+            callbacks.append(("progress_bar", EpochProgressBar(type(self).__name__)))
+        if self.early_stopping:
+            callbacks.append(("early_stopping", ValidationEarlyStopping(self.n_iter_no_change)))
+        return callbacks + check_callbacks(self.callbacks, self._validation_fraction())
+
+    def _builtin_callbacks(self) -> list:
+        """The callbacks every net of this estimator has: divergence guard and schedule."""
         callbacks = [("divergence_guard", DivergenceGuard(self.on_divergence))]
         if self.lr_schedule == "cosine":
-            callbacks.append(("lr_schedule", LRScheduler(policy="CosineAnnealingLR", T_max=self.max_epochs)))
-        return callbacks + check_callbacks(self.callbacks, self.validation_fraction)
+            # last_epoch=-1: a warm-started fit restarts the cosine from lr (skorch would
+            # otherwise resume it at the epoch count of the history, past its end).
+            schedule = LRScheduler(policy="CosineAnnealingLR", T_max=self.max_epochs, last_epoch=-1)
+            callbacks.append(("lr_schedule", schedule))
+        return callbacks
+
+    def _validation_fraction(self) -> float | None:
+        """The held-out fraction: ``validation_fraction``, or 0.1 for early stopping (as MLP)."""
+        if self.validation_fraction is None and self.early_stopping:
+            return 0.1
+        return self.validation_fraction
 
     def _check_memory(self, fitted: dict, n_samples: int) -> None:
         """Fail fast when training certainly cannot fit in the device's memory.
@@ -560,12 +674,13 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
             iterator_train__shuffle=True,
             train_split=(
                 None
-                if self.validation_fraction is None
-                else ValidSplit(self.validation_fraction, random_state=seed)
+                if (fraction := self._validation_fraction()) is None
+                else ValidSplit(fraction, random_state=seed)
             ),
             callbacks=callbacks,
             device=device,
-            verbose=int(self.verbose),
+            # verbose=1 is the progress bar (a callback); 2 and more print skorch's table.
+            verbose=int(self.verbose >= 2),
         )
 
     # -- predict -------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
-"""Guards around the skorch training loop: divergence, interrupts, callbacks, dtype.
+"""Guards and controls around the skorch training loop: divergence, interrupts, callbacks, dtype,
+early stopping and the progress bar.
 
 Everything here exists so that a fault during ``fit`` is never silent: a non-finite loss stops
 the fit (or rolls back, on request), a Ctrl-C is told apart from a callback's stop, a callback
 that cannot work is refused before training starts, and checkpoint files of parallel fits never
-collide.
+collide. Early stopping keeps its best weights in memory, never in files, so that fits running
+in parallel share nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Iterator
 
 import torch
 from skorch.callbacks import Callback
+from tqdm.auto import tqdm
 
 _FIT_COUNTER = itertools.count()
 
@@ -87,6 +90,95 @@ class DivergenceGuard(Callback):
     def on_epoch_end(self, net, **kwargs) -> None:
         if self.on_divergence == "restore":
             self._snapshot(net)
+
+
+class ValidationEarlyStopping(Callback):
+    """Stop when ``valid_loss`` has not improved for ``patience`` epochs; restore the best weights.
+
+    scikit-learn's rule (``MLPRegressor(early_stopping=True)``): an epoch improves when its
+    validation loss is below ``(1 - tol)`` times the best so far; after ``patience`` epochs in a
+    row without improvement, training stops. At the end of training (stopped or not) the module
+    gets back the weights of the epoch with the lowest validation loss. Those weights are a copy
+    in memory (on the training device), never a file.
+
+    Parameters
+    ----------
+    patience : int, default=10
+        Epochs without improvement before stopping (the estimators' ``n_iter_no_change``).
+    tol : float, default=1e-4
+        Relative improvement that counts.
+    """
+
+    def __init__(self, patience: int = 10, tol: float = 1e-4) -> None:
+        self.patience = patience
+        self.tol = tol
+
+    def initialize(self) -> ValidationEarlyStopping:
+        self.best_loss_ = math.inf
+        self.best_epoch_: int | None = None
+        self._best_state: dict | None = None
+        self._misses = 0
+        return self
+
+    def on_train_begin(self, net, **kwargs) -> None:
+        # A warm-started fit judges its own epochs only.
+        self.initialize()
+
+    def on_epoch_end(self, net, **kwargs) -> None:
+        loss = float(net.history[-1, "valid_loss"])
+        self._misses = 0 if loss < self.best_loss_ * (1 - self.tol) else self._misses + 1
+        if loss < self.best_loss_:
+            self.best_loss_, self.best_epoch_ = loss, len(net.history)
+            self._best_state = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
+        if self._misses >= self.patience:
+            raise KeyboardInterrupt  # skorch's way to stop the loop
+
+    def on_train_end(self, net, **kwargs) -> None:
+        if self._best_state is not None and self.best_epoch_ != len(net.history):
+            net.module_.load_state_dict(self._best_state)
+        self._best_state = None  # the fitted net does not carry a second copy of its weights
+
+
+class EpochProgressBar(Callback):
+    """A progress bar over the epochs of a fit: epoch, losses and the estimated time left.
+
+    One bar per fit (``tqdm.auto``: a widget in notebooks, a text bar elsewhere, on stderr),
+    updated after every epoch with ``train_loss`` (and ``valid_loss`` when there is a split).
+
+    Parameters
+    ----------
+    desc : str or None, default=None
+        Text before the bar (the estimator's name).
+    """
+
+    def __init__(self, desc: str | None = None) -> None:
+        self.desc = desc
+
+    def initialize(self) -> EpochProgressBar:
+        self.bar_ = None
+        return self
+
+    def on_train_begin(self, net, **kwargs) -> None:
+        start = len(net.history)
+        desc = self.desc if not start else f"{self.desc or 'fit'} (from epoch {start + 1})"
+        self.bar_ = tqdm(total=net.max_epochs, desc=desc, unit="epoch", mininterval=0, dynamic_ncols=True)
+
+    def on_epoch_end(self, net, **kwargs) -> None:
+        if self.bar_ is None:
+            return
+        row = net.history[-1]
+        losses = {key: f"{row[key]:.4g}" for key in ("train_loss", "valid_loss") if key in row}
+        self.bar_.set_postfix(losses, refresh=False)
+        self.bar_.update(1)
+
+    def on_train_end(self, net, **kwargs) -> None:
+        if self.bar_ is not None:
+            self.bar_.close()
+            self.bar_ = None
+
+    def __getstate__(self) -> dict:
+        # An open bar (a fit that raised) holds a stream: never pickle it.
+        return {**self.__dict__, "bar_": None}
 
 
 class InterruptWatch:

@@ -182,7 +182,7 @@ def test_predict_dtype_and_batching():
 
 def test_verbose_prints_epochs(capsys):
     X, y = make_heat(8, 16, random_state=0)
-    AMFNORegressor(width=4, n_layers=1, max_epochs=2, verbose=1, random_state=0).fit(X, y)
+    AMFNORegressor(width=4, n_layers=1, max_epochs=2, verbose=2, random_state=0).fit(X, y)  # 1: a bar
     out = capsys.readouterr().out
     assert "train_loss" in out and out.count("\n") >= 3
 
