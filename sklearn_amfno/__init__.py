@@ -1,5 +1,7 @@
 """Neural operators for PDEs as scikit-learn estimators, centred on the Amortized FNO."""
 
+from ._ensemble import EnsembleRegressor
+from ._persistence import load
 from ._training import TrainingDivergedError
 from .estimators import (
     AFNORegressor,
@@ -18,11 +20,13 @@ __all__ = [
     "AFNORegressor",
     "AMFNORegressor",
     "AutoregressiveRegressor",
+    "EnsembleRegressor",
     "FFNORegressor",
     "FNORegressor",
     "LSMRegressor",
     "OFormerRegressor",
     "UFNORegressor",
     "TrainingDivergedError",
+    "load",
     "__version__",
 ]
