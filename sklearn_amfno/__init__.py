@@ -1,7 +1,6 @@
 """Neural operators for PDEs as scikit-learn estimators, centred on the Amortized FNO."""
 
 from ._ensemble import EnsembleRegressor
-from ._persistence import load
 from ._training import TrainingDivergedError
 from .estimators import (
     AFNORegressor,
@@ -27,6 +26,5 @@ __all__ = [
     "OFormerRegressor",
     "UFNORegressor",
     "TrainingDivergedError",
-    "load",
     "__version__",
 ]
