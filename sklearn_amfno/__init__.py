@@ -1,6 +1,7 @@
 """Neural operators for PDEs as scikit-learn estimators, centred on the Amortized FNO."""
 
 from ._ensemble import EnsembleRegressor
+from ._persistence import load
 from ._training import TrainingDivergedError
 from .estimators import (
     AFNORegressor,
@@ -26,5 +27,6 @@ __all__ = [
     "OFormerRegressor",
     "UFNORegressor",
     "TrainingDivergedError",
+    "load",
     "__version__",
 ]

@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from skorch import NeuralNetRegressor
 from skorch.callbacks import LRScheduler
 from skorch.dataset import ValidSplit
+from skorch.history import History
 from torch import nn
 
 from ._compat import (
@@ -35,6 +36,7 @@ from ._compat import (
     StrOptions,
 )
 from ._data_contract import check_grid_input, check_grid_target
+from ._persistence import Loader, SaveMixin, Saver, fitted_attributes
 from ._resources import device_memory, meta_module, parameter_bytes, resolve_device, training_bytes
 from ._training import (
     DivergenceGuard,
@@ -209,7 +211,7 @@ _OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torc
 _MODULE_PARAMETERS = ("width", "n_layers", "add_grid")
 
 
-class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     """Shared base of the neural-operator regressors; not for direct use.
 
     A family defines ``__init__`` with an explicit signature (its own parameters, then the common
@@ -766,8 +768,83 @@ class BaseOperatorRegressor(RegressorMixin, BaseEstimator, metaclass=ABCMeta):
         if "net_" in state:
             self.device_ = str(self.net_.device)
 
+    # -- safe persistence (sklearn_amfno._persistence) -------------------------------------------
+
+    def _get_persistent_state(self, saver: Saver) -> dict:
+        """The fitted attributes as JSON; ``net_`` as weights, optimizer state and history."""
+        state = {name: saver.encode(v, name) for name, v in fitted_attributes(self).items() if name != "net_"}
+        net = self.net_
+        state["net_"] = {
+            "module": saver.encode(net.module_.state_dict(), "net_.module"),
+            "optimizer": saver.encode(net.optimizer_.state_dict(), "net_.optimizer"),
+            "history": saver.encode(list(net.history), "net_.history"),
+        }
+        return state
+
+    def _set_persistent_state(self, state: dict, loader: Loader) -> None:
+        """Set the fitted attributes and rebuild ``net_`` on the device asked of ``load``.
+
+        The net carries the package's own callbacks only (divergence guard, schedule): the
+        user's ``callbacks`` stay a parameter, copied afresh by the next fit.
+        """
+        state = dict(state)
+        net_state = state.pop("net_", None)
+        for name, value in state.items():
+            setattr(self, name, loader.decode(value, name))
+        if net_state is None:
+            return
+        where = f"{loader.prefix}net_"
+        device = _load_device(loader.device, getattr(self, "device_", "cpu"), where)
+        module_kwargs = getattr(self, "_module_params", None) or self._module_kwargs()
+        weights = loader.decode(_field(net_state, "module", where), "net_.module")
+        optimizer_state = loader.decode(_field(net_state, "optimizer", where), "net_.optimizer")
+        history = loader.decode(_field(net_state, "history", where), "net_.history")
+        # Built in a forked RNG (its initial weights are overwritten): the caller's state stays.
+        with torch.random.fork_rng(devices=[]), float32_default_dtype():
+            torch.manual_seed(0)
+            module = self._build_module(vars(self), module_kwargs)
+            try:
+                module.load_state_dict(weights)
+            except RuntimeError as error:
+                raise ValueError(
+                    f"{where}: the saved weights do not fit the model {module_kwargs}: {error}"
+                ) from None
+            criterion = self.initialize_criterion(
+                self.target_kind_, module, getattr(self, "_target_norm", None)
+            )
+            net = self.initialize_net(module, criterion, device, 0, self._builtin_callbacks())
+            net.initialize()
+            try:
+                net.optimizer_.load_state_dict(optimizer_state)
+            except (ValueError, KeyError, TypeError) as error:
+                raise ValueError(f"{where}: the saved optimizer state does not fit: {error}") from None
+        net.history = History(history)
+        self.net_, self.device_ = net, device
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         tags.input_tags.allow_nan = False
         return tags
+
+
+def _field(node: dict, key: str, where: str):
+    if not isinstance(node, dict) or key not in node:
+        raise ValueError(f"{where}: the key {key!r} is missing from the file.")
+    return node[key]
+
+
+def _load_device(requested: str | None, saved: str, where: str) -> str:
+    """The device a loaded model goes to: the one asked, else the saved one if present, else CPU."""
+    if requested is not None:
+        return resolve_device(requested)
+    try:
+        return resolve_device(saved)
+    except ValueError:
+        warnings.warn(
+            f"{where} was saved on device {saved!r}, which this machine does not have: loaded on "
+            "'cpu'. Pass load(..., device=...) to choose.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return "cpu"

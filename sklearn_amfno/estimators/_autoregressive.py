@@ -8,10 +8,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._base import BaseOperatorRegressor, flat_r2_score
 from .._compat import POSITIVE_INT, StrOptions
+from .._persistence import SaveMixin
 from ._amfno import AMFNORegressor
 
 
-class AutoregressiveRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
+class AutoregressiveRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     """Learn the next frames of a trajectory, then predict by rolling out (autoregression).
 
     The data are trajectories with frames stacked **frame-major** on the last axis: all
