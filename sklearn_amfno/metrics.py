@@ -373,6 +373,32 @@ def _band_names(edges: list[float]) -> list[str]:
     return [f"[{low:g}, {high:g})" for low, high in zip(bounds[:-1], bounds[1:])]
 
 
+def _binned_power(a: np.ndarray, edges: np.ndarray | None, wavenumber: str) -> np.ndarray:
+    """Energy of ``a`` ``(n_samples, n_channels, *grid)`` per wavenumber band, averaged over
+    samples and channels: by Parseval the bands add up to the mean of ``a**2``.
+
+    ``edges=None``: one bin per unit shell ``s <= |k| < s + 1`` up to the grid's highest mode (the
+    radial power spectrum); otherwise the bands cut at ``edges``. ``wavenumber`` is "radial"
+    (``|k|``) or "max" (``max_d |k_d|``). Shared by :func:`spectral_error` (on the error) and
+    ``sklearn_amfno.plotting.SpectrumDisplay`` (on the fields themselves).
+    """
+    with np.errstate(over="ignore"):
+        power, ks = _mode_power(a, a.ndim - 2)
+    per_mode = power.mean(axis=(0, 1))
+    if wavenumber == "radial":
+        magnitude = np.sqrt(sum(k**2 for k in ks))
+    else:
+        magnitude = np.maximum.reduce(np.broadcast_arrays(*ks))
+    magnitude = np.broadcast_to(magnitude, per_mode.shape)
+    if edges is None:
+        index = np.floor(magnitude).astype(int)
+        n_bins = int(index.max()) + 1
+    else:
+        index = np.searchsorted(edges, magnitude, side="right")
+        n_bins = edges.size + 1
+    return np.bincount(index.ravel(), weights=per_mode.ravel(), minlength=n_bins)
+
+
 @validate_params(
     {
         "y_true": ["array-like"],
@@ -478,22 +504,7 @@ def spectral_error(
             )
     true = _channels_first(y_true, n_dim, channel_axis)
     error = _channels_first(y_pred, n_dim, channel_axis) - true
-    n_dim = true.ndim - 2
-    with np.errstate(over="ignore"):
-        power, ks = _mode_power(error, n_dim)
-    per_mode = power.mean(axis=(0, 1))
-    if wavenumber == "radial":
-        magnitude = np.sqrt(sum(k**2 for k in ks))
-    else:
-        magnitude = np.maximum.reduce(np.broadcast_arrays(*ks))
-    magnitude = np.broadcast_to(magnitude, per_mode.shape)
-    if edges is None:
-        index = np.floor(magnitude).astype(int)
-        n_bins = int(index.max()) + 1
-    else:
-        index = np.searchsorted(edges, magnitude, side="right")
-        n_bins = edges.size + 1
-    values = np.bincount(index.ravel(), weights=per_mode.ravel(), minlength=n_bins)
+    values = _binned_power(error, edges, wavenumber)
     if relative:
         energy = float(np.mean(true**2))
         if energy > 0:
