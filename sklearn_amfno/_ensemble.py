@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import flat_r2_score
 from ._compat import OPEN_FRACTION, POSITIVE_INT, RANDOM_STATE, HasMethods, StrOptions
+from ._persistence import SaveMixin
 from ._resources import resolve_device
 from .datasets._constraints import N_JOBS
 from .estimators import AMFNORegressor
@@ -60,7 +61,7 @@ def _ceil(value: float) -> int:
     return math.ceil(value * (1 - _CEIL_TOLERANCE))
 
 
-class EnsembleRegressor(MetaEstimatorMixin, RegressorMixin, BaseEstimator):
+class EnsembleRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     """An ensemble of operators with different seeds: mean, spread and conformal bands.
 
     ``fit`` trains ``n_estimators`` clones of ``estimator``, each with its own seed (every

@@ -14,6 +14,7 @@ from sklearn.base import clone
 from sklearn.ensemble import ExtraTreesRegressor
 from sklearn.exceptions import NotFittedError
 
+import sklearn_amfno
 import sklearn_amfno._ensemble as ensemble_module
 from sklearn_amfno import AutoregressiveRegressor, EnsembleRegressor, FNORegressor
 from sklearn_amfno.datasets import make_burgers
@@ -310,3 +311,33 @@ def test_bad_interval_requests_are_refused(small, calibrated):
             cal.predict_interval(X_test, coverage=coverage)
     with pytest.raises(ValueError, match="band must be 'pointwise' or 'simultaneous', got 'joint'"):
         cal.predict_interval(X_test, band="joint")
+
+
+# -- safe persistence ----------------------------------------------------------------------------
+
+
+def test_save_load_round_trip_gives_identical_predictions_and_bands(calibrated, small, tmp_path):
+    ens, X_test, _ = calibrated
+    ens.save(tmp_path / "ensemble.safetensors")
+    loaded = sklearn_amfno.load(tmp_path / "ensemble.safetensors")
+    assert type(loaded) is EnsembleRegressor and loaded.get_params()["estimator__width"] == 8
+    np.testing.assert_array_equal(loaded.member_seeds_, ens.member_seeds_)
+    np.testing.assert_array_equal(loaded.calibration_scores_, ens.calibration_scores_)
+    np.testing.assert_array_equal(loaded.predict(X_test), ens.predict(X_test))
+    for a, b in zip(loaded.predict_interval(X_test), ens.predict_interval(X_test)):
+        np.testing.assert_array_equal(a, b)
+    # Without calibration the empty calibration state comes back as None.
+    plain, X_small, _ = small
+    plain.save(tmp_path / "plain.safetensors")
+    loaded = sklearn_amfno.load(tmp_path / "plain.safetensors")
+    assert loaded.calibration_scores_ is None and loaded.std_floor_ is None
+    np.testing.assert_array_equal(loaded.predict(X_small), plain.predict(X_small))
+
+
+def test_save_refuses_members_it_cannot_store_safely(burgers, tmp_path):
+    X, y = burgers
+    ens = EnsembleRegressor(ExtraTreesRegressor(n_estimators=2), n_estimators=2, random_state=0).fit(
+        X[:20], y[:20]
+    )
+    with pytest.raises(TypeError, match="ExtraTreesRegressor is not an estimator class"):
+        ens.save(tmp_path / "trees.safetensors")
