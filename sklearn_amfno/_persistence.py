@@ -19,9 +19,10 @@ The estimator tree is one node per estimator, ``{"class", "params", "state"}``: 
 are JSON, with tagged objects for what JSON lacks: ``{"__tuple__": [...]}``, ``{"__dict__":
 [[key, value], ...]}`` (keys that are not strings), ``{"__tensor__": name}`` and
 ``{"__ndarray__": name}`` (a tensor of the file), ``{"__estimator__": node}`` (a nested estimator,
-saved recursively), ``{"__object__": name}`` (a class or function from a fixed allow-list: torch
-optimizers, skorch callbacks, ``print``), ``{"__callback__": {"class", "params"}}`` (a skorch
-callback instance) and ``{"__random_state__": ...}`` (a ``numpy.random.RandomState``).
+saved recursively), ``{"__object__": name}`` (a class or function from a fixed allow-list:
+torch optimizers, skorch callbacks except ``LoadInitState``, ``print``), ``{"__callback__":
+{"class", "params"}}`` (a skorch callback instance) and ``{"__random_state__": ...}`` (a
+``numpy.random.RandomState``).
 
 Trust
 -----
@@ -153,7 +154,9 @@ def _allowed_objects() -> dict[str, object]:
             objects[f"torch.optim.{name}"] = obj
     for name in dir(skorch.callbacks):
         obj = getattr(skorch.callbacks, name)
-        if isinstance(obj, type) and issubclass(obj, skorch.callbacks.Callback):
+        # LoadInitState reads the files a path names at the next fit (torch.load of a pickle
+        # under older torch): a file must not be able to choose one.
+        if isinstance(obj, type) and issubclass(obj, skorch.callbacks.Callback) and name != "LoadInitState":
             objects[f"skorch.callbacks.{name}"] = obj
     return objects
 

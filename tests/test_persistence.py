@@ -343,10 +343,14 @@ def _root(**node):
         (_root(params={"nope": 1}), r"AMFNORegressor has no parameters \['nope'\]"),
         (_root(params={"optimizer": {"__object__": "os.system"}}), "'os.system' is not among the objects"),
         (_root(params={"width": {"__code__": "print(1)"}}), "unknown tag '__code__'"),
+        (
+            _root(params={"callbacks": [{"__callback__": {"class": "skorch.callbacks.LoadInitState"}}]}),
+            "'skorch.callbacks.LoadInitState' is not among the objects",
+        ),
         (_root(params={"width": {"__tensor__": "absent"}}), "the tensor 'absent' is missing"),
         (_root(state={"net_": {"module": {}}}), "the key 'optimizer' is missing"),
     ],
-    ids=["root", "params", "class", "parameter", "object", "tag", "tensor", "net"],
+    ids=["root", "params", "class", "parameter", "object", "tag", "file-reading-callback", "tensor", "net"],
 )
 def test_a_consistent_but_wrong_file_is_refused_with_a_clear_error(tmp_path, description, match):
     # Written with a valid checksum, as a careless tool (or a forger) would.
