@@ -11,6 +11,7 @@ from sklearn_amfno.nn.layers import (
     SpectralConv,
     contract_modes,
     grid_wavenumbers,
+    scale_wavenumbers,
 )
 
 
@@ -81,11 +82,14 @@ def test_amortized_kernel_is_zero_above_the_reference_nyquist():
     assert conv(low).abs().max() > 1e-3
 
 
+@pytest.mark.parametrize("frequency_map", ["log", "linear"])
 @pytest.mark.parametrize("factorization", ["separable", "joint"])
 @pytest.mark.parametrize("kernel_type", ["mlp", "kan"])
-def test_amortized_kernel_depends_on_physical_wavenumber_only(factorization, kernel_type):
+def test_amortized_kernel_depends_on_physical_wavenumber_only(factorization, kernel_type, frequency_map):
     torch.manual_seed(0)
-    kernel = AmortizedSpectralKernel(2, 2, reference=(8, 8), kernel=kernel_type, factorization=factorization)
+    kernel = AmortizedSpectralKernel(
+        2, 2, reference=(8, 8), kernel=kernel_type, factorization=factorization, frequency_map=frequency_map
+    )
     coarse, _ = kernel((16, 16))
     fine, index = kernel((48, 32))
     # On the finer grid the kept modes are the same wavenumbers |k| <= 8, in FFT order.
@@ -96,14 +100,59 @@ def test_amortized_kernel_depends_on_physical_wavenumber_only(factorization, ker
     torch.testing.assert_close(fine[:, :, common], coarse)
 
 
+@pytest.mark.parametrize("reference", [1, 8, 64])
+def test_frequency_maps_are_odd_increasing_and_send_the_reference_to_one(reference):
+    k = torch.arange(-reference, reference + 1)
+    linear = scale_wavenumbers(k, reference, "linear")
+    log = scale_wavenumbers(k, reference, "log")
+    np.testing.assert_allclose(linear.numpy(), k.numpy() / reference, rtol=1e-6)
+    expected = np.sign(k.numpy()) * np.log1p(np.abs(k.numpy())) / np.log1p(reference)
+    np.testing.assert_allclose(log.numpy(), expected, rtol=1e-6, atol=1e-7)
+    for t in (linear, log):
+        assert t[reference] == 0 and t[-1] == pytest.approx(1) and t[0] == pytest.approx(-1)
+        torch.testing.assert_close(t, -t.flip(0))  # odd
+        assert bool((t.diff() > 0).all())  # increasing
+
+
+def test_log_map_gives_the_low_modes_a_larger_share_of_the_interval():
+    # At k_ref = 64 the linear map puts |k| <= 8 in the first eighth; the log map in half of it.
+    assert scale_wavenumbers(torch.tensor([8]), 64, "linear").item() == pytest.approx(0.125)
+    assert scale_wavenumbers(torch.tensor([8]), 64, "log").item() == pytest.approx(np.log(9) / np.log(65))
+    assert scale_wavenumbers(torch.tensor([8]), 64, "log").item() > 0.5
+
+
+def test_unknown_frequency_map_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="frequency_map must be one of"):
+        AmortizedSpectralKernel(2, 2, reference=(8,), frequency_map="sqrt")
+    with pytest.raises(ValueError, match="frequency_map must be one of"):
+        scale_wavenumbers(torch.arange(3), 2, "sqrt")
+
+
 def test_separable_kernel_is_the_product_of_axis_kernels():
     torch.manual_seed(0)
-    kernel = AmortizedSpectralKernel(3, 2, reference=(4, 4))
+    kernel = AmortizedSpectralKernel(3, 2, reference=(4, 4), frequency_map="linear")
     weight, _ = kernel((8, 8))
     r0 = kernel._evaluate(kernel.nets[0], kernel_t(8, 4, full=True).unsqueeze(-1))
     r1 = kernel._evaluate(kernel.nets[1], kernel_t(8, 4, full=False).unsqueeze(-1))
     # per-axis kernels are (modes, in, out); the layer's weight is (in, out, modes_0, modes_1)
     torch.testing.assert_close(weight, torch.einsum("aio,bio->ioab", r0, r1))
+
+
+def test_rank_r_kernel_is_the_sum_of_r_axis_products():
+    torch.manual_seed(0)
+    kernel = AmortizedSpectralKernel(3, 2, reference=(4, 4), frequency_map="linear", rank=3)
+    weight, _ = kernel((8, 8))
+    r0 = kernel._evaluate(kernel.nets[0], kernel_t(8, 4, full=True).unsqueeze(-1))  # (m0, rank, in, out)
+    r1 = kernel._evaluate(kernel.nets[1], kernel_t(8, 4, full=False).unsqueeze(-1))
+    assert r0.shape == (8, 3, 3, 2)
+    torch.testing.assert_close(weight, torch.einsum("ario,brio->ioab", r0, r1))
+
+
+def test_rank_is_ignored_where_the_kernel_does_not_factor_over_axes():
+    assert AmortizedSpectralKernel(2, 2, reference=(8,), rank=4).rank == 1  # 1-D
+    assert AmortizedSpectralKernel(2, 2, reference=(8, 8), rank=4, factorization="joint").rank == 1
+    with pytest.raises(ValueError, match="rank must be a positive int"):
+        AmortizedSpectralKernel(2, 2, reference=(8, 8), rank=0)
 
 
 def kernel_t(n, ref, full):

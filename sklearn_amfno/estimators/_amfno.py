@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .._base import BaseOperatorRegressor, fill_doc, store_parameters
 from .._compat import POSITIVE_INT, POSITIVE_REAL, StrOptions
-from ..nn.layers import BASES
+from ..nn.layers import BASES, FREQUENCY_MAPS
 from ..nn.models import AMFNO
 
 
@@ -40,6 +40,15 @@ class AMFNORegressor(BaseOperatorRegressor):
     ffn_ratio : float, default=4
         Hidden channels of each block's pointwise feed-forward network relative to ``width``
         (the papers' 4).
+    frequency_map : {"log", "linear"}, default="log"
+        How a wavenumber becomes the kernel network's input ``t`` in ``[-1, 1]``: ``"linear"``
+        is the paper's ``k / k_ref``; ``"log"``, ``sign(k) log(1 + |k|) / log(1 + k_ref)``,
+        gives the low modes, where most of a smooth operator's structure is, a larger share of
+        the basis functions' resolution (measured in ``docs/paper_results.md``).
+    kernel_rank : int, default=1
+        Separable kernel on a 2-D or 3-D grid: ``R(k)`` is a sum of ``kernel_rank`` products of
+        axis kernels (one is the public code's rank-one kernel). Each term adds an output layer
+        to every axis network, where nearly all of the kernel's parameters sit.
     {common_parameters}
 
     Attributes
@@ -80,6 +89,8 @@ class AMFNORegressor(BaseOperatorRegressor):
         "factorization": [StrOptions({"separable", "joint"})],
         "kan_grid_size": POSITIVE_INT,
         "ffn_ratio": POSITIVE_REAL,
+        "frequency_map": [StrOptions(set(FREQUENCY_MAPS))],
+        "kernel_rank": POSITIVE_INT,
     }
 
     def __init__(
@@ -92,6 +103,8 @@ class AMFNORegressor(BaseOperatorRegressor):
         factorization="separable",
         kan_grid_size=5,
         ffn_ratio=4,
+        frequency_map="log",
+        kernel_rank=1,
         width=32,
         n_layers=4,
         channel_axis=None,

@@ -16,6 +16,7 @@ from .normalization import BatchNorm, ChannelLayerNorm
 from .oformer import GalerkinLayer, OFormerProcessor
 from .pointwise import PointwiseLinear, PointwiseMLP
 from .spectral import (
+    FREQUENCY_MAPS,
     AmortizedSpectralKernel,
     DenseSpectralKernel,
     SpectralConv,
@@ -24,12 +25,14 @@ from .spectral import (
     grid_wavenumbers,
     map_modes,
     resolve_modes,
+    scale_wavenumbers,
     select_modes,
 )
 from .unet import UNetBranch
 
 __all__ = [
     "BASES",
+    "FREQUENCY_MAPS",
     "KAN",
     "AFNOBlock",
     "AFNOFilter",
@@ -63,5 +66,6 @@ __all__ = [
     "grid_wavenumbers",
     "map_modes",
     "resolve_modes",
+    "scale_wavenumbers",
     "select_modes",
 ]
