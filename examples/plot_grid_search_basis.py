@@ -13,8 +13,9 @@ cross-validation, scored by the papers' relative L2 error.
 # %%
 # The bases
 # ---------
-# Each frequency coordinate, scaled to ``t = k / k_ref`` in ``[-1, 1]`` by the training grid's
-# Nyquist wavenumber, is expanded in ``n_basis`` functions
+# Each frequency coordinate, mapped into ``t`` in ``[-1, 1]`` by the training grid's Nyquist
+# wavenumber ``k_ref`` (``frequency_map="log"`` by default, the paper's ``k / k_ref`` with
+# ``"linear"``), is expanded in ``n_basis`` functions
 # (:func:`sklearn_amfno.nn.layers.basis_embedding`); the constant is left to the network's bias.
 import matplotlib.pyplot as plt
 import torch
@@ -30,7 +31,7 @@ t = torch.linspace(-1, 1, 201)
 fig, axes = plt.subplots(1, 4, figsize=(12, 2.6), sharey=True, layout="constrained")
 for ax, basis in zip(axes, bases):
     ax.plot(t, basis_embedding(t, basis, 4))
-    ax.set(title=basis, xlabel="t = k / k_ref")
+    ax.set(title=basis, xlabel="t")
 
 # %%
 # A cross-validated search

@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 from sklearn_amfno import AMFNORegressor, AutoregressiveRegressor
 from sklearn_amfno.datasets import make_navier_stokes
 from sklearn_amfno.metrics import rollout_error
+from sklearn_amfno.plotting import FieldDisplay, RolloutErrorDisplay
 
 X, y = make_navier_stokes(32, resolution=32, n_steps_in=4, n_steps_out=8, random_state=0)
 X_train, X_test, y_train, y_test = X[:24], X[24:], y[:24], y[24:]
@@ -46,19 +47,10 @@ errors = rollout_error(y_test, y_pred)
 for step, error in enumerate(errors, start=1):
     print(f"frame {step}: relative L2 {error:.4f}")
 
-fig, ax = plt.subplots(figsize=(5, 3.2), layout="constrained")
-ax.plot(range(1, len(errors) + 1), errors, marker="o")
-ax.set(xlabel="predicted frame", ylabel="test relative L2", ylim=(0, None))
+RolloutErrorDisplay.from_predictions(y_test, y_pred, name="AM-FNO, teacher forcing")
 
 # %%
-# The vorticity of one test trajectory: the solver's frames against the rollout's.
-steps = [0, 3, 7]
-fig, axes = plt.subplots(2, len(steps), figsize=(9, 6), layout="constrained")
-for col, k in enumerate(steps):
-    limit = abs(y_test[0, :, :, k]).max()
-    for row, (label, field) in enumerate([("solver", y_test), ("rollout", y_pred)]):
-        ax = axes[row, col]
-        ax.imshow(field[0, :, :, k], origin="lower", cmap="RdBu_r", vmin=-limit, vmax=limit)
-        ax.set_title(f"{label}, frame {k + 1}")
-        ax.set_axis_off()
+# The vorticity of one test trajectory at the last predicted frame: the solver's, the rollout's
+# (same colour scale) and their difference. ``channel_index`` picks the frame.
+FieldDisplay.from_predictions(y_test, y_pred, channel_axis=-1, channel_index=-1, cmap="RdBu_r")
 plt.show()
