@@ -83,6 +83,8 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"sklearn_amfno {release}"
 html_static_path = ["_static"]
 html_theme_options = {
+    # User guide, Examples, API reference in the header; the topic pages under "More".
+    "header_links_before_dropdown": 3,
     "navigation_with_keys": False,
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
