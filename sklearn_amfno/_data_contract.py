@@ -38,6 +38,53 @@ def _check_finite_float32(array: np.ndarray, name: str, dtype=np.float32) -> np.
     return out
 
 
+def check_grid_shape(
+    shape: tuple[int, ...],
+    *,
+    channel_axis: int | None,
+    n_dim: int | None = None,
+    n_channels: int | None = None,
+) -> tuple[tuple[int, ...], int]:
+    """Check the shape of ``X`` (at least 2-D) against the data contract, without its values.
+
+    The shape checks of :func:`check_grid_input`, on their own so that lazily loaded arrays are
+    checked whole before any chunk is read.
+
+    Returns
+    -------
+    grid : tuple of int
+        The grid shape.
+    n_channels : int
+        The number of input channels.
+    """
+    shape = tuple(int(s) for s in shape)
+    # Messages quote the shape the user passed, never the internal channels-first one.
+    if channel_axis is None:
+        grid, channels = shape[1:], 1
+        layout = "(n_samples, *grid)"
+    else:
+        grid, channels = shape[1:-1], shape[-1]
+        layout = "(n_samples, *grid, n_channels)"
+    if len(grid) not in (1, 2, 3):
+        raise ValueError(
+            f"X must be {layout} with 1, 2 or 3 grid axes (channel_axis={channel_axis!r}); "
+            f"got shape {shape}, i.e. {len(grid)} grid axes."
+        )
+    if min(grid) < 1:
+        raise ValueError(f"X of shape {shape} has an empty grid axis (grid {tuple(grid)}).")
+    if n_dim is not None and len(grid) != n_dim:
+        raise ValueError(
+            f"X of shape {shape} has {len(grid)} grid axes (grid {tuple(grid)}), but the estimator "
+            f"was fitted on {n_dim}-D grids: pass {layout} with {n_dim} grid axes."
+        )
+    if n_channels is not None and channels != n_channels:
+        raise ValueError(
+            f"X of shape {shape} has {channels} channels, but the estimator was fitted with "
+            f"{n_channels} (channel_axis={channel_axis!r})."
+        )
+    return grid, channels
+
+
 def check_grid_input(
     X,
     *,
@@ -74,33 +121,8 @@ def check_grid_input(
         estimator=estimator,
         input_name="X",
     )
-    # Messages quote the shape the user passed, never the internal channels-first one.
-    shape = X.shape
-    if channel_axis is None:
-        grid = X.shape[1:]
-        X = X[:, np.newaxis]
-        layout = "(n_samples, *grid)"
-    else:
-        grid = X.shape[1:-1]
-        X = np.moveaxis(X, -1, 1)
-        layout = "(n_samples, *grid, n_channels)"
-    if len(grid) not in (1, 2, 3):
-        raise ValueError(
-            f"X must be {layout} with 1, 2 or 3 grid axes (channel_axis={channel_axis!r}); "
-            f"got shape {shape}, i.e. {len(grid)} grid axes."
-        )
-    if min(grid) < 1:
-        raise ValueError(f"X of shape {shape} has an empty grid axis (grid {tuple(grid)}).")
-    if n_dim is not None and len(grid) != n_dim:
-        raise ValueError(
-            f"X of shape {shape} has {len(grid)} grid axes (grid {tuple(grid)}), but the estimator "
-            f"was fitted on {n_dim}-D grids: pass {layout} with {n_dim} grid axes."
-        )
-    if n_channels is not None and X.shape[1] != n_channels:
-        raise ValueError(
-            f"X of shape {shape} has {X.shape[1]} channels, but the estimator was fitted with "
-            f"{n_channels} (channel_axis={channel_axis!r})."
-        )
+    check_grid_shape(X.shape, channel_axis=channel_axis, n_dim=n_dim, n_channels=n_channels)
+    X = X[:, np.newaxis] if channel_axis is None else np.moveaxis(X, -1, 1)
     return _check_finite_float32(X, "X", dtype)
 
 

@@ -43,8 +43,32 @@ def channel_statistics(a: np.ndarray, axis: int = 1) -> tuple[np.ndarray, np.nda
     axes = tuple(d for d in range(a.ndim) if d != axis % a.ndim)
     mean = a.mean(axis=axes, dtype=np.float64)
     std = a.std(axis=axes, dtype=np.float64)
-    scale = np.where(std > 1e-8 * np.maximum(np.abs(mean), 1.0), std, 1.0)
-    return mean, scale
+    return mean, channel_scale(mean, std)
+
+
+def channel_scale(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """The scale :func:`channel_statistics` gives channels of this mean and standard deviation.
+
+    The standard deviation, or 1 for a constant channel (deviation below
+    ``1e-8 * max(|mean|, 1)``); one rule for in-memory and streamed statistics.
+
+    Parameters
+    ----------
+    mean, std : ndarray of shape (n_channels,)
+        Per-channel mean and standard deviation.
+
+    Returns
+    -------
+    scale : ndarray of shape (n_channels,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_amfno.preprocessing import channel_scale
+    >>> channel_scale(np.array([0.0, 5.0]), np.array([2.0, 0.0]))
+    array([2., 1.])
+    """
+    return np.where(std > 1e-8 * np.maximum(np.abs(mean), 1.0), std, 1.0)
 
 
 class GridStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):

@@ -1,0 +1,507 @@
+"""Data larger than memory: lazily loaded arrays streamed through skorch's DataLoader.
+
+``fit`` and ``predict`` take a *lazy* array wherever they take an array (:func:`is_lazy`):
+
+- ``np.memmap`` (also what ``np.load(path, mmap_mode="r")`` returns),
+- ``h5py.Dataset``, ``zarr.Array`` (duck-typed: zarr is never imported),
+- :class:`LazyArray`, what the readers return with ``lazy=True``,
+- any other object, not a NumPy array, with ``shape``, ``dtype``, ``__len__``, ``__getitem__``
+  (slicing along the first axis) and ``__array__``.
+
+Such data are never loaded whole. ``fit`` reads them once in chunks of about
+:data:`CHUNK_BYTES` (:func:`stream_fit_data`): each chunk passes the data contract's checks
+(``_data_contract``: finiteness, float32 overflow) and feeds the per-channel scaling statistics
+(:class:`ChannelMoments`, Chan et al.'s pairwise merge in float64) and the per-sample target
+norms. Training then reads one sample at a time through :class:`GridDataset`, a torch
+``Dataset`` that skorch's ``DataLoader`` batches (``num_workers`` worker processes read in
+parallel). ``predict`` works through chunks of whole batches (:func:`stream_predict`) and returns
+an in-memory array: for predictions larger than memory, call it on slices.
+
+Pages of a memory map that were read are dropped from the process's resident set as it goes
+(:func:`release_pages`), so the resident memory stays bounded: the kernel keeps them in its page
+cache and reclaims them under pressure, as for any file read.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_consistent_length
+
+from ._data_contract import check_grid_input, check_grid_shape, check_grid_target
+from .metrics import _root_mean_square, _sample_norms
+from .nn.losses import DEGENERATE_THRESHOLD
+from .preprocessing import channel_scale
+
+__all__ = [
+    "CHUNK_BYTES",
+    "ChannelMoments",
+    "GridDataset",
+    "LazyArray",
+    "is_lazy",
+    "materialize",
+    "release_pages",
+    "stream_fit_data",
+    "stream_predict",
+    "target_norms",
+]
+
+#: float32 bytes of X (or y) that a streaming pass reads at once. The pass holds a few copies
+#: of a chunk (float32 and float64), so about six times this at its peak.
+CHUNK_BYTES = 16 * 2**20
+
+#: Bytes a :class:`GridDataset` reads from a memory map before it drops the pages it read.
+RELEASE_BYTES = 64 * 2**20
+
+# Modules whose array types are in memory, whatever attributes they have.
+_IN_MEMORY_MODULES = {"pandas", "scipy", "polars", "torch"}
+
+
+def is_lazy(a: Any) -> bool:
+    """Whether ``a`` is an array read on demand, which ``fit`` and ``predict`` stream.
+
+    Parameters
+    ----------
+    a : object
+        Candidate data.
+
+    Returns
+    -------
+    bool
+        True for a memory-mapped ``np.memmap``, an ``h5py.Dataset``, a ``zarr.Array``, a
+        :class:`LazyArray`, or any non-NumPy object with ``shape``, ``dtype``, ``__len__``,
+        ``__getitem__`` and ``__array__``.
+    """
+    if isinstance(a, np.memmap):
+        return getattr(a, "_mmap", None) is not None
+    if a is None or isinstance(a, np.ndarray | list | tuple):
+        return False
+    if type(a).__module__.split(".")[0] in _IN_MEMORY_MODULES:
+        return False
+    shape = getattr(a, "shape", None)
+    return (
+        isinstance(shape, tuple)
+        and len(shape) >= 1
+        and all(hasattr(a, name) for name in ("dtype", "__len__", "__getitem__", "__array__"))
+    )
+
+
+def materialize(a: Any) -> Any:
+    """``a`` loaded into memory if it is lazy, else ``a`` unchanged."""
+    return np.asarray(a) if is_lazy(a) else a
+
+
+def release_pages(a: Any) -> None:
+    """Drop the pages of a memory map that this process has read from its resident set.
+
+    The data stay in the kernel's page cache (a later read is a cheap minor fault), so a pass
+    over a memory map larger than memory keeps a bounded resident set. Only shared maps (modes
+    ``"r"``, ``"r+"``, ``"w+"``) are released: a copy-on-write map (``"c"``) would lose its
+    in-memory changes. Anything else, and systems without ``madvise``, are left alone.
+    """
+    if not isinstance(a, np.memmap) or a.mode not in ("r", "r+", "w+"):
+        return
+    mm = getattr(a, "_mmap", None)
+    if mm is None or not hasattr(mm, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    try:
+        mm.madvise(mmap.MADV_DONTNEED)
+    except (ValueError, OSError):  # a closed map, or a kernel that refuses: nothing to release
+        pass
+
+
+def _rows_per_chunk(shape: tuple[int, ...], multiple: int = 1) -> int:
+    """Samples per streaming chunk: about :data:`CHUNK_BYTES` of float32, a multiple of ``multiple``."""
+    per_sample = 4 * max(1, int(np.prod(shape[1:], dtype=np.int64)))
+    batches = max(1, CHUNK_BYTES // (per_sample * multiple))
+    return batches * multiple
+
+
+def _as_float32(a: Any) -> np.ndarray:
+    """A writable float32 copy, converted as the data contract converts (ints through float64)."""
+    a = np.asarray(a)
+    if a.dtype not in (np.float32, np.float64):
+        a = a.astype(np.float64)
+    with np.errstate(over="ignore"):
+        return a.astype(np.float32)
+
+
+class ChannelMoments:
+    """Per-channel count, mean and summed squared deviations, updated chunk by chunk.
+
+    Chunks are merged with the pairwise rule of Chan, Golub and LeVeque (1979) in float64, so the
+    result equals :func:`~sklearn_amfno.preprocessing.channel_statistics` of the whole data to
+    float64 rounding, whatever the chunking.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.mean: np.ndarray | None = None
+        self.m2: np.ndarray | None = None
+
+    def update(self, a: np.ndarray) -> None:
+        """Add a chunk ``(n, n_channels, ...)`` (channels on axis 1)."""
+        if a.shape[0] == 0:
+            return
+        c = np.asarray(a, dtype=np.float64).copy()
+        axes = tuple(d for d in range(c.ndim) if d != 1)
+        n_b = c.size // c.shape[1]
+        mean_b = c.mean(axis=axes)
+        c -= mean_b.reshape((1, -1) + (1,) * (c.ndim - 2))
+        np.square(c, out=c)
+        m2_b = c.sum(axis=axes)
+        if self.mean is None or self.m2 is None:
+            self.count, self.mean, self.m2 = n_b, mean_b, m2_b
+            return
+        n = self.count + n_b
+        delta = mean_b - self.mean
+        self.mean = self.mean + delta * (n_b / n)
+        self.m2 = self.m2 + m2_b + delta**2 * (self.count * n_b / n)
+        self.count = n
+
+    def statistics(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and scale (``channel_statistics``' rule) of everything added."""
+        if self.mean is None or self.m2 is None:
+            raise ValueError("No data were added: the statistics of zero samples are undefined.")
+        std = np.sqrt(self.m2 / self.count)
+        return self.mean, channel_scale(self.mean, std)
+
+
+def _h5py_source(a: Any) -> tuple[str, str] | None:
+    """``(file name, dataset name)`` of an ``h5py.Dataset``, to reopen it in another process."""
+    if type(a).__module__.split(".")[0] != "h5py":
+        return None
+    return str(a.file.filename), str(a.name)
+
+
+def _reopen_h5py(source: tuple[str, str]) -> Any:
+    import h5py
+
+    return h5py.File(source[0], "r")[source[1]]
+
+
+class GridDataset(torch.utils.data.Dataset):
+    """Training samples read one at a time from (lazy) ``X`` and ``y``, in the network's layout.
+
+    Item ``i`` is ``(x, y)``: ``x`` of shape ``(n_channels, *grid)`` and ``y`` of shape
+    ``(n_outputs, *grid)`` for a field or ``(n_outputs,)`` for a per-sample target, both float32,
+    exactly the rows skorch's own dataset would hand the ``DataLoader`` for the in-memory
+    arrays, so a streamed fit trains on the same batches. It also carries what the streaming
+    pass learned (scaling statistics, per-sample target norms).
+
+    An ``h5py.Dataset`` is reopened in each process that reads it (``DataLoader`` workers),
+    because HDF5 handles must not cross a fork.
+    """
+
+    def __init__(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        channel_axis: int | None,
+        target_kind: str,
+        y_has_channels: bool,
+        x_statistics: tuple[np.ndarray, np.ndarray],
+        y_statistics: tuple[np.ndarray, np.ndarray],
+        target_norms: np.ndarray,
+    ) -> None:
+        self.X, self.y = X, y
+        self.channel_axis = channel_axis
+        self.target_kind = target_kind
+        self.y_has_channels = y_has_channels
+        self.x_statistics = x_statistics
+        self.y_statistics = y_statistics
+        self.target_norms = target_norms
+        self._sources = (_h5py_source(X), _h5py_source(y))
+        self._pid = os.getpid()
+        self._read_bytes = 0
+
+    def __len__(self) -> int:
+        return int(self.X.shape[0])
+
+    def _local(self) -> None:
+        if os.getpid() != self._pid:
+            if self._sources[0] is not None:
+                self.X = _reopen_h5py(self._sources[0])
+            if self._sources[1] is not None:
+                self.y = _reopen_h5py(self._sources[1])
+            self._pid = os.getpid()
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        self._local()
+        x = _as_float32(self.X[i])
+        x = x[np.newaxis] if self.channel_axis is None else np.moveaxis(x, -1, 0)
+        y = _as_float32(self.y[i])
+        if self.target_kind == "field":
+            y = np.moveaxis(y, -1, 0) if self.y_has_channels else y[np.newaxis]
+        elif self.target_kind == "scalar":
+            y = y.reshape(1)
+        self._read_bytes += x.nbytes + y.nbytes
+        if self._read_bytes > RELEASE_BYTES:
+            release_pages(self.X)
+            release_pages(self.y)
+            self._read_bytes = 0
+        return x, y
+
+    def __getstate__(self) -> dict:
+        # h5py objects do not pickle (spawned workers, joblib): keep where to reopen them.
+        state = self.__dict__.copy()
+        for name, source in zip(("X", "y"), self._sources, strict=True):
+            if source is not None:
+                state[name] = None
+        state["_pid"] = -1
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+
+def stream_fit_data(
+    X: Any, y: Any, *, channel_axis: int | None, estimator: Any = None
+) -> tuple[GridDataset, dict]:
+    """Validate lazy training data chunk by chunk and learn what ``fit`` needs from one pass.
+
+    Parameters
+    ----------
+    X, y : lazy arrays or array-likes
+        Training data in the data contract's layout (at least one of them lazy).
+    channel_axis : None or -1
+        X's channel axis.
+    estimator : estimator, optional
+        Named in error messages.
+
+    Returns
+    -------
+    dataset : GridDataset
+        The samples, with the scaling statistics and the per-sample target norms.
+    fitted : dict
+        The fitted attributes the data fix (as ``_validate_fit_data`` returns them).
+    """
+    if y is None:
+        raise ValueError("This estimator requires y to be passed, but the target y is None.")
+    X = X if is_lazy(X) else np.asarray(X)
+    y = y if is_lazy(y) else np.asarray(y)
+    shape = tuple(int(s) for s in X.shape)
+    if len(shape) < 2 or shape[0] == 0:
+        # The in-memory checks word these (rank, no samples) exactly: let them refuse.
+        check_grid_input(np.asarray(X[:1]), channel_axis=channel_axis, estimator=estimator)
+    grid, n_channels = check_grid_shape(shape, channel_axis=channel_axis)
+    n = shape[0]
+    check_consistent_length(np.empty((n, 0)), np.empty((int(y.shape[0]) if y.ndim else 0, 0)))
+    rows = _rows_per_chunk(shape)
+    x_moments, y_moments = ChannelMoments(), ChannelMoments()
+    norms = np.empty(n)
+    kind, has_channels, n_outputs = "field", False, 0
+    for start in range(0, n, rows):
+        stop = min(n, start + rows)
+        xc = check_grid_input(X[start:stop], channel_axis=channel_axis, estimator=estimator)
+        yc, kind, has_channels = check_grid_target(y[start:stop], grid, stop - start)
+        x_moments.update(xc)
+        y_moments.update(yc)
+        n_outputs = yc.shape[1]
+        norms[start:stop] = _sample_norms(np.asarray(yc, dtype=np.float64).reshape(stop - start, -1))
+        del xc, yc
+        release_pages(X)
+        release_pages(y)
+    fitted = {
+        "n_dim_": len(grid),
+        "grid_shape_": grid,
+        "n_channels_in_": n_channels,
+        "n_features_in_": n_channels * int(np.prod(grid)),
+        "target_kind_": kind,
+        "_y_has_channels": has_channels,
+        "n_outputs_": n_outputs,
+    }
+    dataset = GridDataset(
+        X,
+        y,
+        channel_axis=channel_axis,
+        target_kind=kind,
+        y_has_channels=has_channels,
+        x_statistics=x_moments.statistics(),
+        y_statistics=y_moments.statistics(),
+        target_norms=norms,
+    )
+    return dataset, fitted
+
+
+def target_norms(X: Any, y: Any) -> tuple[float, np.ndarray]:
+    """The typical target norm and the degenerate-sample mask, from arrays or a :class:`GridDataset`.
+
+    Equal to ``metrics.typical_norm(y)`` and ``metrics.degenerate_target_mask(y,
+    reference_norm=...)``; a streamed fit takes the per-sample norms its pass computed.
+    """
+    if isinstance(X, GridDataset):
+        norms = X.target_norms
+    else:
+        a = np.asarray(y, dtype=float)
+        norms = _sample_norms(a.reshape(len(a), -1))
+    typical = _root_mean_square(norms)
+    return typical, norms <= DEGENERATE_THRESHOLD * typical
+
+
+def stream_predict(
+    predict: Callable[[np.ndarray], np.ndarray],
+    X: Any,
+    *,
+    channel_axis: int | None,
+    n_dim: int,
+    n_channels: int,
+    batch_size: int,
+) -> np.ndarray:
+    """``predict`` applied to chunks of whole batches of lazy ``X``, gathered in memory.
+
+    The chunks are multiples of ``batch_size``, so the network sees the batches an in-memory
+    ``predict`` makes and the result is the same. X's shape is checked whole first, so messages
+    quote it rather than a chunk's.
+    """
+    shape = tuple(int(s) for s in X.shape)
+    if len(shape) >= 2 and shape[0] > 0:
+        check_grid_shape(shape, channel_axis=channel_axis, n_dim=n_dim, n_channels=n_channels)
+    else:
+        return predict(np.asarray(X))
+    n = shape[0]
+    rows = _rows_per_chunk(shape, batch_size)
+    out: np.ndarray | None = None
+    for start in range(0, n, rows):
+        stop = min(n, start + rows)
+        part = predict(X[start:stop])
+        release_pages(X)
+        if out is None:
+            out = np.empty((n,) + part.shape[1:], dtype=part.dtype)
+        out[start:stop] = part
+    assert out is not None
+    return out
+
+
+class _HDF5Handle:
+    """An HDF5 file opened on first use in each process, closed by :meth:`close`."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._file: Any = None
+        self._pid = -1
+
+    def get(self) -> Any:
+        if self._file is None or self._pid != os.getpid() or not self._file.id.valid:
+            import h5py
+
+            try:
+                self._file = h5py.File(self.path, "r")
+            except OSError as exc:
+                raise ValueError(
+                    f"The lazily read file {self.path!r} cannot be reopened (moved, deleted or "
+                    f"changed since it was read?): {exc}"
+                ) from exc
+            self._pid = os.getpid()
+        return self._file
+
+    def close(self) -> None:
+        if self._file is not None and self._pid == os.getpid() and self._file.id.valid:
+            self._file.close()
+        self._file = None
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path, "_file": None, "_pid": -1}
+
+
+class LazyArray:
+    """An array on disk, read only where it is indexed: what the readers return with ``lazy=True``.
+
+    It has ``shape``, ``dtype``, ``ndim``, ``len``, indexing whose first entry selects samples
+    (an int, a slice or an array of indices; the rest is applied in memory) and ``np.asarray``
+    (reads everything). The estimators' ``fit`` and ``predict`` stream it (see
+    ``docs/scaling_out.md``).
+
+    The file is opened on the first read in each process (so ``DataLoader`` workers and pickled
+    copies open their own) and stays open until :meth:`close`; reading after ``close`` reopens
+    it. A file moved or changed since it was opened raises ValueError naming it.
+
+    Parameters
+    ----------
+    path : str
+        The HDF5 file.
+    shape : tuple of int
+        Shape of the array, samples first.
+    dtype : numpy dtype
+        dtype of what a read returns.
+    read : callable
+        ``read(file, rows)`` returns the samples ``rows`` (a slice with step 1 or an increasing
+        int array) as an ndarray of ``shape[1:]`` each; a picklable function (e.g. a
+        ``functools.partial`` of a module-level function).
+    """
+
+    def __init__(self, path: str, shape: tuple[int, ...], dtype: Any, read: Callable[[Any, Any], np.ndarray]):
+        self._handle = _HDF5Handle(str(path))
+        self.shape = tuple(int(s) for s in shape)
+        self.dtype = np.dtype(dtype)
+        self._read = read
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def path(self) -> str:
+        """The file the array is read from."""
+        return self._handle.path
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        return f"LazyArray(shape={self.shape}, dtype={self.dtype}, path={self.path!r})"
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        rest: tuple = ()
+        if isinstance(key, tuple):
+            key, rest = (key[0], key[1:]) if key else (slice(None), ())
+        n = self.shape[0]
+        if isinstance(key, slice):
+            start, stop, step = key.indices(n)
+            if step == 1:
+                out = self._rows(slice(start, max(start, stop)))
+            else:
+                out = self._take(np.arange(start, stop, step))
+        elif isinstance(key, int | np.integer):
+            i = int(key)
+            if not -n <= i < n:
+                raise IndexError(f"index {i} is out of bounds for the sample axis of size {n}")
+            out = self._rows(slice(i % n, i % n + 1))[0]
+        else:
+            idx = np.asarray(key)
+            if idx.dtype == bool:
+                idx = np.flatnonzero(idx)
+            out = self._take(idx.astype(np.int64) % n if idx.size else idx.astype(np.int64))
+        return out[rest] if rest else out
+
+    def _rows(self, rows: slice) -> np.ndarray:
+        if rows.stop <= rows.start:
+            return np.empty((0,) + self.shape[1:], dtype=self.dtype)
+        return np.asarray(self._read(self._handle.get(), rows), dtype=self.dtype)
+
+    def _take(self, idx: np.ndarray) -> np.ndarray:
+        if idx.size == 0:
+            return np.empty((0,) + self.shape[1:], dtype=self.dtype)
+        # HDF5 reads increasing, distinct indices; reorder and repeat afterwards.
+        uniq, inverse = np.unique(idx, return_inverse=True)
+        return np.asarray(self._read(self._handle.get(), uniq), dtype=self.dtype)[inverse.reshape(-1)]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self[:]
+        return out if dtype is None else out.astype(dtype)
+
+    def close(self) -> None:
+        """Close the file in this process (a later read reopens it)."""
+        self._handle.close()
+
+    def __enter__(self) -> LazyArray:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
