@@ -38,6 +38,7 @@ from ._compat import (
 from ._data_contract import check_grid_input, check_grid_target
 from ._persistence import Loader, SaveMixin, Saver, fitted_attributes
 from ._resources import device_memory, meta_module, parameter_bytes, resolve_device, training_bytes
+from ._streaming import GridDataset, is_lazy, materialize, stream_fit_data, stream_predict, target_norms
 from ._training import (
     DivergenceGuard,
     EpochProgressBar,
@@ -47,7 +48,6 @@ from ._training import (
     float32_default_dtype,
     separate_checkpoint_dirs,
 )
-from .metrics import degenerate_target_mask, typical_norm
 from .nn.losses import DEGENERATE_THRESHOLD, RelativeH1Loss, RelativeL2Loss, ScaledMSELoss, StepwiseLoss
 from .nn.models import OperatorNetwork, Rollout
 from .preprocessing import channel_statistics
@@ -306,6 +306,8 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         self._validate_params()
         y_unrolled = None
         if rollout_steps is not None:
+            # Rollout training joins X and y in memory: lazy data are loaded.
+            X = materialize(X)
             y_unrolled = np.asarray(y)
             if y_unrolled.ndim < 3 or y_unrolled.shape[-1] % rollout_steps:
                 raise ValueError(
@@ -320,9 +322,9 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         warm = self.warm_start and hasattr(self, "net_")
         if warm:
             self._check_warm_start(fitted)
-        target_norm = typical_norm(y)
+        target_norm, degenerate = target_norms(X, y)
         fitted["_target_norm"] = target_norm
-        self._warn_degenerate_targets(y, fitted["target_kind_"], target_norm)
+        self._warn_degenerate_targets(degenerate, fitted["target_kind_"], target_norm)
         fitted["device_"] = resolve_device(self.device)
         callbacks = self.initialize_callbacks()
         fitted["checkpoint_dirs_"] = separate_checkpoint_dirs(callbacks, type(self).__name__)
@@ -394,8 +396,17 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             )
         return self
 
-    def _validate_fit_data(self, X, y) -> tuple[np.ndarray, np.ndarray, dict]:
-        """The data contract: channels-first float32 arrays and the fitted attributes they fix."""
+    def _validate_fit_data(self, X, y) -> tuple[np.ndarray | GridDataset, np.ndarray | None, dict]:
+        """The data contract: channels-first float32 arrays and the fitted attributes they fix.
+
+        Lazily loaded data (``np.memmap``, ``h5py``/``zarr`` arrays, ``_streaming.is_lazy``) are
+        checked chunk by chunk in one streaming pass instead: ``X`` comes back as a
+        :class:`~sklearn_amfno._streaming.GridDataset` carrying the scaling statistics, and
+        ``y`` as None (the dataset holds it).
+        """
+        if is_lazy(X) or is_lazy(y):
+            dataset, fitted = stream_fit_data(X, y, channel_axis=self.channel_axis, estimator=self)
+            return dataset, None, fitted
         X = check_grid_input(X, channel_axis=self.channel_axis, estimator=self)
         grid = X.shape[2:]
         y, kind, has_channels = check_grid_target(y, grid, len(X))
@@ -457,10 +468,11 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
 
         Parameters
         ----------
-        X : ndarray of shape (n_samples, n_channels_in, *grid)
-            Validated training inputs.
-        y : ndarray of shape (n_samples, n_outputs, *grid) or (n_samples, n_outputs)
-            Validated training targets.
+        X : ndarray of shape (n_samples, n_channels_in, *grid) or GridDataset
+            Validated training inputs; for streamed (lazy) data the dataset, which carries the
+            statistics of its streaming pass.
+        y : ndarray of shape (n_samples, n_outputs, *grid) or (n_samples, n_outputs), or None
+            Validated training targets (None for streamed data).
         fitted : dict
             The fitted attributes resolved so far (``grid_shape_``, ``n_channels_in_``,
             ``n_outputs_``, ``target_kind_``, ...).
@@ -471,8 +483,11 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             An instance of ``_module_class``.
         """
         module = self._build_module(fitted, self._module_kwargs())
-        x_mean, x_scale = channel_statistics(X, axis=1)
-        y_mean, y_scale = channel_statistics(y, axis=1)
+        if isinstance(X, GridDataset):
+            (x_mean, x_scale), (y_mean, y_scale) = X.x_statistics, X.y_statistics
+        else:
+            x_mean, x_scale = channel_statistics(X, axis=1)
+            y_mean, y_scale = channel_statistics(y, axis=1)
         module.set_scaling(x_mean, x_scale, y_mean, y_scale)
         return module
 
@@ -486,14 +501,16 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             **module_kwargs,
         )
 
-    def _warn_degenerate_targets(self, y: np.ndarray, kind: str, target_norm: float) -> None:
-        """Warn when the relative L2 loss meets target samples whose norm is (near) zero."""
+    def _warn_degenerate_targets(self, degenerate: np.ndarray, kind: str, target_norm: float) -> None:
+        """Warn when the relative L2 loss meets target samples whose norm is (near) zero.
+
+        ``degenerate`` marks them (``metrics.degenerate_target_mask`` of the targets).
+        """
         if not (self.loss == "relative_l2" or (self.loss == "auto" and kind == "field")):
             return
-        degenerate = degenerate_target_mask(y, reference_norm=target_norm)
         if degenerate.any():
             warnings.warn(
-                f"{int(degenerate.sum())} of {len(y)} target samples have a norm below "
+                f"{int(degenerate.sum())} of {len(degenerate)} target samples have a norm below "
                 f"{DEGENERATE_THRESHOLD:.0%} of the typical norm ({target_norm:.3g}, the root mean "
                 "square of the per-sample norms): their relative error is undefined or "
                 "meaningless, so the loss measures their error against the typical norm instead "
@@ -699,15 +716,31 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         ----------
         X : array-like of shape (n_samples, *grid) or (n_samples, *grid, n_channels)
             Any grid size of the training dimension: the output follows the input grid
-            (zero-shot super-resolution for field targets).
+            (zero-shot super-resolution for field targets). A lazily loaded array
+            (``np.memmap``, ``h5py``/``zarr`` array) is read in chunks of whole batches.
 
         Returns
         -------
         y_pred : ndarray
             The layout of the training ``y``, on X's grid; float32 if ``X`` is float32, else
-            float64.
+            float64. Always in memory: predict larger-than-memory data slice by slice.
         """
         check_is_fitted(self, "net_")
+        if is_lazy(X):
+            # Chunks of whole batches through the in-memory path: the batches (and so the
+            # results) of an in-memory predict, without loading X.
+            return stream_predict(
+                self._predict_in_memory,
+                X,
+                channel_axis=self.channel_axis,
+                n_dim=self.n_dim_,
+                n_channels=self.n_channels_in_,
+                batch_size=self.batch_size,
+            )
+        return self._predict_in_memory(X)
+
+    def _predict_in_memory(self, X):
+        """``predict`` of data in memory (or of one chunk of lazily loaded data)."""
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
         X = check_grid_input(
             X,
