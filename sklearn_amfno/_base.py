@@ -40,11 +40,15 @@ from ._persistence import Loader, SaveMixin, Saver, fitted_attributes
 from ._resources import device_memory, meta_module, parameter_bytes, resolve_device, training_bytes
 from ._streaming import GridDataset, is_lazy, materialize, stream_fit_data, stream_predict, target_norms
 from ._training import (
+    ContinueSchedule,
     DivergenceGuard,
     EpochProgressBar,
+    FitInProgress,
     InterruptWatch,
     ValidationEarlyStopping,
     check_callbacks,
+    device_in_use,
+    fit_in_progress,
     float32_default_dtype,
     separate_checkpoint_dirs,
 )
@@ -148,11 +152,13 @@ net_ : skorch.NeuralNetRegressor
     best_epoch_ : int or None
         With ``early_stopping``: the epoch (counted from 1, as in the history) whose weights were
         kept, the one with the lowest validation loss. ``None`` without early stopping.
-    training_status_ : {"completed", "stopped", "diverged", "interrupted"}
+    training_status_ : {"completed", "stopped", "diverged", "interrupted", "in_progress"}
         How the last fit ended: all ``max_epochs``; stopped by early stopping or a callback;
         rolled back after a non-finite loss (``on_divergence="restore"``); or interrupted by
         Ctrl-C (the estimator keeps the weights reached and ``fit`` re-raises the
-        ``KeyboardInterrupt``).
+        ``KeyboardInterrupt``). ``"in_progress"``: a checkpoint saved during the fit
+        (:class:`sklearn_amfno.callbacks.EstimatorCheckpoint`), which ``fit(X, y,
+        resume=True)`` completes.
     checkpoint_dirs_ : list of str
         Where this fit's checkpoint callbacks wrote (empty without such callbacks)."""
 
@@ -276,7 +282,7 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
 
     # -- fit, step by step ---------------------------------------------------------------------
 
-    def fit(self, X, y):
+    def fit(self, X, y, *, resume: bool = False):
         """Train the operator on input functions ``X`` and targets ``y``.
 
         Parameters
@@ -286,15 +292,25 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         y : array-like
             A field on X's grid, ``(n_samples, *grid)`` or ``(n_samples, *grid, n_out)``, or a
             per-sample target ``(n_samples,)`` / ``(n_samples, k)``.
+        resume : bool, default=False
+            Complete the last fit instead of starting one: train until that fit has run
+            ``max_epochs`` epochs, with the optimizer's saved state and learning rate and the
+            schedule where it stopped, so that an estimator loaded from a checkpoint
+            (:class:`sklearn_amfno.callbacks.EstimatorCheckpoint`) and resumed on the same data
+            gives the losses and weights of the uninterrupted fit. A completed fit is left as
+            it is; an unfitted estimator fits normally. Data or model changes are refused as for
+            ``warm_start``.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y)
+        if not isinstance(resume, bool):
+            raise TypeError(f"resume must be True or False, got {resume!r} of type {type(resume).__name__}.")
+        return self._fit(X, y, resume=resume)
 
-    def _fit(self, X, y, *, rollout_steps: int | None = None):
+    def _fit(self, X, y, *, rollout_steps: int | None = None, resume: bool = False):
         """``fit``, optionally training the one-step model through ``rollout_steps`` unrolled steps.
 
         With ``rollout_steps=k`` (used by :class:`~sklearn_amfno.AutoregressiveRegressor`), ``y``
@@ -319,14 +335,25 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             y_unrolled = check_grid_target(y_unrolled, fitted["grid_shape_"], len(X))[0]
         fitted.update(self._validate_family_params(fitted["grid_shape_"]))
         fitted["_module_params"] = self._module_kwargs()
-        warm = self.warm_start and hasattr(self, "net_")
+        warm = (self.warm_start or resume) and hasattr(self, "net_")
         if warm:
             self._check_warm_start(fitted)
+        resume = resume and warm
+        if resume:
+            # The fit to complete began at _fit_start_epoch (0 for files older than resume).
+            fit_start = getattr(self, "_fit_start_epoch", 0)
+            done = len(self.net_.history) - fit_start
+            if done >= self.max_epochs:
+                return self
         target_norm, degenerate = target_norms(X, y)
         fitted["_target_norm"] = target_norm
         self._warn_degenerate_targets(degenerate, fitted["target_kind_"], target_norm)
         fitted["device_"] = resolve_device(self.device)
         callbacks = self.initialize_callbacks()
+        if resume and self.lr_schedule == "cosine":
+            # Right after the schedule, which builds the torch scheduler at train begin.
+            at = [name for name, _ in callbacks].index("lr_schedule") + 1
+            callbacks.insert(at, ("continue_schedule", ContinueSchedule(done)))
         fitted["checkpoint_dirs_"] = separate_checkpoint_dirs(callbacks, type(self).__name__)
         self._check_memory(fitted, len(X))
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -352,14 +379,17 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
                 trained = Rollout(module, rollout_steps, fitted["n_channels_in_"])
                 criterion = StepwiseLoss(criterion, rollout_steps)
             net = self.initialize_net(trained, criterion, fitted["device_"], seed, callbacks)
-            with watch.watch():
-                if warm:
-                    self._resume_net(net)
-                    start = len(net.history)
-                    net.partial_fit(X, y_train)
-                else:
-                    start = 0
-                    net.fit(X, y_train)
+            with watch.watch(), device_in_use(fitted["device_"], type(self).__name__):
+                start = len(self.net_.history) if warm else 0
+                # Checkpoint callbacks (sklearn_amfno.callbacks) save the estimator from this.
+                progress = FitInProgress(self, fitted, module, fit_start if resume else start)
+                with fit_in_progress(progress):
+                    if warm:
+                        self._resume_net(net, keep_groups=resume)
+                        net.partial_fit(X, y_train, epochs=self.max_epochs - done if resume else None)
+                    else:
+                        net.fit(X, y_train)
+            fitted["_fit_start_epoch"] = progress.start_epoch
             fitted["_rng_state"] = torch.get_rng_state()
         # Keep the one-step model: prediction steps it as often as asked.
         net.module_ = module
@@ -374,7 +404,7 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             fitted["training_status_"] = "interrupted"
         elif guard.diverged_epoch_ is not None:
             fitted["training_status_"] = "diverged"
-        elif fitted["n_epochs_"] - start < self.max_epochs:
+        elif fitted["n_epochs_"] - fitted["_fit_start_epoch"] < self.max_epochs:
             fitted["training_status_"] = "stopped"
         else:
             fitted["training_status_"] = "completed"
@@ -447,8 +477,12 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
                     "warm_start=False to start afresh."
                 )
 
-    def _resume_net(self, net: NeuralNetRegressor) -> None:
-        """Initialise ``net`` and hand it the fitted net's optimizer state and history."""
+    def _resume_net(self, net: NeuralNetRegressor, keep_groups: bool = False) -> None:
+        """Initialise ``net`` and hand it the fitted net's optimizer state and history.
+
+        ``keep_groups`` (a resumed fit) also keeps the fitted optimizer's parameter groups: the
+        learning rate reached and the fit's initial one, where the schedule continues from.
+        """
         old = self.net_
         net.initialize()
         if type(net.optimizer_) is not type(old.optimizer_):
@@ -459,7 +493,7 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             )
         # The state (moments, step counts) of the previous fit, the hyperparameters of now.
         state = copy.deepcopy(old.optimizer_.state_dict()["state"])
-        groups = net.optimizer_.state_dict()["param_groups"]
+        groups = (old if keep_groups else net).optimizer_.state_dict()["param_groups"]
         net.optimizer_.load_state_dict({"state": state, "param_groups": groups})
         net.history = copy.deepcopy(old.history)
 

@@ -11,6 +11,7 @@ in parallel share nothing.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import itertools
 import math
@@ -18,7 +19,11 @@ import os
 import signal
 import threading
 import time
+import warnings
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from skorch.callbacks import Callback
@@ -271,3 +276,124 @@ def separate_checkpoint_dirs(callbacks: list[tuple[str, Callback]], owner: str) 
             callback.dirname = os.path.join(callback.dirname, fit_id)
             dirs.append(callback.dirname)
     return dirs
+
+
+# -- resume and checkpoints ------------------------------------------------------------------------
+
+
+@dataclass
+class FitInProgress:
+    """What a callback needs to save the estimator in the middle of its fit.
+
+    ``fitted`` holds the fitted attributes resolved before training (grid, channels, device,
+    ...); ``module`` is the one-step model (``net.module_`` may wrap it in ``Rollout``);
+    ``start_epoch`` is the length of the history when this fit began (non-zero for a warm start).
+    """
+
+    estimator: Any
+    fitted: dict
+    module: torch.nn.Module
+    start_epoch: int
+
+
+# Per thread (a new thread starts with an empty context): the fit running in this thread, if any.
+_FIT_IN_PROGRESS: contextvars.ContextVar[FitInProgress | None] = contextvars.ContextVar(
+    "sklearn_amfno_fit_in_progress", default=None
+)
+
+
+@contextlib.contextmanager
+def fit_in_progress(state: FitInProgress) -> Iterator[None]:
+    """Make ``state`` visible to callbacks (:func:`current_fit`) while the training loop runs."""
+    token = _FIT_IN_PROGRESS.set(state)
+    try:
+        yield
+    finally:
+        _FIT_IN_PROGRESS.reset(token)
+
+
+def current_fit() -> FitInProgress | None:
+    """The estimator fit running in this thread (``None`` outside a package estimator's fit)."""
+    return _FIT_IN_PROGRESS.get()
+
+
+class ContinueSchedule(Callback):
+    """Put the learning-rate schedule at ``position`` epochs into its fit (a resumed fit).
+
+    Runs after skorch's ``LRScheduler`` has built the torch scheduler at train begin. The
+    optimizer's parameter groups were loaded from the interrupted fit, so they hold the learning
+    rate reached (``lr``) and the fit's starting one (``initial_lr``, which torch keeps); the
+    scheduler then only needs its epoch count. Cosine annealing steps recursively from the
+    current learning rate, so the resumed fit takes exactly the learning rates of an
+    uninterrupted one.
+
+    Parameters
+    ----------
+    position : int
+        Epochs of the fit already done.
+    """
+
+    def __init__(self, position: int = 0) -> None:
+        self.position = position
+
+    def on_train_begin(self, net, **kwargs) -> None:
+        schedule = dict(net.callbacks_).get("lr_schedule")
+        if schedule is not None and schedule.lr_scheduler_ is not None:
+            schedule.lr_scheduler_.last_epoch = self.position
+
+
+# -- several fits on one CUDA device ----------------------------------------------------------------
+
+
+class SharedDeviceWarning(UserWarning):
+    """Several fits train on one CUDA device at the same time.
+
+    They compete for its memory and compute: each runs slower, and together they may run out of
+    memory. Give every worker its own GPU (``CUDA_VISIBLE_DEVICES`` per worker, see
+    ``docs/scaling_out.md``) or run the search with one job per GPU.
+    """
+
+
+_ACTIVE_FITS: Counter[str] = Counter()
+_ACTIVE_FITS_LOCK = threading.Lock()
+
+
+def _device_key(device: str) -> str | None:
+    """``"cuda:<i>"`` for a CUDA device (an unnumbered ``"cuda"`` is the current one), else None."""
+    parsed = torch.device(device)
+    if parsed.type != "cuda":
+        return None
+    index = parsed.index
+    if index is None:
+        index = torch.cuda.current_device() if torch.cuda.is_available() else 0
+    return f"cuda:{index}"
+
+
+@contextlib.contextmanager
+def device_in_use(device: str, owner: str) -> Iterator[None]:
+    """Count this fit on ``device`` while it trains; warn if another fit of this process is there.
+
+    Process-local: it sees fits in threads of this process (joblib's threading backend, a dask
+    worker's threads, user threads), not fits in other processes (loky, dask or ray worker
+    processes); :func:`sklearn_amfno.parallel.check_shared_device` covers those before a search.
+    """
+    key = _device_key(device)
+    if key is None:
+        yield
+        return
+    with _ACTIVE_FITS_LOCK:
+        others = _ACTIVE_FITS[key]
+        _ACTIVE_FITS[key] += 1
+    if others:
+        warnings.warn(
+            f"{owner}.fit starts on {key} while {others} other fit(s) of this process train there: "
+            "they share its memory and compute. Run one job per GPU (n_jobs equal to the number of "
+            "GPUs with one GPU per worker, see docs/scaling_out.md).",
+            SharedDeviceWarning,
+            stacklevel=4,
+        )
+    try:
+        yield
+    finally:
+        with _ACTIVE_FITS_LOCK:
+            _ACTIVE_FITS[key] -= 1
