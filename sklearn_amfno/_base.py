@@ -22,7 +22,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from skorch import NeuralNetRegressor
 from skorch.callbacks import LRScheduler
-from skorch.dataset import ValidSplit
+from skorch.dataset import ValidSplit, unpack_data
 from skorch.history import History
 from torch import nn
 
@@ -36,7 +36,17 @@ from ._compat import (
     StrOptions,
 )
 from ._data_contract import check_grid_input, check_grid_target
+from ._distributed import (
+    DataParallel,
+    all_reduce_gradients,
+    broadcast_seed,
+    is_main_process,
+    process_group,
+    rank_device,
+    shard_bounds,
+)
 from ._persistence import Loader, SaveMixin, Saver, fitted_attributes
+from ._precision import PRECISIONS, autocast_forward
 from ._resources import device_memory, meta_module, parameter_bytes, resolve_device, training_bytes
 from ._streaming import GridDataset, is_lazy, materialize, stream_fit_data, stream_predict, target_norms
 from ._training import (
@@ -107,7 +117,14 @@ width : int, default={width}
         (ValueError) when the grid, the channels, the kind of target, a parameter that shapes
         the model or the optimizer changed.
     device : str, default="auto"
-        Torch device; ``"auto"`` takes CUDA when available.
+        Torch device; ``"auto"`` takes CUDA when available. Under ``torchrun`` (a process
+        group of several ranks) ``fit`` trains data-parallel: ``batch_size`` stays the global
+        batch, each rank trains on its shard of it, on ``cuda:<LOCAL_RANK>`` for CUDA, and only
+        rank 0 writes files (``docs/scaling_out.md``).
+    precision : {{"fp32", "bf16"}}, default="fp32"
+        ``"bf16"``: forward passes (training and ``predict``) under bfloat16 autocast, with the
+        FFTs, the mode contraction and the spectral kernels kept in float32 and the loss computed
+        in float32 (mixed precision; for GPUs with bfloat16 units, often slower on CPUs).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and the validation split. Equal seeds give
         bit-identical fits on CPU.
@@ -217,6 +234,63 @@ _OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torc
 _MODULE_PARAMETERS = ("width", "n_layers", "add_grid")
 
 
+class OperatorNet(NeuralNetRegressor):
+    """skorch's ``NeuralNetRegressor`` with data-parallel training steps and mixed precision.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        Those of ``skorch.NeuralNetRegressor``.
+    precision : {"fp32", "bf16"}, default="fp32"
+        Forward passes in float32, or under bfloat16 autocast with the spectral layers in
+        float32 (:mod:`sklearn_amfno._precision`).
+    data_parallel : DataParallel or None, default=None
+        This rank's place in a process group: each training step then trains on this rank's
+        shard of the global batch and sums the weighted gradients over the ranks
+        (:mod:`sklearn_amfno._distributed`). ``None``: one process.
+    """
+
+    def __init__(self, *args, precision: str = "fp32", data_parallel: DataParallel | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.precision = precision
+        self.data_parallel = data_parallel
+
+    def infer(self, x, **fit_params):
+        if self.precision == "fp32":
+            return super().infer(x, **fit_params)
+        with autocast_forward(self.module_, torch.device(self.device).type, self.precision):
+            y_pred = super().infer(x, **fit_params)
+        # The loss and the predictions in float32.
+        return y_pred.float()
+
+    def train_step_single(self, batch, **fit_params):
+        group = self.data_parallel
+        if group is None:
+            return super().train_step_single(batch, **fit_params)
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        n_batch = len(Xi)
+        start, stop = shard_bounds(n_batch, group.rank, group.world_size)
+        # The shard's mean loss weighted by its share of the batch: summed over the ranks, the
+        # weighted means give the mean over the global batch, whatever the shard sizes.
+        weight = (stop - start) / n_batch
+        if stop > start:
+            y_pred = self.infer(Xi[start:stop], **fit_params)
+            loss = self.get_loss(y_pred, yi[start:stop], X=Xi[start:stop], training=True) * weight
+            loss.backward()
+        else:
+            # An empty shard (a last batch smaller than the group): zero gradients, no forward.
+            y_pred = torch.empty(0, device=self.device)
+            loss = torch.zeros((), device=self.device)
+        loss = all_reduce_gradients(self.module_.parameters(), loss)
+        return {"loss": loss, "y_pred": y_pred}
+
+    def save_params(self, *args, **kwargs):
+        # Checkpoint callbacks write through save_params: once, from rank 0.
+        if is_main_process():
+            super().save_params(*args, **kwargs)
+
+
 class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     """Shared base of the neural-operator regressors; not for direct use.
 
@@ -252,6 +326,7 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         "n_iter_no_change": POSITIVE_INT,
         "warm_start": ["boolean"],
         "device": [str],
+        "precision": [StrOptions(set(PRECISIONS))],
         "random_state": RANDOM_STATE,
         "verbose": ["verbose"],
         "callbacks": [None, list],
@@ -348,7 +423,9 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         target_norm, degenerate = target_norms(X, y)
         fitted["_target_norm"] = target_norm
         self._warn_degenerate_targets(degenerate, fitted["target_kind_"], target_norm)
-        fitted["device_"] = resolve_device(self.device)
+        # A process group (torchrun) makes the fit data-parallel: one seed, one GPU per rank.
+        group = process_group(resolve_device(self.device))
+        fitted["device_"] = rank_device(resolve_device(self.device), group)
         callbacks = self.initialize_callbacks()
         if resume and self.lr_schedule == "cosine":
             # Right after the schedule, which builds the torch scheduler at train begin.
@@ -357,6 +434,7 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         fitted["checkpoint_dirs_"] = separate_checkpoint_dirs(callbacks, type(self).__name__)
         self._check_memory(fitted, len(X))
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = broadcast_seed(seed, group)
         watch = InterruptWatch()
         y_train = y if y_unrolled is None else y_unrolled
         # A forked RNG: the fit is repeatable and the caller's torch random state is untouched.
@@ -711,11 +789,17 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
 
         Returns
         -------
-        net : skorch.NeuralNetRegressor
+        net : OperatorNet
+            A ``skorch.NeuralNetRegressor`` with data-parallel steps and mixed precision.
         """
         optimizer = _OPTIMIZERS.get(self.optimizer, self.optimizer)
         optimizer_params = {f"optimizer__{k}": v for k, v in (self.optimizer_params or {}).items()}
-        return NeuralNetRegressor(
+        verbose = self.verbose
+        if not is_main_process():
+            # One progress report, from rank 0: the ranks' losses are the same.
+            callbacks = [(name, cb) for name, cb in callbacks if name != "progress_bar"]
+            verbose = 0
+        return OperatorNet(
             module=module,
             criterion=criterion,
             optimizer=optimizer,
@@ -733,7 +817,9 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             callbacks=callbacks,
             device=device,
             # verbose=1 is the progress bar (a callback); 2 and more print skorch's table.
-            verbose=int(self.verbose >= 2),
+            verbose=int(verbose >= 2),
+            precision=getattr(self, "precision", "fp32"),  # absent from pickles of 0.1
+            data_parallel=process_group(device),
         )
 
     # -- predict -------------------------------------------------------------------------------
@@ -836,6 +922,39 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             self.device_ = str(self.net_.device)
 
     # -- safe persistence (sklearn_amfno._persistence) -------------------------------------------
+
+    def save(self, path) -> None:
+        """Save the estimator to one file that :func:`sklearn_amfno.load` reads back safely.
+
+        The weights, optimizer state and random state as safetensors, the parameters, fitted
+        attributes and history as JSON, under a SHA-256 checksum; loading never unpickles
+        (``docs/saving.md``). In a process group (``torchrun``) only rank 0 writes; the other
+        ranks return at once (their models are the same), so a rank that reads the file must
+        wait for rank 0 first (``torch.distributed.barrier()``).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file written, exactly this name (``.safetensors`` suggested); overwritten if it
+            exists.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import sklearn_amfno
+        >>> from sklearn_amfno import FNORegressor
+        >>> X = np.random.default_rng(0).standard_normal((8, 16))
+        >>> est = FNORegressor(n_modes=4, width=4, max_epochs=1, random_state=0).fit(X, X)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = os.path.join(folder, "model.safetensors")
+        ...     est.save(path)
+        ...     loaded = sklearn_amfno.load(path)
+        >>> bool((loaded.predict(X) == est.predict(X)).all())
+        True
+        """
+        if is_main_process():
+            super().save(path)
 
     def _get_persistent_state(self, saver: Saver) -> dict:
         """The fitted attributes as JSON; ``net_`` as weights, optimizer state and history."""

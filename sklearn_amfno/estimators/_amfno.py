@@ -122,6 +122,7 @@ class AMFNORegressor(BaseOperatorRegressor):
         n_iter_no_change=10,
         warm_start=False,
         device="auto",
+        precision="fp32",
         random_state=None,
         verbose=0,
         callbacks=None,

@@ -116,6 +116,7 @@ class FFNORegressor(BaseOperatorRegressor):
         n_iter_no_change=10,
         warm_start=False,
         device="auto",
+        precision="fp32",
         random_state=None,
         verbose=0,
         callbacks=None,

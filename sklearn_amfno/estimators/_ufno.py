@@ -114,6 +114,7 @@ class UFNORegressor(BaseOperatorRegressor):
         n_iter_no_change=10,
         warm_start=False,
         device="auto",
+        precision="fp32",
         random_state=None,
         verbose=0,
         callbacks=None,
