@@ -272,8 +272,11 @@ def separate_checkpoint_dirs(callbacks: list[tuple[str, Callback]], owner: str) 
     dirs = []
     fit_id = f"{owner}-{os.getpid()}-{time.time_ns()}-{next(_FIT_COUNTER)}"
     for _, callback in callbacks:
-        if isinstance(callback, Callback) and isinstance(getattr(callback, "dirname", None), str):
-            callback.dirname = os.path.join(callback.dirname, fit_id)
+        # A path-like dirname (pathlib.Path) too: it would otherwise be shared by every fit.
+        if isinstance(callback, Callback) and isinstance(
+            getattr(callback, "dirname", None), (str, os.PathLike)
+        ):
+            callback.dirname = os.path.join(os.fspath(callback.dirname), fit_id)
             dirs.append(callback.dirname)
     return dirs
 
