@@ -473,12 +473,14 @@ class LazyArray:
             if not -n <= i < n:
                 raise IndexError(f"index {i} is out of bounds for the sample axis of size {n}")
             out = self._rows(slice(i % n, i % n + 1))[0]
+            return out[rest] if rest else out
         else:
             idx = np.asarray(key)
             if idx.dtype == bool:
                 idx = np.flatnonzero(idx)
             out = self._take(idx.astype(np.int64) % n if idx.size else idx.astype(np.int64))
-        return out[rest] if rest else out
+        # The sample axis is kept: the rest of the key applies to the axes after it.
+        return out[(slice(None),) + rest] if rest else out
 
     def _rows(self, rows: slice) -> np.ndarray:
         if rows.stop <= rows.start:
