@@ -17,9 +17,9 @@ every rank then
 Why not ``DistributedDataParallel`` or ``accelerate``: both average the ranks' losses unweighted
 (wrong for an uneven last batch) and ``accelerate`` pads that batch with repeated samples; DDP's
 wrapper also renames the model's parameters. One flat all-reduce per step after the backward
-pass is exact, keeps ``net_.module_`` the plain model and measured as fast on CPU
-(``docs/scaling_out.md``, ``benchmarks/bench_distributed.py``). The price is no overlap of
-communication with the backward pass, which matters on GPUs with large models.
+pass is exact and keeps ``net_.module_`` the plain model. The price, measured on 2 CPU
+processes (``docs/scaling_out.md``, ``benchmarks/bench_distributed.py``): 11-20 % more time per
+epoch than accelerate's DDP, which overlaps the all-reduce with the backward pass.
 """
 
 from __future__ import annotations
