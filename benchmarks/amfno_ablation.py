@@ -7,16 +7,16 @@ Every fit uses the estimator's defaults (width 32, 4 layers, AdamW with cosine s
 batch 32) except the variant's own settings, ``--epochs`` epochs (30), one torch thread.
 
 A variant name joins factors with ``+``. Estimator factors: ``linear`` (the paper's ``k / k_ref``,
-the default before this study), ``log`` (``frequency_map="log"``), ``nb32``, ``nb64``
-(``n_basis``), ``hidden64``, ``hidden128`` (``kernel_hidden``), ``rank2``, ``rank4``
-(``kernel_rank``), ``joint`` (``factorization``), ``fourier`` (``basis``), ``ffn1``, ``ffn2``
-(``ffn_ratio``), ``lr3e-3``. Diagnostic factors change the torch module after it is built (they
-answer "what limits the kernel?", they are not estimator options): ``cap16`` (kernel zero above
-``|k| = 16``), ``scale0.1``, ``scale3`` (kernel output scaled at init), ``bypass`` (FNO's
-``W v`` added inside the block), ``linearnet`` (kernel network without hidden layer),
-``dense12``, ``dense16``, ``denseall`` (FNO's stored per-mode weights in AM-FNO's block instead
-of the generated kernel). Rows ``FNO`` (12 modes), ``FNO+`` (all modes) and ``FFNO`` are the
-baselines at their defaults. Results append to ``--out`` as JSON lines;
+the default before this study), ``log`` (``frequency_map="log"``), ``nb32``, ``nb64`` (``n_basis``),
+``hidden64``, ``hidden128`` (``kernel_hidden``), ``rank2``, ``rank4`` (``kernel_rank``), ``joint``
+(``factorization``), ``fourier`` (``basis``), ``ffn1``, ``ffn2`` (``ffn_ratio``), ``lr3e-3``,
+``pad`` (``domain_padding=0.125``). Diagnostic factors change the torch module after it is built
+(they answer "what limits the kernel?", they are not estimator options): ``cap16`` (kernel zero
+above ``|k| = 16``), ``scale0.1``, ``scale3`` (kernel output scaled at init), ``bypass`` (FNO's ``W
+v`` added inside the block), ``linearnet`` (kernel network without hidden layer), ``dense12``,
+``dense16``, ``denseall`` (FNO's stored per-mode weights in AM-FNO's block instead of the generated
+kernel). Rows ``FNO`` (12 modes), ``FNO+`` (all modes) and ``FFNO`` are the baselines at their
+defaults, ``FNO(pad)`` FNO with ``domain_padding=0.125``. Results append to ``--out`` as JSON lines;
 ``docs/paper_results.md`` summarises them.
 
     python benchmarks/amfno_ablation.py burgers linear log log+nb32 FNO [--epochs 30] [--seed 0]
@@ -156,6 +156,7 @@ FACTORS: dict[str, tuple[dict, list]] = {
     "ffn1": ({"ffn_ratio": 1}, []),
     "ffn2": ({"ffn_ratio": 2}, []),
     "lr3e-3": ({"lr": 3e-3}, []),
+    "pad": ({"domain_padding": 0.125}, []),
     "cap16": ({}, [cap_modes(16)]),
     "scale0.1": ({}, [scale_kernel(0.1)]),
     "scale3": ({}, [scale_kernel(3.0)]),
@@ -183,6 +184,8 @@ def make_estimator(variant: str, epochs: int, seed: int, **kw):
     common = {"max_epochs": epochs, "random_state": seed, **kw}
     if variant in ("FNO", "FNO+"):
         return FNORegressor(n_modes=12 if variant == "FNO" else None, **common)
+    if variant == "FNO(pad)":
+        return FNORegressor(n_modes=12, domain_padding=0.125, **common)
     if variant == "FFNO":
         return FFNORegressor(**common)
     params, modifiers = {}, []

@@ -142,3 +142,47 @@ def test_fit_steps_can_be_overridden_like_skorch_ones():
     X = np.random.default_rng(0).standard_normal((8, 16))
     est = L1Regressor(n_modes=4, width=4, max_epochs=1, random_state=0).fit(X, X)
     assert isinstance(est.net_.criterion_, torch.nn.L1Loss)
+
+
+class _RecordShape(torch.nn.Module):
+    def forward(self, v):
+        self.seen = tuple(v.shape[2:])
+        return v
+
+
+@pytest.mark.parametrize("grid", [(32,), (16, 20), (8, 8, 6)])
+def test_domain_padding_pads_what_the_processor_sees_and_crops_it_exactly(grid):
+    torch.manual_seed(0)
+    record = _RecordShape()
+    padded = OperatorNetwork(2, 1, n_dim=len(grid), width=4, processor=record, domain_padding=0.25)
+    plain = OperatorNetwork(2, 1, n_dim=len(grid), width=4, processor=torch.nn.Identity())
+    plain.load_state_dict(padded.state_dict())
+    x = torch.randn(3, 2, *grid)
+    # Pointwise maps commute with padding + cropping: with an identity processor nothing changes.
+    torch.testing.assert_close(padded(x), plain(x))
+    assert record.seen == tuple(n + round(0.25 * n) for n in grid)
+
+
+def test_domain_padding_fraction_keeps_the_physical_domain_on_a_finer_grid():
+    from sklearn_amfno.nn.models.backbone import padded_shape
+
+    assert padded_shape((32, 24), 0.125) == (36, 27)
+    assert padded_shape((64, 48), 0.125) == (72, 54)  # twice the points, the same padded domain
+    model = AMFNO(1, 1, (32, 32), width=4, n_layers=1, domain_padding=0.125)
+    assert model.processor[0].spectral.kernel.reference == (18, 18)  # Nyquist of the padded grid
+    assert model(torch.randn(2, 1, 64, 64)).shape == (2, 1, 64, 64)
+
+
+def test_fno_modes_refer_to_the_padded_grid():
+    est = FNORegressor(n_modes=None, domain_padding=0.25, width=4, n_layers=1, max_epochs=1, random_state=0)
+    X = np.random.default_rng(0).standard_normal((8, 16, 16))
+    est.fit(X, X)
+    assert est.n_modes_ == (10, 11)  # the 20 x 20 padded grid's full-axis and real-FFT limits
+    assert est.predict(np.repeat(np.repeat(X, 2, 1), 2, 2)).shape == (8, 32, 32)
+
+
+def test_negative_domain_padding_is_refused():
+    with pytest.raises(ValueError, match="domain_padding"):
+        AMFNORegressor(domain_padding=-0.1).fit(np.zeros((4, 8)), np.zeros((4, 8)))
+    with pytest.raises(ValueError, match="domain_padding"):
+        OperatorNetwork(1, 1, n_dim=1, width=2, processor=torch.nn.Identity(), domain_padding=-1)

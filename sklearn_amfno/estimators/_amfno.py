@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._base import BaseOperatorRegressor, fill_doc, store_parameters
-from .._compat import POSITIVE_INT, POSITIVE_REAL, StrOptions
+from .._compat import POSITIVE_INT, POSITIVE_REAL, StrOptions, finite_interval
 from ..nn.layers import BASES, FREQUENCY_MAPS
 from ..nn.models import AMFNO
 
@@ -14,9 +14,10 @@ class AMFNORegressor(BaseOperatorRegressor):
     Each layer is ``v <- act(v + FFN(K v))`` with ``K v = IRFFT(R(k) * RFFT(v))`` over every mode
     of the grid. ``R(k)``, a complex ``width x width`` matrix per frequency, is produced by a small
     network of the wavenumber instead of being stored per mode, so the number of parameters does
-    not depend on the grid. The network sees ``t = k / k_ref`` with ``k_ref`` the training grid's
-    Nyquist wavenumber per axis, fixed at fit; on a finer grid the modes above it get a zero kernel
-    (see :mod:`sklearn_amfno.nn.layers.spectral`).
+    not depend on the grid. The network sees the wavenumber scaled into ``[-1, 1]``
+    (``frequency_map``), ``k_ref`` (the training grid's Nyquist wavenumber per axis, fixed at fit)
+    mapping to 1; on a finer grid the modes above ``k_ref`` get a zero kernel (see
+    :mod:`sklearn_amfno.nn.layers.spectral`).
 
     Parameters
     ----------
@@ -49,6 +50,11 @@ class AMFNORegressor(BaseOperatorRegressor):
         Separable kernel on a 2-D or 3-D grid: ``R(k)`` is a sum of ``kernel_rank`` products of
         axis kernels (one is the public code's rank-one kernel). Each term adds an output layer
         to every axis network, where nearly all of the kernel's parameters sit.
+    domain_padding : float, default=0
+        Zero padding appended to every axis inside the network, as a fraction of the axis
+        length, cropped before the projection: for non-periodic problems such as Darcy flow.
+        ``k_ref`` is then the padded training grid's Nyquist wavenumber. A fraction keeps the
+        padded domain's physical size on every grid, so super-resolution still works.
     {common_parameters}
 
     Attributes
@@ -91,6 +97,7 @@ class AMFNORegressor(BaseOperatorRegressor):
         "ffn_ratio": POSITIVE_REAL,
         "frequency_map": [StrOptions(set(FREQUENCY_MAPS))],
         "kernel_rank": POSITIVE_INT,
+        "domain_padding": [finite_interval(0, 10, closed="left")],
     }
 
     def __init__(
@@ -105,6 +112,7 @@ class AMFNORegressor(BaseOperatorRegressor):
         ffn_ratio=4,
         frequency_map="log",
         kernel_rank=1,
+        domain_padding=0.0,
         width=32,
         n_layers=4,
         channel_axis=None,

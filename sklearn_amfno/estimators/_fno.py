@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from .._base import BaseOperatorRegressor, fill_doc, store_parameters
-from .._compat import N_MODES
+from .._compat import N_MODES, finite_interval
 from ..nn.layers import DenseSpectralKernel, resolve_modes
 from ..nn.models import FNO
+from ..nn.models.backbone import padded_shape
 
 
 class FNORegressor(BaseOperatorRegressor):
@@ -21,6 +22,11 @@ class FNORegressor(BaseOperatorRegressor):
         Modes kept per axis (wavenumbers ``-m <= k < m``; ``0 <= k < m`` on the last axis).
         ``None`` keeps every mode of the training grid (FNO+, "no truncation"); the parameter
         count then grows with the grid.
+    domain_padding : float, default=0
+        Zero padding appended to every axis inside the network, as a fraction of the axis
+        length, cropped before the projection: for non-periodic problems such as Darcy flow (the
+        FNO paper pads its Darcy grids). Modes then refer to the padded grid. A fraction keeps
+        the padded domain's physical size on every grid, so super-resolution still works.
     {common_parameters}
 
     Attributes
@@ -55,12 +61,14 @@ class FNORegressor(BaseOperatorRegressor):
     _parameter_constraints: dict = {
         **BaseOperatorRegressor._parameter_constraints,
         "n_modes": N_MODES,
+        "domain_padding": [finite_interval(0, 10, closed="left")],
     }
 
     def __init__(
         self,
         n_modes=12,
         *,
+        domain_padding=0.0,
         width=32,
         n_layers=4,
         channel_axis=None,
@@ -87,7 +95,8 @@ class FNORegressor(BaseOperatorRegressor):
         store_parameters(self, locals())
 
     def _validate_family_params(self, grid_shape: tuple[int, ...]) -> dict:
-        return {"n_modes_": resolve_modes(self.n_modes, DenseSpectralKernel.mode_limits(grid_shape))}
+        limits = DenseSpectralKernel.mode_limits(padded_shape(grid_shape, self.domain_padding))
+        return {"n_modes_": resolve_modes(self.n_modes, limits)}
 
 
 fill_doc(FNORegressor)

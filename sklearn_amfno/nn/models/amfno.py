@@ -9,7 +9,7 @@ from torch import nn
 from ..layers.blocks import ResidualFFNBlock, ffn_hidden
 from ..layers.spectral import AmortizedSpectralKernel, SpectralConv
 from ._docs import fill_model_doc
-from .backbone import OperatorNetwork
+from .backbone import OperatorNetwork, padded_shape
 
 
 class AMFNO(OperatorNetwork):
@@ -43,6 +43,9 @@ class AMFNO(OperatorNetwork):
         (:func:`~sklearn_amfno.nn.layers.scale_wavenumbers`).
     kernel_rank : int, default=1
         Separable kernel: number of axis-product terms summed (rank over axes).
+    domain_padding : float, default=0
+        Zero padding per axis as a fraction of its length, for non-periodic problems
+        (:class:`~sklearn_amfno.nn.OperatorNetwork`).
     {model_options}
 
     Examples
@@ -73,11 +76,12 @@ class AMFNO(OperatorNetwork):
         ffn_ratio: float = 4,
         frequency_map: str = "log",
         kernel_rank: int = 1,
+        domain_padding: float = 0.0,
         pooled: bool = False,
         add_grid: bool = True,
     ) -> None:
         n_dim = len(grid_shape)
-        reference = AmortizedSpectralKernel.reference_wavenumbers(grid_shape)
+        reference = AmortizedSpectralKernel.reference_wavenumbers(padded_shape(grid_shape, domain_padding))
         processor = nn.Sequential(
             *(
                 ResidualFFNBlock(
@@ -104,7 +108,16 @@ class AMFNO(OperatorNetwork):
                 for i in range(n_layers)
             )
         )
-        super().__init__(in_channels, out_channels, n_dim, width, processor, pooled=pooled, add_grid=add_grid)
+        super().__init__(
+            in_channels,
+            out_channels,
+            n_dim,
+            width,
+            processor,
+            pooled=pooled,
+            add_grid=add_grid,
+            domain_padding=domain_padding,
+        )
         self.grid_shape = tuple(int(n) for n in grid_shape)
         self.activation_channels = max(self.activation_channels, ffn_hidden(width, ffn_ratio))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import torch
@@ -41,6 +42,12 @@ class OperatorNetwork(nn.Module):
         Append grid coordinates to the input channels before lifting.
     projection_ratio : float, default=4
         Hidden channels of the projection relative to ``width`` (FNO's 128 at width 32).
+    domain_padding : float, default=0
+        Zero padding appended to every axis of the lifted features before the processor, as a
+        fraction of the axis length (``round(domain_padding * n)`` points), cropped before the
+        projection: a spectral processor then no longer sees a non-periodic field as periodic
+        (FNO pads Darcy the same way). A fraction, not a point count, so the padded domain is the
+        same physical length on every grid and super-resolution keeps working.
 
     Attributes
     ----------
@@ -76,8 +83,12 @@ class OperatorNetwork(nn.Module):
         pooled: bool = False,
         add_grid: bool = True,
         projection_ratio: float = 4,
+        domain_padding: float = 0.0,
     ) -> None:
         super().__init__()
+        if not 0 <= domain_padding < 10:
+            raise ValueError(f"domain_padding must be a fraction in [0, 10), got {domain_padding!r}")
+        self.domain_padding = float(domain_padding)
         self.n_dim, self.pooled, self.add_grid = n_dim, pooled, add_grid
         self.in_channels, self.out_channels, self.width = in_channels, out_channels, width
         # The widest per-point feature count inside (the projection's hidden layer at least);
@@ -117,10 +128,30 @@ class OperatorNetwork(nn.Module):
         if self.add_grid:
             coords = grid_coordinates(tuple(x.shape[2:]), x)
             x = torch.cat([x, coords.expand(x.shape[0], *coords.shape)], dim=1)
-        v = self.processor(self.lift(x))
+        v = self.lift(x)
+        if self.domain_padding:
+            grid = v.shape[2:]
+            pad = padding_points(grid, self.domain_padding)
+            # F.pad lists (left, right) pairs from the last axis backwards.
+            v = nn.functional.pad(v, [p for n in reversed(pad) for p in (0, n)])
+            v = self.processor(v)
+            crop = (slice(None), slice(None)) + tuple(slice(0, n) for n in grid)
+            v = v[crop]
+        else:
+            v = self.processor(v)
         if self.pooled:
             features = nn.functional.gelu(self.head_features(v)).flatten(2).mean(-1)
             out = self.head(features)
         else:
             out = self.head(v)
         return out * self.y_scale + self.y_mean
+
+
+def padding_points(grid_shape: Sequence[int], fraction: float) -> tuple[int, ...]:
+    """Points appended per axis for a ``domain_padding`` of ``fraction``: ``round(fraction * n)``."""
+    return tuple(int(round(fraction * int(n))) for n in grid_shape)
+
+
+def padded_shape(grid_shape: Sequence[int], fraction: float) -> tuple[int, ...]:
+    """The grid a processor sees after ``domain_padding``; what its mode limits refer to."""
+    return tuple(int(n) + p for n, p in zip(grid_shape, padding_points(grid_shape, fraction)))

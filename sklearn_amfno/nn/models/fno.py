@@ -9,7 +9,7 @@ from torch import nn
 from ..layers.blocks import FourierBlock
 from ..layers.spectral import DenseSpectralKernel, SpectralConv, resolve_modes
 from ._docs import fill_model_doc
-from .backbone import OperatorNetwork
+from .backbone import OperatorNetwork, padded_shape
 
 
 def fourier_layers(
@@ -47,6 +47,9 @@ class FNO(OperatorNetwork):
     n_modes : int, tuple of int or None, default=12
         Modes kept per axis (``-m <= k < m``; ``0 <= k < m`` on the last axis), clipped to what
         ``grid_shape`` holds; ``None`` keeps all of them (FNO+).
+    domain_padding : float, default=0
+        Zero padding per axis as a fraction of its length, for non-periodic problems
+        (:class:`~sklearn_amfno.nn.OperatorNetwork`).
     {model_options}
 
     Attributes
@@ -74,13 +77,22 @@ class FNO(OperatorNetwork):
         width: int = 32,
         n_layers: int = 4,
         n_modes: int | Sequence[int] | None = 12,
+        domain_padding: float = 0.0,
         pooled: bool = False,
         add_grid: bool = True,
     ) -> None:
-        modes = resolve_modes(n_modes, DenseSpectralKernel.mode_limits(grid_shape))
+        limits = DenseSpectralKernel.mode_limits(padded_shape(grid_shape, domain_padding))
+        modes = resolve_modes(n_modes, limits)
         processor = fourier_layers(width, n_layers, modes)
         super().__init__(
-            in_channels, out_channels, len(grid_shape), width, processor, pooled=pooled, add_grid=add_grid
+            in_channels,
+            out_channels,
+            len(grid_shape),
+            width,
+            processor,
+            pooled=pooled,
+            add_grid=add_grid,
+            domain_padding=domain_padding,
         )
         self.grid_shape, self.n_modes = tuple(int(n) for n in grid_shape), modes
 
