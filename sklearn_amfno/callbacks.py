@@ -125,6 +125,15 @@ class EstimatorCheckpoint(Callback):
         return os.path.join(os.fspath(self.dirname), self.f_estimator)
 
     def on_train_begin(self, net, **kwargs) -> None:
+        """Refuse a net trained outside a sklearn_amfno estimator's ``fit`` (skorch hook).
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The net about to train.
+        **kwargs : dict
+            skorch's further hook arguments (``X``, ``y``), unused.
+        """
         if current_fit() is None:
             raise TypeError(
                 "EstimatorCheckpoint saves a sklearn_amfno estimator: pass it in an estimator's "
@@ -132,6 +141,15 @@ class EstimatorCheckpoint(Callback):
             )
 
     def on_epoch_end(self, net, **kwargs) -> None:
+        """Save the estimator every ``every`` epochs and at the fit's ``max_epochs`` (skorch hook).
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The training net; ``net.history`` counts the epochs.
+        **kwargs : dict
+            skorch's further hook arguments (the datasets), unused.
+        """
         fit = current_fit()
         if fit is None:
             return

@@ -6,8 +6,11 @@ docstrings are completed at import time from shared templates):
 - the estimators exported by :mod:`sklearn_amfno`: their ``__init__`` parameters, and those of their
   public methods defined in this package (``fit``, ``predict``, ``score``, ``initialize_*``, ...);
 - the torch models of :mod:`sklearn_amfno.nn.models`: their ``__init__`` parameters;
-- the public functions of :mod:`sklearn_amfno.datasets`, :mod:`sklearn_amfno.metrics` and
-  :mod:`sklearn_amfno.preprocessing`, and the public classes there (``__init__`` and methods);
+- the public functions of :mod:`sklearn_amfno.datasets`, :mod:`sklearn_amfno.metrics`,
+  :mod:`sklearn_amfno.preprocessing`, :mod:`sklearn_amfno.plotting`,
+  :mod:`sklearn_amfno.callbacks`, :mod:`sklearn_amfno.parallel` and
+  :mod:`sklearn_amfno.nn.losses`, the functions of :mod:`sklearn_amfno` (``load``), and the
+  public classes there (``__init__`` and methods);
 
 each documents every parameter of its signature in its "Parameters" section, in signature
 order, and nothing else (``self``, ``cls``, ``*args`` and ``**kwargs`` need not be documented).
@@ -28,9 +31,13 @@ from numpydoc.docscrape import NumpyDocString
 from sklearn.base import BaseEstimator
 
 import sklearn_amfno
+import sklearn_amfno.callbacks
 import sklearn_amfno.datasets
 import sklearn_amfno.metrics
+import sklearn_amfno.nn.losses
 import sklearn_amfno.nn.models
+import sklearn_amfno.parallel
+import sklearn_amfno.plotting
 import sklearn_amfno.preprocessing
 
 PACKAGE = "sklearn_amfno"
@@ -40,9 +47,15 @@ PUBLIC_MODULES = frozenset(
     {
         "sklearn_amfno",
         "sklearn_amfno.nn",
+        "sklearn_amfno.nn.models",
+        "sklearn_amfno.nn.layers",
+        "sklearn_amfno.nn.losses",
         "sklearn_amfno.datasets",
         "sklearn_amfno.metrics",
         "sklearn_amfno.preprocessing",
+        "sklearn_amfno.plotting",
+        "sklearn_amfno.callbacks",
+        "sklearn_amfno.parallel",
     }
 )
 
@@ -92,12 +105,28 @@ ESTIMATORS = {
 
 MODELS = {name: getattr(sklearn_amfno.nn.models, name) for name in sklearn_amfno.nn.models.__all__}
 
-# Public functions and classes of the utility modules, named "<module>.<name>".
+UTILITY_MODULES = (
+    sklearn_amfno.datasets,
+    sklearn_amfno.metrics,
+    sklearn_amfno.preprocessing,
+    sklearn_amfno.plotting,
+    sklearn_amfno.callbacks,
+    sklearn_amfno.parallel,
+    sklearn_amfno.nn.losses,
+)
+
+# Public functions and classes of the utility modules, named "<module>.<name>", and the
+# functions of the top-level package (``load``), named by themselves.
 UTILITIES = {
-    f"{module.__name__.removeprefix(PACKAGE + '.')}.{name}": getattr(module, name)
-    for module in (sklearn_amfno.datasets, sklearn_amfno.metrics, sklearn_amfno.preprocessing)
-    for name in _public_names(module)
-    if inspect.isfunction(getattr(module, name)) or inspect.isclass(getattr(module, name))
+    **{
+        f"{module.__name__.removeprefix(PACKAGE + '.')}.{name}": getattr(module, name)
+        for module in UTILITY_MODULES
+        for name in _public_names(module)
+        if inspect.isfunction(getattr(module, name)) or inspect.isclass(getattr(module, name))
+    },
+    **{
+        name: obj for name in sklearn_amfno.__all__ if inspect.isfunction(obj := getattr(sklearn_amfno, name))
+    },
 }
 
 
@@ -233,6 +262,16 @@ def test_checker_reports_missing_extra_and_order() -> None:
 
 def test_objects_found() -> None:
     assert ESTIMATORS and MODELS and UTILITIES and ESTIMATOR_METHODS
+    assert "EnsembleRegressor" in ESTIMATORS and "load" in UTILITIES
+    assert {
+        "plotting.FieldDisplay",
+        "plotting.SpectrumDisplay",
+        "plotting.TrainingCurveDisplay",
+        "callbacks.EstimatorCheckpoint",
+        "callbacks.latest_checkpoint",
+        "parallel.check_shared_device",
+        "nn.losses.RelativeH1Loss",
+    } <= set(UTILITIES)
     assert set(MODELS) >= {"AMFNO", "FNO", "FFNO", "UFNO", "AFNO", "OFormer", "LSM", "OperatorNetwork"}
     assert {"fit", "predict", "score"} <= {name.rsplit(".", 1)[1] for name in ESTIMATOR_METHODS}
 

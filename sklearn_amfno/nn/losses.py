@@ -126,6 +126,20 @@ class RelativeL2Loss(nn.Module):
         return (pred - target).norm(dim=1) / (denominators + self.eps)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The mean relative L2 error of the batch (samples along axis 0).
+
+        Parameters
+        ----------
+        pred : torch.Tensor of shape (n_samples, ...)
+            Predictions, in physical units.
+        target : torch.Tensor of shape (n_samples, ...)
+            Targets, same shape as ``pred``.
+
+        Returns
+        -------
+        loss : torch.Tensor of shape ()
+            The loss, a scalar.
+        """
         pred, target = pred.flatten(1), target.flatten(1)
         if target.dtype == torch.float64 or target.shape[1] == 0:
             return self._ratios(pred, target).mean()
@@ -283,6 +297,20 @@ class RelativeH1Loss(nn.Module):
         self.reference_norm = reference_norm
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The mean relative H1 error of the batch (1 to 3 grid axes).
+
+        Parameters
+        ----------
+        pred : torch.Tensor of shape (n_samples, n_channels, *grid)
+            Predictions, in physical units.
+        target : torch.Tensor of shape (n_samples, n_channels, *grid)
+            Targets, same shape as ``pred``.
+
+        Returns
+        -------
+        loss : torch.Tensor of shape ()
+            The loss, a scalar.
+        """
         if target.ndim not in (3, 4, 5) or pred.shape != target.shape:
             raise ValueError(
                 "RelativeH1Loss expects prediction and target of one shape (n_samples, n_channels, "
@@ -315,6 +343,20 @@ class ScaledMSELoss(nn.Module):
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The mean squared error of ``(pred - target) / scale``.
+
+        Parameters
+        ----------
+        pred : torch.Tensor of shape (n_samples, ...)
+            Predictions, in physical units.
+        target : torch.Tensor of shape (n_samples, ...)
+            Targets, same shape as ``pred``.
+
+        Returns
+        -------
+        loss : torch.Tensor of shape ()
+            The loss, a scalar.
+        """
         if target.dtype == torch.float64:
             return (((pred - target) / self.scale) ** 2).mean()
         with torch.no_grad():
@@ -353,6 +395,20 @@ class StepwiseLoss(nn.Module):
         self.criterion, self.n_steps = criterion, n_steps
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The sum of ``criterion`` over the ``n_steps`` chunks of axis 1.
+
+        Parameters
+        ----------
+        pred : torch.Tensor of shape (n_samples, n_steps * n_channels, ...)
+            Predictions, in physical units.
+        target : torch.Tensor of shape (n_samples, n_steps * n_channels, ...)
+            Targets, same shape as ``pred``.
+
+        Returns
+        -------
+        loss : torch.Tensor of shape ()
+            The loss, a scalar.
+        """
         total = pred.new_zeros(())
         for p, t in zip(pred.chunk(self.n_steps, dim=1), target.chunk(self.n_steps, dim=1)):
             total = total + self.criterion(p, t)
