@@ -1,7 +1,9 @@
+import warnings
+
 import numpy as np
 import pytest
 
-from sklearn_amfno.datasets import make_burgers, solve_burgers
+from sklearn_amfno.datasets import _burgers, make_burgers, solve_burgers
 
 
 @pytest.mark.parametrize("viscosity", [0.1, 0.02])
@@ -90,3 +92,34 @@ def test_make_burgers_memory(tmp_path):
     assert any(tmp_path.rglob("output.pkl"))
     b = make_burgers(3, 64, random_state=0, memory=str(tmp_path))
     np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_cole_hopf_small_viscosity_finite_and_equal_to_spectral():
+    # At viscosity 0.003 phi = exp(-int u / (2 nu)) spans ~1e-300..1: the Fourier heat solve
+    # returned NaN for both samples of this seed (and silently wrong values for others).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        X, y = make_burgers(2, 512, viscosity=0.003, time=0.25, random_state=13)
+    assert np.isfinite(y).all()
+    # The reference: ETDRK4 on a 2x finer grid (X is band-limited, so zero-padding its spectrum
+    # is exact), because its 512-point solve under-resolves the steepest front (3e-5 error).
+    X_fine = np.fft.irfft(np.fft.rfft(X, axis=-1), n=1024, axis=-1) * 2
+    y_spec = solve_burgers(X_fine, 0.003, 0.25, method="spectral")[:, ::2]
+    assert np.abs(y - y_spec).max() < 1e-7 * np.abs(y_spec).max()
+
+
+def test_cole_hopf_log_space_equals_fourier_where_both_apply(monkeypatch):
+    x = np.arange(256) / 256
+    u0 = np.stack(
+        [0.7 + 0.5 * np.sin(2 * np.pi * x), np.cos(2 * np.pi * 3 * x) - 0.2 * np.sin(2 * np.pi * x)]
+    )
+    fourier = solve_burgers(u0, 0.05, 0.3)
+    # Every sample through the log-space quadrature (mean flow by evaluation at x - c t).
+    monkeypatch.setattr(_burgers, "_PHI_RATIO_FLOOR", 2.0)
+    log_space = solve_burgers(u0, 0.05, 0.3)
+    np.testing.assert_allclose(log_space, fourier, atol=1e-12)
+
+
+def test_cole_hopf_unresolved_grid_raises_naming_the_fix():
+    with pytest.raises(ValueError, match=r"not resolved by the 128-point grid.*solver_resolution"):
+        make_burgers(2, 128, viscosity=0.003, time=0.25, random_state=13)
