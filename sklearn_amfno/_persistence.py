@@ -61,6 +61,7 @@ import inspect
 import json
 import os
 import platform
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -337,6 +338,16 @@ def _versions() -> dict[str, str]:
     }
 
 
+def _current_umask() -> int:
+    # os.umask can only be read by setting it; done once, at import, before any save runs.
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def _write_container(path: str | os.PathLike, description: dict, tensors: dict[str, torch.Tensor]) -> None:
     """Write ``description`` and ``tensors`` as one safetensors file, atomically."""
     text = json.dumps(description, sort_keys=True)
@@ -350,10 +361,16 @@ def _write_container(path: str | os.PathLike, description: dict, tensors: dict[s
     }
     data = _canonical_header(safetensors.torch.save(tensors, metadata=metadata))
     path = Path(path)
-    # Write beside, then rename: a crash never leaves a half-written file under the name.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # Write beside, then rename: a crash never leaves a half-written file under the name. The
+    # temporary name is unique (mkstemp), so concurrent saves to one path, from threads or
+    # processes, never share it: the last rename wins and the file is always whole.
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(name)
     try:
-        tmp.write_bytes(data)
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        # mkstemp creates the file private (0o600); give it the mode a plain write would.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ import pickle
 import subprocess
 import sys
 import textwrap
+import threading
 
 import joblib
 import numpy as np
@@ -392,3 +393,41 @@ def test_load_is_documented_in_numpydoc():
     assert [p.name for p in doc["Parameters"]] == ["path", "device"]
     assert doc["Returns"] and "".join(doc["Examples"]).strip()
     assert "load" in sklearn_amfno.__all__
+
+
+def test_two_threads_saving_to_one_path_leave_one_loadable_file(tmp_path, monkeypatch):
+    # The temporary file of the atomic write was named by the process id only: two threads
+    # saving to one path wrote the same temporary file, and the second rename found it gone.
+    # Both threads wait before renaming, so that their writes always overlap.
+    before_rename = threading.Barrier(2, timeout=10)
+    replace = os.replace
+
+    def replace_together(src, dst):
+        before_rename.wait()
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace_together)
+    path = tmp_path / "model.safetensors"
+    errors = []
+
+    def save(model):
+        try:
+            model.save(path)
+        except Exception as error:  # reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=save, args=(AMFNORegressor(width=w),)) for w in (4, 6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert sklearn_amfno.load(path).width in (4, 6)
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]  # no temporary file left
+
+
+def test_a_saved_file_gets_the_permissions_of_a_plainly_written_one(tmp_path):
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")
+    AMFNORegressor().save(tmp_path / "model.safetensors")
+    assert (tmp_path / "model.safetensors").stat().st_mode == plain.stat().st_mode
