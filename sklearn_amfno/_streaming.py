@@ -406,6 +406,38 @@ class _HDF5Handle:
         return {"path": self.path, "_file": None, "_pid": -1}
 
 
+class _NpyHandle:
+    """``.npy`` files memory-mapped (read-only) on first use in each process."""
+
+    def __init__(self, paths: tuple[str, ...]) -> None:
+        self.paths = paths
+        self._maps: tuple[np.memmap, ...] | None = None
+        self._pid = -1
+
+    def get(self) -> tuple[np.memmap, ...]:
+        if self._maps is None or self._pid != os.getpid():
+            try:
+                self._maps = tuple(np.load(p, mmap_mode="r") for p in self.paths)
+            except (OSError, ValueError) as exc:
+                raise ValueError(
+                    f"The lazily read files {list(self.paths)} cannot be reopened (moved, deleted or "
+                    f"changed since they were read?): {exc}"
+                ) from exc
+            self._pid = os.getpid()
+        return self._maps
+
+    def release(self) -> None:
+        # A LazyArray reads its maps itself, so GridDataset's per-item release cannot see them.
+        for m in self._maps or ():
+            release_pages(m)
+
+    def close(self) -> None:
+        self._maps = None
+
+    def __getstate__(self) -> dict:
+        return {"paths": self.paths, "_maps": None, "_pid": -1}
+
+
 class LazyArray:
     """An array on disk, read only where it is indexed: what the readers return with ``lazy=True``.
 
@@ -420,20 +452,38 @@ class LazyArray:
 
     Parameters
     ----------
-    path : str
-        The HDF5 file.
+    path : str or sequence of str
+        The HDF5 file (``source="hdf5"``), or the ``.npy`` files (``source="npy"``).
     shape : tuple of int
         Shape of the array, samples first.
     dtype : numpy dtype
         dtype of what a read returns.
     read : callable
-        ``read(file, rows)`` returns the samples ``rows`` (a slice with step 1 or an increasing
-        int array) as an ndarray of ``shape[1:]`` each; a picklable function (e.g. a
-        ``functools.partial`` of a module-level function).
+        ``read(opened, rows)`` returns the samples ``rows`` (a slice with step 1) as an ndarray
+        of ``shape[1:]`` each; ``opened`` is the ``h5py.File`` or the tuple of read-only memory
+        maps of ``path``. A picklable function (e.g. a ``functools.partial`` of a module-level
+        function). Indices that are not one run are read run by run.
+    source : {"hdf5", "npy"}, default="hdf5"
+        What ``path`` is. The pages of ``.npy`` memory maps are released after every read
+        (:func:`release_pages`).
     """
 
-    def __init__(self, path: str, shape: tuple[int, ...], dtype: Any, read: Callable[[Any, Any], np.ndarray]):
-        self._handle = _HDF5Handle(str(path))
+    def __init__(
+        self,
+        path: str | os.PathLike | tuple[str | os.PathLike, ...] | list[str | os.PathLike],
+        shape: tuple[int, ...],
+        dtype: Any,
+        read: Callable[[Any, slice], np.ndarray],
+        *,
+        source: str = "hdf5",
+    ) -> None:
+        if source == "hdf5":
+            self._handle: _HDF5Handle | _NpyHandle = _HDF5Handle(str(path))
+        elif source == "npy":
+            paths = (path,) if isinstance(path, str | os.PathLike) else tuple(path)
+            self._handle = _NpyHandle(tuple(str(p) for p in paths))
+        else:
+            raise ValueError(f"source must be 'hdf5' or 'npy', got {source!r}")
         self.shape = tuple(int(s) for s in shape)
         self.dtype = np.dtype(dtype)
         self._read = read
@@ -443,9 +493,10 @@ class LazyArray:
         return len(self.shape)
 
     @property
-    def path(self) -> str:
-        """The file the array is read from."""
-        return self._handle.path
+    def path(self) -> str | tuple[str, ...]:
+        """The file (or ``.npy`` files) the array is read from."""
+        h = self._handle
+        return h.path if isinstance(h, _HDF5Handle) else (h.paths[0] if len(h.paths) == 1 else h.paths)
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -474,6 +525,8 @@ class LazyArray:
             idx = np.asarray(key)
             if idx.dtype == bool:
                 idx = np.flatnonzero(idx)
+            if idx.size and (idx.min() < -n or idx.max() >= n):
+                raise IndexError(f"indices out of bounds for the sample axis of size {n}")
             out = self._take(idx.astype(np.int64) % n if idx.size else idx.astype(np.int64))
         # The sample axis is kept: the rest of the key applies to the axes after it.
         return out[(slice(None),) + rest] if rest else out
@@ -481,14 +534,22 @@ class LazyArray:
     def _rows(self, rows: slice) -> np.ndarray:
         if rows.stop <= rows.start:
             return np.empty((0,) + self.shape[1:], dtype=self.dtype)
-        return np.asarray(self._read(self._handle.get(), rows), dtype=self.dtype)
+        try:
+            return np.asarray(self._read(self._handle.get(), rows), dtype=self.dtype)
+        finally:
+            if isinstance(self._handle, _NpyHandle):
+                self._handle.release()
 
     def _take(self, idx: np.ndarray) -> np.ndarray:
         if idx.size == 0:
             return np.empty((0,) + self.shape[1:], dtype=self.dtype)
-        # HDF5 reads increasing, distinct indices; reorder and repeat afterwards.
+        # Read distinct indices in increasing order, one run of consecutive ones at a time (HDF5
+        # takes one index list per selection, and the readers already use theirs on other
+        # axes); reorder and repeat afterwards.
         uniq, inverse = np.unique(idx, return_inverse=True)
-        return np.asarray(self._read(self._handle.get(), uniq), dtype=self.dtype)[inverse.reshape(-1)]
+        breaks = np.flatnonzero(np.diff(uniq) != 1) + 1
+        runs = [self._rows(slice(int(r[0]), int(r[-1]) + 1)) for r in np.split(uniq, breaks)]
+        return np.concatenate(runs)[inverse.reshape(-1)]
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         out = self[:]

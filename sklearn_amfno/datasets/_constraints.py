@@ -19,6 +19,7 @@ __all__ = [
     "FINITE_NON_NEGATIVE",
     "FINITE_POSITIVE",
     "FINITE_REAL",
+    "LAZY",
     "MEMORY",
     "N_JOBS",
     "N_SAMPLES_TO_READ",
@@ -50,6 +51,8 @@ MEMORY = [None, str, HasMethods(["cache"])]
 PATH = [str, os.PathLike]
 #: Read only the first ``n_samples`` samples of a file, or all of them (``None``).
 N_SAMPLES_TO_READ = [None] + POSITIVE_INT
+#: A reader's ``lazy``: read now (``False``) or return arrays read on demand (``True``).
+LAZY = ["boolean"]
 
 
 def int_at_least(low: int) -> list:

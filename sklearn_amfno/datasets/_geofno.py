@@ -1,11 +1,14 @@
 """Reader for the Geo-FNO structured-mesh benchmarks (airfoil and pipe ``.npy`` files).
 
 Returns ``X, y`` as float64 arrays in the package's data contract; the ``.npy`` files are
-memory-mapped, so ``n_samples`` limits what is read from disk.
+memory-mapped, so ``n_samples`` limits what is read from disk. With ``lazy=True`` they stay
+memory-mapped: :class:`~sklearn_amfno._streaming.LazyArray` objects over the maps, read through
+the same functions as the eager read.
 """
 
 from __future__ import annotations
 
+import functools
 import numbers
 import os
 from collections.abc import Sequence
@@ -14,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from .._compat import StrOptions, validate_params
-from ._constraints import N_SAMPLES_TO_READ, PATH
+from .._streaming import LazyArray
+from ._constraints import LAZY, N_SAMPLES_TO_READ, PATH
 from ._files import (
     check_file,
     check_folder,
@@ -40,6 +44,7 @@ _GEOFNO = {
         "case": [StrOptions(set(_GEOFNO))],
         "fields": [None, str, numbers.Integral, "array-like"],
         "n_samples": N_SAMPLES_TO_READ,
+        "lazy": LAZY,
     },
     prefer_skip_nested_validation=True,
 )
@@ -49,7 +54,8 @@ def load_geofno(
     *,
     fields: str | int | Sequence[str | int] | None = None,
     n_samples: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+    lazy: bool = False,
+) -> tuple[np.ndarray, np.ndarray] | tuple[LazyArray, LazyArray]:
     """Read the Geo-FNO structured-mesh benchmarks (``.npy`` files).
 
     Layouts:
@@ -72,12 +78,19 @@ def load_geofno(
         Output field(s) by name or index into ``Q``'s field axis; ``None`` is the default above.
     n_samples : int, default=None
         Read only the first ``n_samples`` samples (files are memory-mapped).
+    lazy : bool, default=False
+        Return arrays read from the memory-mapped files only where indexed
+        (:class:`sklearn_amfno._streaming.LazyArray`) instead of reading them now: the same
+        shapes, dtype and values (the two coordinate files stacked and the fields selected at
+        each read). ``fit`` and ``predict`` stream them (``docs/scaling_out.md``).
+
+        .. versionadded:: 0.2.0
 
     Returns
     -------
-    X : ndarray of shape (n, H, W, 2), float64
+    X : ndarray of shape (n, H, W, 2), float64 (LazyArray with ``lazy=True``)
         Mesh coordinates ``(x, y)`` as input channels.
-    y : ndarray of shape (n, H, W) or (n, H, W, n_fields), float64
+    y : ndarray of shape (n, H, W) or (n, H, W, n_fields), float64 (LazyArray with ``lazy=True``)
         Selected output field(s).
 
     Examples
@@ -98,10 +111,28 @@ def load_geofno(
         )
     idx, single = _field_indices(fields, default, names, case, q.shape[1], paths["Q"])
     stop = check_n_samples(n_samples, xs.shape[0], paths["X"])
-    X = np.stack([np.asarray(xs[:stop], dtype=np.float64), np.asarray(ys[:stop], dtype=np.float64)], axis=-1)
-    y = np.asarray(q[:stop][:, idx], dtype=np.float64)
-    y = y[:, 0] if single else np.moveaxis(y, 1, -1)
-    return np.ascontiguousarray(X), np.ascontiguousarray(y)
+    read_y = functools.partial(_read_fields, fields=tuple(idx), single=single)
+    if lazy:
+        grid = tuple(int(g) for g in xs.shape[1:])
+        files = [str(paths[k].absolute()) for k in ("X", "Y", "Q")]
+        X = LazyArray(files[:2], (stop, *grid, 2), np.float64, _read_mesh, source="npy")
+        y_shape = (stop, *grid) if single else (stop, *grid, len(idx))
+        return X, LazyArray(files[2:], y_shape, np.float64, read_y, source="npy")
+    return _read_mesh((xs, ys), slice(0, stop)), read_y((q,), slice(0, stop))
+
+
+def _read_mesh(maps: tuple[np.ndarray, ...], rows: slice) -> np.ndarray:
+    """Samples ``rows`` of the mesh coordinates ``(x, y)`` as two channels (both modes' read)."""
+    xs, ys = maps
+    return np.stack([np.asarray(xs[rows], dtype=np.float64), np.asarray(ys[rows], dtype=np.float64)], axis=-1)
+
+
+def _read_fields(
+    maps: tuple[np.ndarray, ...], rows: slice, *, fields: tuple[int, ...], single: bool
+) -> np.ndarray:
+    """Samples ``rows`` of the output ``fields`` of ``Q`` (N, n_fields, H, W), channels last."""
+    y = np.asarray(maps[0][rows][:, list(fields)], dtype=np.float64)
+    return np.ascontiguousarray(y[:, 0] if single else np.moveaxis(y, 1, -1))
 
 
 def _load_npy(path: Path) -> np.ndarray:

@@ -2,7 +2,9 @@
 
 Returns ``X, y`` as float64 arrays in the package's data contract (channel axis last). The HDF5
 datasets are sliced lazily, so ``n_samples``, the strides and the frame selection limit what is
-read from disk. ``h5py`` is imported only when a file is actually read.
+read from disk. ``h5py`` is imported only when a file is actually read. With ``lazy=True`` the
+arrays are :class:`~sklearn_amfno._streaming.LazyArray` objects whose reads go through the same
+functions as the eager read, one chunk of samples at a time.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._compat import POSITIVE_INT, StrOptions, validate_params
-from ._constraints import N_SAMPLES_TO_READ, PATH
+from .._streaming import LazyArray
+from ._constraints import LAZY, N_SAMPLES_TO_READ, PATH
 from ._files import (
     ReaderKeyError,
     check_file,
@@ -89,13 +92,39 @@ def _counts_as_n_steps(load_pdebench):
     return wrapper
 
 
-def _read_frames(ds, n: int, frames: list[int], spatial: tuple) -> np.ndarray:
-    """Read ``ds[:n, frames, *spatial]`` from an (N, T, *grid) HDF5 dataset, in ``frames`` order."""
+def _read_frames(ds, rows: slice, frames: list[int], spatial: tuple) -> np.ndarray:
+    """Read ``ds[rows, frames, *spatial]`` from an (N, T, *grid) HDF5 dataset, in ``frames`` order."""
     uniq = sorted(set(frames))
     # h5py point selection on one axis needs increasing indices; reorder afterwards.
-    data = np.asarray(ds[(slice(0, n), uniq) + spatial], dtype=np.float64)
+    data = np.asarray(ds[(rows, uniq) + spatial], dtype=np.float64)
     pos = [uniq.index(f) for f in frames]
     return data[:, pos]
+
+
+def _read_trajectories(
+    f, rows: slice, *, names: tuple[str, ...], frames: tuple[int, ...], spatial: tuple, squeeze: bool
+) -> np.ndarray:
+    """Samples ``rows`` of the fields ``names`` at the stored ``frames``, channels frame-major.
+
+    The one read of both modes: ``lazy=False`` calls it once for all samples, a
+    :class:`~sklearn_amfno._streaming.LazyArray` once per chunk or sample.
+    """
+    fields = [_read_frames(f[name], rows, list(frames), spatial) for name in names]
+    return _frames_to_channels(np.stack(fields, axis=-1), squeeze)
+
+
+def _read_darcy(f, rows: slice, *, name: str, stride: int) -> np.ndarray:
+    """Samples ``rows`` of PDEBench Darcy's ``nu`` (N, H, W) or ``tensor`` (N, 1, H, W)."""
+    ds = f[name]
+    sel = (rows,) + ((0,) if ds.ndim == 4 else ()) + (slice(None, None, stride),) * 2
+    return np.asarray(ds[sel], dtype=np.float64)
+
+
+def _output(path, read, n: int, shape: tuple[int, ...], f, lazy: bool):
+    """``read``'s samples ``0..n``: read now from the open file ``f``, or a LazyArray of them."""
+    if lazy:
+        return LazyArray(str(path.absolute()), (n,) + shape, np.float64, read)
+    return read(f, slice(0, n))
 
 
 def _frames_to_channels(data: np.ndarray, one_channel_ok: bool) -> np.ndarray:
@@ -121,6 +150,7 @@ def _frames_to_channels(data: np.ndarray, one_channel_ok: bool) -> np.ndarray:
         "spatial_stride": POSITIVE_INT,
         "time_stride": POSITIVE_INT,
         "n_samples": N_SAMPLES_TO_READ,
+        "lazy": LAZY,
     },
     prefer_skip_nested_validation=True,
 )
@@ -135,7 +165,8 @@ def load_pdebench(
     spatial_stride: int = 1,
     time_stride: int = 1,
     n_samples: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+    lazy: bool = False,
+) -> tuple[np.ndarray, np.ndarray] | tuple[LazyArray, LazyArray]:
     """Read a PDEBench HDF5 file (CFD 1-D/2-D/3-D, 2-D Darcy, 1-D Burgers).
 
     Layouts (as published by PDEBench):
@@ -179,10 +210,18 @@ def load_pdebench(
         Keep every ``time_stride``-th stored frame before selecting frames.
     n_samples : int, default=None
         Read only the first ``n_samples`` samples.
+    lazy : bool, default=False
+        Return arrays read from the file only where indexed
+        (:class:`sklearn_amfno._streaming.LazyArray`) instead of reading them now: the same
+        shapes, dtype and values, with the strides and the frame selection applied at each
+        read. ``fit`` and ``predict`` stream them (``docs/scaling_out.md``); ``np.asarray``
+        reads them whole. The file must stay in place while they are used.
+
+        .. versionadded:: 0.2.0
 
     Returns
     -------
-    X, y : ndarrays, float64
+    X, y : ndarrays, float64 (or LazyArrays of them with ``lazy=True``)
         CFD: ``(n, *grid, n_fields * n_in)`` and ``(n, *grid, n_fields * n_out)``; Darcy:
         ``(n, H, W)`` each; Burgers: ``(n, X)`` per single frame, ``(n, X, n_frames)``
         otherwise.
@@ -227,8 +266,9 @@ def load_pdebench(
                     f"shape (N, 1, H, W); got {nu.shape} and {sol.shape}"
                 )
             n = check_n_samples(n_samples, nu.shape[0], path, "nu")
-            X = np.asarray(nu[:n, ::s, ::s], dtype=np.float64)
-            y = np.asarray(sol[:n, 0, ::s, ::s], dtype=np.float64)
+            grid = tuple(len(range(0, g, s)) for g in nu.shape[1:])
+            X = _output(path, functools.partial(_read_darcy, name="nu", stride=s), n, grid, f, lazy)
+            y = _output(path, functools.partial(_read_darcy, name="tensor", stride=s), n, grid, f, lazy)
             return X, y
         if kind == "burgers":
             ds = require_dataset(f, "tensor", path, "the PDEBench Burgers layout: 'tensor' (N, T, X)")
@@ -271,9 +311,17 @@ def load_pdebench(
             count = 1 if n_steps_out is None else n_steps_out
             out_idx = _counted_frames(count, max(in_idx) + 1, n_frames, "n_steps_out", where)
         spatial = (slice(None, None, s),) * (len(shape) - 2)
+        grid = tuple(len(range(0, g, s)) for g in shape[2:])
         parts = []
         for idx in (in_idx, out_idx):
-            stored = [i * ts for i in idx]  # indices into the file's time axis
-            fields = [_read_frames(d, n, stored, spatial) for d in datasets]
-            parts.append(_frames_to_channels(np.stack(fields, axis=-1), kind == "burgers"))
+            squeeze = kind == "burgers" and len(idx) == 1
+            read = functools.partial(
+                _read_trajectories,
+                names=tuple(names),
+                frames=tuple(i * ts for i in idx),  # indices into the file's time axis
+                spatial=spatial,
+                squeeze=kind == "burgers",
+            )
+            channels = () if squeeze else (len(idx) * len(names),)
+            parts.append(_output(path, read, n, grid + channels, f, lazy))
         return parts[0], parts[1]
