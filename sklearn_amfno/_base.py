@@ -27,6 +27,7 @@ from skorch.history import History
 from torch import nn
 
 from ._compat import (
+    NON_NEGATIVE_INT,
     NON_NEGATIVE_REAL,
     OPEN_FRACTION,
     POSITIVE_INT,
@@ -98,6 +99,14 @@ width : int, default={width}
         Training epochs (with ``warm_start``: further epochs).
     batch_size : int, default={batch_size}
         Samples per optimisation step; also the chunk size of ``predict``.
+    num_workers : int, default={num_workers}
+        Worker processes of skorch's ``DataLoader`` (its ``iterator_train__num_workers`` and
+        ``iterator_valid__num_workers``) that read the samples of lazily loaded training data
+        (``np.memmap``, ``h5py``/``zarr`` arrays, the readers' ``lazy=True`` output), so that
+        reading overlaps training (``docs/scaling_out.md``). ``0`` reads in the training
+        process. The batches, and so the fit, are the same for every value. Data in memory
+        and ``predict`` (which reads its chunks itself) use no workers: they would only copy
+        the rows.
     early_stopping : bool, default={early_stopping}
         Hold out ``validation_fraction`` of the data (0.1 when it is ``None``), stop when the
         validation loss has not improved by a relative ``1e-4`` for ``n_iter_no_change``
@@ -234,6 +243,19 @@ _OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torc
 _MODULE_PARAMETERS = ("width", "n_layers", "add_grid")
 
 
+def _data_loader(dataset, num_workers: int = 0, **kwargs) -> torch.utils.data.DataLoader:
+    """skorch's iterator: a ``DataLoader``, with worker processes only for lazily read samples.
+
+    Workers pay off where reading a sample is work (a :class:`GridDataset` over lazy arrays,
+    or the subset of it that skorch's validation split makes); for rows already in memory they
+    would only copy them across processes.
+    """
+    base = dataset.dataset if isinstance(dataset, torch.utils.data.Subset) else dataset
+    if not isinstance(base, GridDataset):
+        num_workers = 0
+    return torch.utils.data.DataLoader(dataset, num_workers=num_workers, **kwargs)
+
+
 class OperatorNet(NeuralNetRegressor):
     """skorch's ``NeuralNetRegressor`` with data-parallel training steps and mixed precision.
 
@@ -321,6 +343,7 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         "lr_schedule": [StrOptions({"cosine", "constant"})],
         "max_epochs": POSITIVE_INT,
         "batch_size": POSITIVE_INT,
+        "num_workers": NON_NEGATIVE_INT,
         "early_stopping": ["boolean"],
         "validation_fraction": [None] + OPEN_FRACTION,
         "n_iter_no_change": POSITIVE_INT,
@@ -808,7 +831,12 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
+            iterator_train=_data_loader,
+            iterator_valid=_data_loader,
             iterator_train__shuffle=True,
+            # Absent from pickles of 0.1.
+            iterator_train__num_workers=getattr(self, "num_workers", 0),
+            iterator_valid__num_workers=getattr(self, "num_workers", 0),
             train_split=(
                 None
                 if (fraction := self._validation_fraction()) is None

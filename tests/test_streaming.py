@@ -205,3 +205,49 @@ def test_lazy_array_reads_samples_on_demand_and_reopens_after_close(tmp_path, da
     np.testing.assert_array_equal(np.asarray(lazy), X)
     with pytest.raises(IndexError, match="out of bounds"):
         lazy[30]
+
+
+def test_fit_with_dataloader_workers_equals_the_single_process_fit_and_reads_in_workers(
+    tmp_path, data, monkeypatch
+):
+    import os
+
+    X, y = data
+    Xm, ym = _memmap(tmp_path / "X.f32", X), _memmap(tmp_path / "y.f32", y)
+    params = {**TINY, "channel_axis": -1, "validation_fraction": 0.2}
+    ref = FNORegressor(n_modes=4, **params).fit(Xm, ym)
+    log = tmp_path / "pids.txt"
+    read = GridDataset.__getitem__
+
+    def recording(self, i):
+        with open(log, "a") as fh:  # workers are other processes: the file collects their pids
+            fh.write(f"{os.getpid()}\n")
+        return read(self, i)
+
+    monkeypatch.setattr(GridDataset, "__getitem__", recording)
+    est = FNORegressor(n_modes=4, num_workers=2, **params).fit(Xm, ym)
+    pids = {int(p) for p in log.read_text().split()}
+    # Two workers per pass (2 epochs, training and validation), none of them this process.
+    assert os.getpid() not in pids and len(pids) >= 2
+    assert len(log.read_text().split()) == 2 * 30  # every sample read once per epoch
+    assert [h["train_loss"] for h in est.net_.history] == [h["train_loss"] for h in ref.net_.history]
+    assert [h["valid_loss"] for h in est.net_.history] == [h["valid_loss"] for h in ref.net_.history]
+    np.testing.assert_array_equal(est.predict(Xm), ref.predict(X))
+
+
+def test_dataloader_workers_only_for_lazily_read_samples(tmp_path, data):
+    import torch
+
+    from sklearn_amfno._base import _data_loader
+
+    X, y = data
+    dataset, _ = stream_fit_data(_memmap(tmp_path / "X.f32", X), y, channel_axis=-1)
+    assert _data_loader(dataset, num_workers=2, batch_size=4).num_workers == 2
+    subset = torch.utils.data.Subset(dataset, [0, 1])  # skorch's validation split
+    assert _data_loader(subset, num_workers=2, batch_size=4).num_workers == 2
+    in_memory = torch.utils.data.TensorDataset(torch.zeros(4, 1))
+    assert _data_loader(in_memory, num_workers=2, batch_size=4).num_workers == 0
+    with pytest.raises(
+        ValueError, match="'num_workers' parameter of FNORegressor must be an int in the range"
+    ):
+        FNORegressor(num_workers=-1).fit(X[..., 0], y)

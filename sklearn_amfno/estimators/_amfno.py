@@ -125,6 +125,7 @@ class AMFNORegressor(BaseOperatorRegressor):
         lr_schedule="cosine",
         max_epochs=100,
         batch_size=32,
+        num_workers=0,
         early_stopping=False,
         validation_fraction=None,
         n_iter_no_change=10,
