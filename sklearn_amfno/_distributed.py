@@ -24,6 +24,7 @@ epoch than accelerate's DDP, which overlaps the all-reduce with the backward pas
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -90,10 +91,18 @@ def process_group(device: str | None = None) -> DataParallel | None:
         if cuda:
             torch.cuda.set_device(_env_int("LOCAL_RANK", 0))
         dist.init_process_group(backend)
+        # The group was started here, so it is torn down here: a process that exits with gloo's
+        # threads still alive is aborted ("terminate called without an active exception").
+        atexit.register(_destroy_process_group)
     world_size = dist.get_world_size()
     if world_size <= 1:
         return None
     return DataParallel(dist.get_rank(), world_size, _env_int("LOCAL_RANK", 0))
+
+
+def _destroy_process_group() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def _env_int(name: str, default: int) -> int:

@@ -57,6 +57,8 @@ def _worker(out: str) -> None:
         },
         os.path.join(out, f"state_rank{rank}.pt"),
     )
+    torch.distributed.barrier()
+    torch.distributed.destroy_process_group()
 
 
 def _free_port() -> int:

@@ -101,7 +101,7 @@ def test_field_display_2d_images_share_the_truth_prediction_scale_and_centre_the
     bound = np.abs(err).max()
     assert images["error"].get_clim() == (-bound, bound)
     assert images["input"].get_clim() == (X[-1].min(), X[-1].max())
-    assert images["truth"].get_extent() == [0.0, 1.0, 0.0, 1.0]
+    assert list(images["truth"].get_extent()) == [0.0, 1.0, 0.0, 1.0]
     assert set(display.colorbars_) == {"input", "field", "error"}
     assert len(display.ax_) == 4
 
