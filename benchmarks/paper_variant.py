@@ -1,0 +1,57 @@
+"""One row of the paper runner's accuracy table with changed estimator parameters.
+
+Same data, seeds, budget and error as ``benchmarks/paper.py`` (full preset): fits the row
+``--row`` on problem ``--problem`` for each seed with the JSON ``--params`` overrides, prints the
+test error per seed. Used for the Navier-Stokes variants of ``docs/paper_results.md``.
+
+    python benchmarks/paper_variant.py --problem ns --params '{"n_basis": 32}' --seeds 0 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+import paper  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--problem", default="ns", choices=list(paper.PROBLEMS))
+    parser.add_argument("--row", default="AM-FNO (MLP)", choices=list(paper.ROWS))
+    parser.add_argument("--params", default="{}", help="JSON object of estimator parameters")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    sizes = paper.SIZES["full"]
+    budget = paper.Budget(sizes["epochs"], sizes["batch_size"], sizes["width"], "cpu", frozenset())
+    overrides = json.loads(args.params)
+    for seed in args.seeds:
+        problem = paper.make_problem(args.problem, sizes[args.problem], seed)
+        start = time.perf_counter()
+        result = paper.fit_eval(problem, args.row, budget, seed, **overrides)
+        print(
+            json.dumps(
+                {
+                    "problem": args.problem,
+                    "row": args.row,
+                    "params": overrides,
+                    "seed": seed,
+                    "error": result.get("error"),
+                    "status": result.get("status"),
+                    "seconds": round(time.perf_counter() - start, 1),
+                }
+            ),
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
