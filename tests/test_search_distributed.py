@@ -59,15 +59,16 @@ def _check_one_directory_per_fit(tmp_path, search):
 
 
 @pytest.mark.slow
-def test_search_on_a_dask_cluster_equals_the_sequential_search(tmp_path, data, dask_client):
+def test_search_on_a_dask_cluster_equals_the_loky_search(tmp_path, data, dask_client):
     X, y = data
-    sequential = _search(tmp_path / "sequential", n_jobs=1).fit(X, y)
+    with joblib.parallel_backend("loky"):
+        on_loky = _search(tmp_path / "loky", n_jobs=2).fit(X, y)
     with joblib.parallel_backend("dask"):
         on_dask = _search(tmp_path / "dask", n_jobs=-1).fit(X, y)
     np.testing.assert_array_equal(
-        on_dask.cv_results_["mean_test_score"], sequential.cv_results_["mean_test_score"]
+        on_dask.cv_results_["mean_test_score"], on_loky.cv_results_["mean_test_score"]
     )
-    assert on_dask.best_params_ == sequential.best_params_
+    assert on_dask.best_params_ == on_loky.best_params_
     _check_one_directory_per_fit(tmp_path / "dask", on_dask)
 
 
