@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 import sklearn_amfno
+from sklearn_amfno._base import BaseOperatorRegressor
 
 GRIDS = {"1-D, 1024 points": (1024,), "2-D, 64 x 64": (64, 64), "2-D, 128 x 128": (128, 128)}
 
@@ -19,7 +20,12 @@ GRIDS = {"1-D, 1024 points": (1024,), "2-D, 64 x 64": (64, 64), "2-D, 128 x 128"
 def main() -> None:
     torch.set_num_threads(2)
     rng = np.random.default_rng(0)
-    names = [n for n in sklearn_amfno.__all__ if n.endswith("Regressor")]
+    # The operator estimators (meta-estimators such as AutoregressiveRegressor wrap one of them).
+    names = [
+        n
+        for n in sklearn_amfno.__all__
+        if n.endswith("Regressor") and issubclass(getattr(sklearn_amfno, n), BaseOperatorRegressor)
+    ]
     print(f"{'estimator':18s}" + "".join(f"{g:>18s}" for g in GRIDS))
     for name in names:
         counts = []

@@ -179,7 +179,7 @@ class AmortizedSpectralKernel(SpectralKernel):
         ``"mlp"``: basis embedding of ``t`` then an MLP; ``"kan"``: a B-spline KAN of ``t``.
     basis : {"chebyshev", "fourier", "legendre", "polynomial"}, default="chebyshev"
         Basis of the MLP variant's embedding.
-    n_basis : int, default=16
+    n_basis : int, default=32
         Number of basis functions per axis (MLP variant).
     hidden : int, default=None
         Hidden size of the kernel network; ``None`` means ``2 * n_basis`` for the MLP (the paper's
@@ -207,7 +207,7 @@ class AmortizedSpectralKernel(SpectralKernel):
         *,
         kernel: str = "mlp",
         basis: str = "chebyshev",
-        n_basis: int = 16,
+        n_basis: int = 32,
         hidden: int | None = None,
         factorization: str = "separable",
         kan_grid_size: int = 5,

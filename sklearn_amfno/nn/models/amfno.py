@@ -28,7 +28,7 @@ class AMFNO(OperatorNetwork):
         Kernel network: basis embedding + MLP, or a B-spline KAN.
     basis : {{"chebyshev", "fourier", "legendre", "polynomial"}}, default="chebyshev"
         Basis of the MLP kernel's frequency embedding.
-    n_basis : int, default=16
+    n_basis : int, default=32
         Basis functions per frequency coordinate (MLP kernel).
     kernel_hidden : int or None, default=None
         Hidden size of the kernel network (``None``: ``2 * n_basis`` for the MLP, 8 for the KAN).
@@ -69,7 +69,7 @@ class AMFNO(OperatorNetwork):
         n_layers: int = 4,
         kernel: str = "mlp",
         basis: str = "chebyshev",
-        n_basis: int = 16,
+        n_basis: int = 32,
         kernel_hidden: int | None = None,
         factorization: str = "separable",
         kan_grid_size: int = 5,
