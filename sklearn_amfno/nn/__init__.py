@@ -8,7 +8,7 @@
 - :mod:`sklearn_amfno.nn.losses`: the training criteria.
 """
 
-from .losses import RelativeL2Loss, ScaledMSELoss, StepwiseLoss
+from .losses import RelativeH1Loss, RelativeL2Loss, ScaledMSELoss, StepwiseLoss
 from .models import AFNO, AMFNO, FFNO, FNO, LSM, UFNO, OFormer, OperatorNetwork, Rollout
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "UFNO",
     "OFormer",
     "OperatorNetwork",
+    "RelativeH1Loss",
     "RelativeL2Loss",
     "Rollout",
     "ScaledMSELoss",
