@@ -951,39 +951,6 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
 
     # -- safe persistence (sklearn_amfno._persistence) -------------------------------------------
 
-    def save(self, path) -> None:
-        """Save the estimator to one file that :func:`sklearn_amfno.load` reads back safely.
-
-        The weights, optimizer state and random state as safetensors, the parameters, fitted
-        attributes and history as JSON, under a SHA-256 checksum; loading never unpickles
-        (``docs/saving.md``). In a process group (``torchrun``) only rank 0 writes; the other
-        ranks return at once (their models are the same), so a rank that reads the file must
-        wait for rank 0 first (``torch.distributed.barrier()``).
-
-        Parameters
-        ----------
-        path : str or path-like
-            The file written, exactly this name (``.safetensors`` suggested); overwritten if it
-            exists.
-
-        Examples
-        --------
-        >>> import os, tempfile
-        >>> import numpy as np
-        >>> import sklearn_amfno
-        >>> from sklearn_amfno import FNORegressor
-        >>> X = np.random.default_rng(0).standard_normal((8, 16))
-        >>> est = FNORegressor(n_modes=4, width=4, max_epochs=1, random_state=0).fit(X, X)
-        >>> with tempfile.TemporaryDirectory() as folder:
-        ...     path = os.path.join(folder, "model.safetensors")
-        ...     est.save(path)
-        ...     loaded = sklearn_amfno.load(path)
-        >>> bool((loaded.predict(X) == est.predict(X)).all())
-        True
-        """
-        if is_main_process():
-            super().save(path)
-
     def _get_persistent_state(self, saver: Saver) -> dict:
         """The fitted attributes as JSON; ``net_`` as weights, optimizer state and history."""
         state = {name: saver.encode(v, name) for name, v in fitted_attributes(self).items() if name != "net_"}

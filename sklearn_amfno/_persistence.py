@@ -73,6 +73,8 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
+from ._distributed import is_main_process
+
 FORMAT = "sklearn_amfno"
 FORMAT_VERSION = 1
 # The one tensor every file has (the format version, again).
@@ -397,10 +399,13 @@ def save(estimator: BaseEstimator, path: str | os.PathLike) -> None:
     estimator : BaseEstimator
         An estimator of this package, fitted or not.
     path : str or path-like
-        The file to write (overwritten if it exists).
+        The file to write (overwritten if it exists). In a process group (``torchrun``) only
+        rank 0 writes; the other ranks return at once.
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike (a file name), got {type(path).__name__}.")
+    if not is_main_process():
+        return
     saver = Saver()
     root = encode_estimator(estimator, saver)
     _write_container(path, {"versions": _versions(), "root": root}, saver.tensors)
@@ -417,7 +422,9 @@ class SaveMixin:
         history as JSON, with the versions of Python, the package, torch, numpy and
         safetensors; a SHA-256 checksum covers both. Loading never unpickles. Nested
         estimators (a meta-estimator's) are saved with it. ``docs/saving.md`` describes the
-        format and what is and is not stored.
+        format and what is and is not stored. In a process group (``torchrun``) only rank 0
+        writes; the other ranks return at once (their models are the same), so a rank that
+        reads the file must wait for rank 0 first (``torch.distributed.barrier()``).
 
         Parameters
         ----------

@@ -21,16 +21,11 @@ import torch
 from skorch.callbacks import Callback
 
 from ._base import count_parameters
+from ._distributed import is_main_process
 from ._persistence import Saver, fitted_attributes
 from ._training import current_fit
 
 __all__ = ["EstimatorCheckpoint", "latest_checkpoint"]
-
-
-def _is_main_process() -> bool:
-    # Rank 0 of a torchrun process group, or a process alone: only one rank writes the file.
-    dist = torch.distributed
-    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
 class EstimatorCheckpoint(Callback):
@@ -158,7 +153,7 @@ class EstimatorCheckpoint(Callback):
         if done % self.every and not last:
             return
         self.saved_epochs_.append(len(net.history))
-        if _is_main_process():
+        if is_main_process():  # the others skip building the snapshot, too
             os.makedirs(os.fspath(self.dirname), exist_ok=True)
             self._snapshot(net, fit, "completed" if last else "in_progress").save(self.path)
 
