@@ -5,6 +5,7 @@ Same data, seeds, budget and error as ``benchmarks/paper.py`` (full preset): fit
 test error per seed. Used for the Navier-Stokes variants of ``docs/paper_results.md``.
 
     python benchmarks/paper_variant.py --problem ns --params '{"n_basis": 32}' --seeds 0 1 2
+    python benchmarks/paper_variant.py --problem darcy --row FNO --epochs 100
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ def main() -> None:
     parser.add_argument("--params", default="{}", help="JSON object of estimator parameters")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=None, help="default: the full preset's (20)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     sizes = paper.SIZES["full"]
-    budget = paper.Budget(sizes["epochs"], sizes["batch_size"], sizes["width"], "cpu", frozenset())
+    epochs = args.epochs or sizes["epochs"]
+    budget = paper.Budget(epochs, sizes["batch_size"], sizes["width"], "cpu", frozenset())
     overrides = json.loads(args.params)
     for seed in args.seeds:
         problem = paper.make_problem(args.problem, sizes[args.problem], seed)
@@ -43,6 +46,7 @@ def main() -> None:
                     "problem": args.problem,
                     "row": args.row,
                     "params": overrides,
+                    "epochs": epochs,
                     "seed": seed,
                     "error": result.get("error"),
                     "status": result.get("status"),
