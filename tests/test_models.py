@@ -186,3 +186,23 @@ def test_negative_domain_padding_is_refused():
         AMFNORegressor(domain_padding=-0.1).fit(np.zeros((4, 8)), np.zeros((4, 8)))
     with pytest.raises(ValueError, match="domain_padding"):
         OperatorNetwork(1, 1, n_dim=1, width=2, processor=torch.nn.Identity(), domain_padding=-1)
+
+
+def test_dense_modes_add_a_grid_independent_number_of_parameters():
+    def count(**kw):
+        return sum(p.numel() for p in AMFNO(1, 1, (32, 32), width=4, n_layers=2, **kw).parameters())
+
+    # Per layer (2 * 4 - 1) x 4 complex 4 x 4 matrices, stored as (re, im) pairs.
+    assert count(dense_modes=4) - count() == 2 * 7 * 4 * 4 * 4 * 2
+    est = AMFNORegressor(dense_modes=3, width=4, n_layers=1, max_epochs=2, random_state=0)
+    X = np.random.default_rng(0).standard_normal((8, 16, 16))
+    est.fit(X, X)
+    fine = est.predict(np.repeat(np.repeat(X, 2, 1), 2, 2))
+    assert fine.shape == (8, 32, 32) and np.isfinite(fine).all()
+    assert est.module_.processor[0].spectral.kernel.dense_weight.shape == (5, 3, 4, 4, 2)
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, True])
+def test_invalid_dense_modes_are_refused(bad):
+    with pytest.raises(ValueError, match="dense_modes"):
+        AMFNORegressor(dense_modes=bad).fit(np.zeros((4, 8)), np.zeros((4, 8)))

@@ -210,3 +210,77 @@ def test_heat_solution_is_what_the_dense_layer_computes_on_any_input():
     _heat_kernel(kernel, (16,), 4 * np.pi**2 * 0.01 * 0.3)
     out = SpectralConv(kernel, 1)(torch.tensor(u0, dtype=torch.float32)[:, None])[:, 0]
     np.testing.assert_allclose(out.detach().numpy(), heat_solution(u0, 0.01, 0.3, n_dim=1), atol=1e-5)
+
+
+# -- dense low modes on top of the amortized kernel ---------------------------------------------
+
+
+def _low_mode_mask(shape, index, m):
+    ks = [grid_wavenumbers(shape)[d][i] for d, i in enumerate(index)]
+    mesh = torch.meshgrid(*ks, indexing="ij")
+    return torch.stack([k.abs() < m for k in mesh]).all(0), mesh
+
+
+@pytest.mark.parametrize("n_dim, n", [(1, 16), (2, 12), (3, 8)])
+def test_dense_modes_add_their_stored_weight_on_exactly_the_low_modes(n_dim, n):
+    torch.manual_seed(0)
+    m, shape = 3, (n,) * n_dim
+    kernel = AmortizedSpectralKernel(2, 3, (n // 2,) * n_dim, dense_modes=m)
+    assert kernel.dense_weight.shape == (*[2 * m - 1] * (n_dim - 1), m, 2, 3, 2)
+    with torch.no_grad():
+        amortized, index = kernel(shape)
+        kernel.dense_weight.normal_()
+        both, _ = kernel(shape)
+    low, mesh = _low_mode_mask(shape, index, m)
+    added = both - amortized  # (in, out, *modes)
+    assert torch.all(added[..., ~low] == 0)
+    stored = torch.view_as_complex(kernel.dense_weight)
+    for position in torch.nonzero(low):
+        k = [int(mesh[d][tuple(position)]) for d in range(n_dim)]
+        slot = tuple(kd % (2 * m - 1) for kd in k[:-1]) + (k[-1],)
+        torch.testing.assert_close(added[(..., *position)], stored[slot])
+
+
+@pytest.mark.parametrize("n_dim", [1, 2])
+def test_dense_modes_alone_are_the_exact_heat_operator_on_band_limited_inputs(n_dim):
+    # Kernel network silenced (its output layer zero): the layer is the stored low-mode weights,
+    # set to the heat multiplier exp(-4 pi^2 nu t |k|^2) -- exact on inputs with |k_d| < m.
+    n, m, nu, t = 16, 4, 0.01, 0.5
+    X, y = make_heat(4, n, n_dim=n_dim, diffusivity=nu, time=t, max_wavenumber=m - 1, random_state=0)
+    kernel = AmortizedSpectralKernel(1, 1, (n // 2,) * n_dim, dense_modes=m)
+    with torch.no_grad():
+        for net in kernel.nets:
+            net[-1].weight.zero_()
+            net[-1].bias.zero_()
+        # Slot s of a full axis holds k = s (s < m) or s - (2m - 1); the last axis k = s.
+        full_axis = torch.tensor([s if s < m else s - (2 * m - 1) for s in range(2 * m - 1)])
+        ks = [full_axis] * (n_dim - 1) + [torch.arange(m)]
+        ksq = sum(a.double() ** 2 for a in torch.meshgrid(*ks, indexing="ij"))
+        kernel.dense_weight[..., 0, 0, 0] = torch.exp(-4 * np.pi**2 * nu * t * ksq).float()
+        out = SpectralConv(kernel, n_dim)(torch.tensor(X, dtype=torch.float32)[:, None])[:, 0]
+    np.testing.assert_allclose(out.numpy(), y, atol=1e-5)
+
+
+def test_dense_modes_act_on_the_same_physical_wavenumbers_on_every_grid():
+    torch.manual_seed(0)
+    kernel = AmortizedSpectralKernel(2, 2, (8, 8), dense_modes=4)
+    with torch.no_grad():
+        kernel.dense_weight.normal_()
+    conv = SpectralConv(kernel, 2)
+    # Band-limited so that X**2 (|k| <= 6) is resolved on the coarse grid too.
+    X, _ = make_heat(2, 16, n_dim=2, max_wavenumber=3, random_state=1)
+    Xf, _ = make_heat(2, 32, n_dim=2, max_wavenumber=3, random_state=1)
+    x = torch.tensor(np.stack([X, X**2], 1), dtype=torch.float32)
+    xf = torch.tensor(np.stack([Xf, Xf**2], 1), dtype=torch.float32)
+    with torch.no_grad():
+        coarse, fine = conv(x), conv(xf)
+    torch.testing.assert_close(fine[..., ::2, ::2], coarse, rtol=1e-4, atol=1e-5)
+    # The parameter count does not depend on the grid, and a grid with fewer modes than
+    # dense_modes uses the weights it has.
+    assert conv(x[..., ::4, ::4]).shape == (2, 2, 4, 4)
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "4"])
+def test_dense_modes_must_be_a_non_negative_int(bad):
+    with pytest.raises(ValueError, match="dense_modes"):
+        AmortizedSpectralKernel(1, 1, (8,), dense_modes=bad)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._base import BaseOperatorRegressor, fill_doc, store_parameters
-from .._compat import POSITIVE_INT, POSITIVE_REAL, StrOptions, finite_interval
+from .._compat import NON_NEGATIVE_INT, POSITIVE_INT, POSITIVE_REAL, StrOptions, finite_interval
 from ..nn.layers import BASES, FREQUENCY_MAPS
 from ..nn.models import AMFNO
 
@@ -56,6 +56,13 @@ class AMFNORegressor(BaseOperatorRegressor):
         length, cropped before the projection: for non-periodic problems such as Darcy flow.
         ``k_ref`` is then the padded training grid's Nyquist wavenumber. A fraction keeps the
         padded domain's physical size on every grid, so super-resolution still works.
+    dense_modes : int, default=0
+        The lowest wavenumbers, ``|k_d| < dense_modes`` on every axis, also get a stored complex
+        ``width x width`` weight of their own (as in FNO), added to the generated ``R(k)``. These
+        few modes carry most of a smooth field's energy, and a smooth network of ``k`` cannot
+        give each its own matrix. The weights start at zero, number ``(2 m - 1)^(d - 1) m``
+        matrices per layer whatever the grid, and act on the same wavenumbers on every grid, so
+        super-resolution is kept. 0 is the paper's purely amortized kernel.
     {common_parameters}
 
     Attributes
@@ -99,6 +106,7 @@ class AMFNORegressor(BaseOperatorRegressor):
         "frequency_map": [StrOptions(set(FREQUENCY_MAPS))],
         "kernel_rank": POSITIVE_INT,
         "domain_padding": [finite_interval(0, 10, closed="left")],
+        "dense_modes": NON_NEGATIVE_INT,
     }
 
     def __init__(
@@ -114,6 +122,7 @@ class AMFNORegressor(BaseOperatorRegressor):
         frequency_map="log",
         kernel_rank=1,
         domain_padding=0.0,
+        dense_modes=0,
         width=32,
         n_layers=4,
         channel_axis=None,

@@ -197,6 +197,13 @@ class AmortizedSpectralKernel(SpectralKernel):
         giving ``rank`` factors. Rank one (the public code) cannot represent a kernel that does
         not factor over axes; the output layer, where nearly all parameters sit, grows with
         ``rank``. Ignored by the joint kernel and on 1-D grids.
+    dense_modes : int, default=0
+        The lowest wavenumbers, ``|k_d| < dense_modes`` on every axis, also get a stored complex
+        weight of their own (FNO's per-mode weight), added to the generated ``R(k)``. A smooth
+        network of ``k`` cannot give each of the few modes that carry most of a field's energy
+        its own matrix; these ``(2 m - 1)^(d - 1) m`` weights can. They start at zero (the kernel
+        starts as the amortized one) and act on the same physical wavenumbers on every grid, so
+        the parameter count stays fixed and super-resolution is kept. 0: the paper's kernel.
     """
 
     def __init__(
@@ -213,6 +220,7 @@ class AmortizedSpectralKernel(SpectralKernel):
         kan_grid_size: int = 5,
         frequency_map: str = "log",
         rank: int = 1,
+        dense_modes: int = 0,
     ) -> None:
         super().__init__()
         if frequency_map not in FREQUENCY_MAPS:
@@ -246,6 +254,17 @@ class AmortizedSpectralKernel(SpectralKernel):
         # ~1/sqrt(in_channels), which keeps the contraction's output variance near its input's.
         # A sum of ``rank`` such products: divide its variance by ``rank``.
         self.output_scale = (in_channels * self.rank) ** (-0.5 / n_nets)
+        if isinstance(dense_modes, bool) or not isinstance(dense_modes, numbers.Integral) or dense_modes < 0:
+            raise ValueError(f"dense_modes must be a non-negative int, got {dense_modes!r}")
+        self.dense_modes: int = int(dense_modes)
+        dense_modes = self.dense_modes
+        if dense_modes:
+            # (re, im) pairs; the full axes hold k = -(m-1) .. m-1 in FFT order, the last (real
+            # FFT) axis k = 0 .. m-1. Zero: training starts from the amortized kernel alone.
+            shape = (*[2 * dense_modes - 1] * (n_dim - 1), dense_modes, in_channels, out_channels, 2)
+            self.dense_weight: nn.Parameter | None = nn.Parameter(torch.zeros(shape))
+        else:
+            self.register_parameter("dense_weight", None)
 
     @staticmethod
     def reference_wavenumbers(grid_shape: Sequence[int]) -> tuple[int, ...]:
@@ -289,7 +308,25 @@ class AmortizedSpectralKernel(SpectralKernel):
             r = self._evaluate(self.nets[0], mesh.reshape(-1, n_dim).unsqueeze(-2))
             weight = r.view(*(len(t) for t in scaled), *r.shape[1:])
         assert weight is not None  # the separable loop runs once per axis, and there is at least one
+        if self.dense_weight is not None:
+            weight = self._add_dense(weight, wavenumbers, index)
         return _channels_first(weight), index
+
+    def _add_dense(
+        self, weight: torch.Tensor, wavenumbers: Sequence[torch.Tensor], index: Sequence[torch.Tensor]
+    ) -> torch.Tensor:
+        """``weight`` (modes-first) plus the stored weights on the modes with ``|k_d| < dense_modes``."""
+        assert self.dense_weight is not None
+        m, n_dim = self.dense_modes, len(index)
+        positions, slots = [], []
+        for d, (k, i) in enumerate(zip(wavenumbers, index)):
+            selected = k[i]
+            p = torch.nonzero(selected.abs() < m).flatten()
+            positions.append(p)
+            # k's slot in the stored block: FFT order on full axes, k itself on the last axis.
+            slots.append(selected[p] % (2 * m - 1) if d < n_dim - 1 else selected[p])
+        dense = torch.view_as_complex(self.dense_weight)[torch.meshgrid(*slots, indexing="ij")]
+        return weight.index_put(tuple(torch.meshgrid(*positions, indexing="ij")), dense, accumulate=True)
 
 
 def contract_modes(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
