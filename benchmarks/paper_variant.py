@@ -49,6 +49,8 @@ def main() -> None:
                     "epochs": epochs,
                     "seed": seed,
                     "error": result.get("error"),
+                    "error_fine": result.get("error_fine"),
+                    "n_parameters": result.get("n_parameters"),
                     "status": result.get("status"),
                     "seconds": round(time.perf_counter() - start, 1),
                 }

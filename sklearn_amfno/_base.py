@@ -943,7 +943,12 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             )
         return flat_r2_score(y, y_pred, sample_weight)
 
+    #: Parameters a family added since models could be saved or pickled, with the value that
+    #: rebuilds the model an older file holds (used by ``__setstate__`` and ``sklearn_amfno.load``).
+    _legacy_parameters: dict = {}
+
     def __setstate__(self, state):
+        state = {**self._legacy_parameters, **state}
         super().__setstate__(state)
         # skorch maps a CUDA-trained net to the CPU when unpickled without a GPU: follow it.
         if "net_" in state:

@@ -584,6 +584,8 @@ def decode_estimator(node: dict, loader: Loader) -> BaseEstimator:
         )
     cls = known[class_name]
     params = loader.decode(_expect(_required(node, "params", loader.prefix), dict, where), "params")
+    # A parameter added after the file was written gets the value that rebuilds the model it holds.
+    params = {**getattr(cls, "_legacy_parameters", {}), **params}
     accepted = inspect.signature(cls.__init__).parameters
     unknown = sorted(set(params) - set(accepted))
     if unknown:

@@ -193,7 +193,7 @@ def test_dense_modes_add_a_grid_independent_number_of_parameters():
         return sum(p.numel() for p in AMFNO(1, 1, (32, 32), width=4, n_layers=2, **kw).parameters())
 
     # Per layer (2 * 4 - 1) x 4 complex 4 x 4 matrices, stored as (re, im) pairs.
-    assert count(dense_modes=4) - count() == 2 * 7 * 4 * 4 * 4 * 2
+    assert count(dense_modes=4) - count(dense_modes=0) == 2 * 7 * 4 * 4 * 4 * 2
     est = AMFNORegressor(dense_modes=3, width=4, n_layers=1, max_epochs=2, random_state=0)
     X = np.random.default_rng(0).standard_normal((8, 16, 16))
     est.fit(X, X)

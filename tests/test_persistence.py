@@ -32,7 +32,13 @@ from sklearn_amfno import (
     OFormerRegressor,
     UFNORegressor,
 )
-from sklearn_amfno._persistence import FORMAT_VERSION, _write_container, register_estimator
+from sklearn_amfno._persistence import (
+    _FORMAT_TENSOR,
+    FORMAT_VERSION,
+    _read_container,
+    _write_container,
+    register_estimator,
+)
 from sklearn_amfno.datasets import make_heat
 
 # One small instance per family (the settings of tests/test_models.py).
@@ -431,3 +437,33 @@ def test_a_saved_file_gets_the_permissions_of_a_plainly_written_one(tmp_path):
     plain.write_bytes(b"")
     AMFNORegressor().save(tmp_path / "model.safetensors")
     assert (tmp_path / "model.safetensors").stat().st_mode == plain.stat().st_mode
+
+
+def test_a_file_written_before_dense_modes_existed_loads_the_model_it_holds(heat, tmp_path):
+    # Files saved before AM-FNO's dense_modes (default 2 now) hold a model without dense modes:
+    # the missing parameter takes the value that rebuilds it (0), not today's default.
+    X, y = heat
+    est = AMFNORegressor(dense_modes=0, width=4, n_layers=1, max_epochs=2, random_state=0).fit(X, y)
+    est.save(tmp_path / "new")
+    description, tensors = _read_container(tmp_path / "new")
+    del description["root"]["params"]["dense_modes"]
+    tensors = {k: v for k, v in tensors.items() if k != _FORMAT_TENSOR}
+    _write_container(tmp_path / "old", description, tensors)
+    loaded = sklearn_amfno.load(tmp_path / "old")
+    assert loaded.dense_modes == 0
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+
+
+def test_a_pickle_made_before_dense_modes_existed_unpickles_and_predicts(heat):
+    # Simulate an older pickle: the estimator without the parameter, its kernels without the
+    # attribute and the weight slot.
+    X, y = heat
+    est = AMFNORegressor(dense_modes=0, width=4, n_layers=1, max_epochs=2, random_state=0).fit(X, y)
+    expected = est.predict(X)
+    del est.dense_modes
+    for kernel in [m for m in est.module_.modules() if hasattr(m, "dense_modes")]:
+        del kernel.dense_modes
+        del kernel._parameters["dense_weight"]
+    loaded = pickle.loads(pickle.dumps(est))
+    assert loaded.get_params()["dense_modes"] == 0
+    np.testing.assert_array_equal(loaded.predict(X), expected)

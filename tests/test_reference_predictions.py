@@ -22,9 +22,9 @@ from sklearn_amfno import (
 
 REFERENCE = np.load(Path(__file__).parent / "data" / "reference_predictions.npz")
 COMMON = dict(width=8, max_epochs=2, batch_size=8, random_state=0, device="cpu")
-# The references predate ``frequency_map`` and the default ``n_basis=32``: they were saved with
-# the linear map and 16 basis functions, both still available by name.
-LINEAR = dict(frequency_map="linear", n_basis=16)
+# The references predate ``frequency_map``, the default ``n_basis=32`` and ``dense_modes``: they
+# were saved with the linear map, 16 basis functions and no dense modes, all still available.
+LINEAR = dict(frequency_map="linear", n_basis=16, dense_modes=0)
 CASES = {
     "amfno_mlp": (AMFNORegressor, dict(n_layers=2, **LINEAR)),
     "amfno_kan": (AMFNORegressor, dict(kernel="kan", n_layers=2, **LINEAR)),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -264,6 +265,13 @@ class AmortizedSpectralKernel(SpectralKernel):
             shape = (*[2 * dense_modes - 1] * (n_dim - 1), dense_modes, in_channels, out_channels, 2)
             self.dense_weight: nn.Parameter | None = nn.Parameter(torch.zeros(shape))
         else:
+            self.register_parameter("dense_weight", None)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A kernel pickled before dense_modes existed has no dense weights.
+        state.setdefault("dense_modes", 0)
+        super().__setstate__(state)
+        if "dense_weight" not in self._parameters:
             self.register_parameter("dense_weight", None)
 
     @staticmethod

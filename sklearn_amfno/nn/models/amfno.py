@@ -46,7 +46,7 @@ class AMFNO(OperatorNetwork):
     domain_padding : float, default=0
         Zero padding per axis as a fraction of its length, for non-periodic problems
         (:class:`~sklearn_amfno.nn.OperatorNetwork`).
-    dense_modes : int, default=0
+    dense_modes : int, default=2
         Wavenumbers ``|k_d| < dense_modes`` also get a stored per-mode weight, added to the
         generated kernel (:class:`~sklearn_amfno.nn.layers.AmortizedSpectralKernel`).
     {model_options}
@@ -80,7 +80,7 @@ class AMFNO(OperatorNetwork):
         frequency_map: str = "log",
         kernel_rank: int = 1,
         domain_padding: float = 0.0,
-        dense_modes: int = 0,
+        dense_modes: int = 2,
         pooled: bool = False,
         add_grid: bool = True,
     ) -> None:
