@@ -21,6 +21,8 @@ Usage (results in ``benchmarks/results/bench_streaming*.json``)::
         --out benchmarks/results/bench_streaming_1gib.json
     OMP_NUM_THREADS=2 python benchmarks/bench_streaming.py --gib 5 \
         --out benchmarks/results/bench_streaming_10gb.json   # X and y 5 GiB each
+    OMP_NUM_THREADS=1 python benchmarks/bench_streaming.py --gib 0.125 --workers 0 1 2 \
+        --out benchmarks/results/bench_streaming_workers.json
 """
 
 from __future__ import annotations
@@ -81,14 +83,14 @@ def write_data(directory: str, n: int) -> tuple[str, str]:
     return xp, yp
 
 
-def child(xp: str, yp: str, n: int) -> None:
+def child(xp: str, yp: str, n: int, num_workers: int = 0) -> None:
     """Fit one epoch from read-only memory maps; print timings and peak RSS as JSON."""
     from sklearn_amfno import FNORegressor
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     X = np.memmap(xp, dtype=np.float32, mode="r", shape=(n, GRID, GRID))
     y = np.memmap(yp, dtype=np.float32, mode="r", shape=(n, GRID, GRID))
-    est = FNORegressor(**MODEL, device="cpu", random_state=0)
+    est = FNORegressor(**MODEL, device="cpu", random_state=0, num_workers=num_workers)
     t0 = time.perf_counter()
     est.fit(X, y)
     fit_s = time.perf_counter() - t0
@@ -111,8 +113,42 @@ def child(xp: str, yp: str, n: int) -> None:
         "train_loss": float(est.net_.history[-1]["train_loss"]),
         "predict_1024_s": predict_s,
         "relative_l2_first_1024": err,
+        # DataLoader workers are child processes: their own peak, not counted above.
+        "peak_rss_workers_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
     print(json.dumps(result))
+
+
+def workers_timing(gib: float, directory: str, workers: list[int], repeats: int) -> dict:
+    """One streamed epoch with each ``num_workers``, ``repeats`` times, on one data set."""
+    n = int(gib * 2**30) // (4 * GRID * GRID)
+    work = tempfile.mkdtemp(prefix="bench_streaming_workers_", dir=directory)
+    runs: dict = {}
+    try:
+        subprocess.run([sys.executable, __file__, "--write", work, str(n)], check=True)
+        xp, yp = os.path.join(work, "X.f32"), os.path.join(work, "y.f32")
+        for _ in range(repeats):  # interleaved, so that a change of load hits every setting
+            for w in workers:
+                out = subprocess.run(
+                    [sys.executable, __file__, "--child", xp, yp, str(n), "--num-workers", str(w)],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+                runs.setdefault(str(w), []).append(json.loads(out.stdout.strip().splitlines()[-1]))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    summary = {}
+    for w, rs in runs.items():
+        epochs = sorted(r["fit_one_epoch_s"] for r in rs)
+        summary[w] = {
+            "epoch_s_median": epochs[len(epochs) // 2],
+            "epoch_s": epochs,
+            "train_loss": [r["train_loss"] for r in rs],
+            "peak_rss_fit_mib": max(r["peak_rss_fit_mib"] for r in rs),
+            "peak_rss_workers_mib": max(r["peak_rss_workers_mib"] for r in rs),
+        }
+    return {"n_samples": n, "grid": [GRID, GRID], "num_workers": summary}
 
 
 def run_size(gib: float, directory: str) -> dict:
@@ -210,12 +246,21 @@ def main() -> None:
     parser.add_argument("--out", default=None)
     parser.add_argument("--write", nargs=2, metavar=("DIR", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=3, metavar=("X", "Y", "N"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--workers",
+        nargs="+",
+        type=int,
+        default=None,
+        help="instead: time one streamed epoch with each of these num_workers (--gib of data)",
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="repeats per --workers value")
+    parser.add_argument("--num-workers", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.write:
         write_data(args.write[0], int(args.write[1]))
         return
     if args.child:
-        child(args.child[0], args.child[1], int(args.child[2]))
+        child(args.child[0], args.child[1], int(args.child[2]), args.num_workers)
         return
     result = {
         "command": "OMP_NUM_THREADS="
@@ -227,6 +272,8 @@ def main() -> None:
     }
     if args.check_equal:
         result["equality"] = check_equal()
+    elif args.workers:
+        result["workers_timing"] = workers_timing(args.gib, args.dir, args.workers, args.repeats)
     else:
         result["streaming_epoch"] = run_size(args.gib, args.dir)
     text = json.dumps(result, indent=2)
