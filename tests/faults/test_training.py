@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import Callback, Checkpoint, EarlyStopping
 
@@ -276,3 +277,22 @@ def test_predict_and_score_leave_every_global_random_state_untouched(data):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         est.predict(X)
+
+
+def test_a_fit_that_does_not_learn_warns_instead_of_passing_in_silence(data):
+    # lr so small that nothing moves: the training loss stays near 1, a constant prediction's.
+    X, y = data
+    with pytest.warns(ConvergenceWarning, match="has not learned the map"):
+        est = FNORegressor(lr=1e-12, max_epochs=5, width=4, n_layers=1, random_state=0).fit(X, y)
+    assert est.net_.history[-1]["train_loss"] >= 0.9
+    assert est.training_status_ == "completed"  # a warning, not a failure: the fit is usable
+
+
+@pytest.mark.parametrize("params", [dict(max_epochs=15), dict(lr=1e-12, max_epochs=4)])
+def test_a_fit_that_learns_or_is_too_short_to_judge_does_not_warn(data, params):
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = FNORegressor(**{**TINY, "n_modes": 8, **params}).fit(X, y)
+    if params.get("lr") is None:
+        assert est.net_.history[-1]["train_loss"] < 0.9
