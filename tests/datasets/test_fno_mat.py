@@ -1,23 +1,12 @@
 import numpy as np
 import pytest
 import scipy.io
+from file_formats import savemat_v73
 
 from sklearn_amfno.datasets import load_fno_mat
 
 h5py = pytest.importorskip("h5py")
 rng = np.random.default_rng(0)
-
-
-def _savemat_v73(path, **arrays):
-    """Write a MATLAB v7.3-style file: HDF5 with a 512-byte user block and reversed axes."""
-    with h5py.File(path, "w", userblock_size=512) as f:
-        for k, v in arrays.items():
-            f.create_dataset(k, data=np.asarray(v).T)
-    with open(path, "r+b") as fh:
-        # 116 bytes of text, 8 bytes of subsystem offset, version 0x0200 and endian mark "IM".
-        text = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: test HDF5 schema 1.00 ."
-        fh.write(text.ljust(116) + b"\x00" * 8 + b"\x00\x02IM")
-    return path
 
 
 @pytest.mark.parametrize("version", ["v5", "v7.3"])
@@ -28,8 +17,8 @@ def test_fno_darcy_and_burgers(tmp_path, version):
         scipy.io.savemat(tmp_path / "darcy.mat", {"coeff": coeff, "sol": sol})
         scipy.io.savemat(tmp_path / "burgers.mat", {"a": a, "u": u})
     else:
-        _savemat_v73(tmp_path / "darcy.mat", coeff=coeff, sol=sol)
-        _savemat_v73(tmp_path / "burgers.mat", a=a, u=u)
+        savemat_v73(tmp_path / "darcy.mat", coeff=coeff, sol=sol)
+        savemat_v73(tmp_path / "burgers.mat", a=a, u=u)
         with pytest.raises(NotImplementedError):  # why the HDF5 path is needed
             scipy.io.loadmat(tmp_path / "darcy.mat")
     X, y = load_fno_mat(tmp_path / "darcy.mat", problem="darcy")
@@ -49,7 +38,7 @@ def test_fno_navier_stokes(tmp_path, version):
     if version == "v5":
         scipy.io.savemat(path, {"a": u[..., 0], "u": u, "t": np.arange(7.0)})
     else:
-        _savemat_v73(path, a=u[..., 0], u=u, t=np.arange(7.0))
+        savemat_v73(path, a=u[..., 0], u=u, t=np.arange(7.0))
     X, y = load_fno_mat(path, problem="navier_stokes", n_steps_in=3, n_steps_out=4)
     np.testing.assert_allclose(X, u[..., :3])
     np.testing.assert_allclose(y, u[..., 3:])
@@ -76,7 +65,7 @@ def test_fno_errors(tmp_path):
     scipy.io.savemat(tmp_path / "y.mat", {"coeff": np.ones((2, 4, 4)), "sol": np.ones((2, 4, 5))})
     with pytest.raises(ValueError, match="same shape"):
         load_fno_mat(tmp_path / "y.mat", problem="darcy")
-    _savemat_v73(tmp_path / "z.mat", u=np.ones((2, 4, 4)))
+    savemat_v73(tmp_path / "z.mat", u=np.ones((2, 4, 4)))
     with pytest.raises(ValueError, match=r"\(N, H, W, T\)"):
         load_fno_mat(tmp_path / "z.mat", problem="navier_stokes")
     with pytest.raises(ValueError, match=r"'problem' parameter of load_fno_mat must be a str among"):

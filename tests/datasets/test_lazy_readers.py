@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pytest
 import scipy.io
+from file_formats import savemat_v73, write_h5
 
 from sklearn_amfno import FNORegressor
 from sklearn_amfno._streaming import LazyArray, is_lazy
@@ -14,24 +15,6 @@ from sklearn_amfno.datasets import load_fno_mat, load_geofno, load_pdebench
 
 h5py = pytest.importorskip("h5py")
 rng = np.random.default_rng(0)
-
-
-def _write_h5(path, **arrays):
-    with h5py.File(path, "w") as f:
-        for k, v in arrays.items():
-            f.create_dataset(k, data=v)
-    return path
-
-
-def _savemat_v73(path, **arrays):
-    """A MATLAB v7.3-style file: HDF5 with a 512-byte user block and reversed axes."""
-    with h5py.File(path, "w", userblock_size=512) as f:
-        for k, v in arrays.items():
-            f.create_dataset(k, data=np.asarray(v).T)
-    with open(path, "r+b") as fh:
-        text = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: test HDF5 schema 1.00 ."
-        fh.write(text.ljust(116) + b"\x00" * 8 + b"\x00\x02IM")
-    return path
 
 
 def _assert_same_as_eager(lazy_pair, eager_pair):
@@ -62,15 +45,15 @@ def _assert_same_as_eager(lazy_pair, eager_pair):
 def test_lazy_pdebench_cfd_equals_the_eager_read(tmp_path, options):
     n, t, x = 4, 12, 16
     fields = {k: rng.random((n, t, x)).astype(np.float32) for k in ("density", "Vx", "pressure")}
-    path = _write_h5(tmp_path / "1D_CFD.hdf5", **fields)
+    path = write_h5(tmp_path / "1D_CFD.hdf5", **fields)
     _assert_same_as_eager(load_pdebench(path, lazy=True, **options), load_pdebench(path, **options))
 
 
 def test_lazy_pdebench_darcy_and_burgers_equal_the_eager_read(tmp_path):
-    darcy = _write_h5(tmp_path / "darcy.h5", nu=rng.random((3, 8, 8)), tensor=rng.random((3, 1, 8, 8)))
+    darcy = write_h5(tmp_path / "darcy.h5", nu=rng.random((3, 8, 8)), tensor=rng.random((3, 1, 8, 8)))
     options = {"spatial_stride": 3, "n_samples": 3}
     _assert_same_as_eager(load_pdebench(darcy, lazy=True, **options), load_pdebench(darcy, **options))
-    burgers = _write_h5(tmp_path / "burgers.h5", tensor=rng.random((3, 6, 16)))
+    burgers = write_h5(tmp_path / "burgers.h5", tensor=rng.random((3, 6, 16)))
     X, y = load_pdebench(burgers, lazy=True)
     assert X.shape == y.shape == (3, 16)  # one frame each: no channel axis, as eager
     _assert_same_as_eager((X, y), load_pdebench(burgers))
@@ -86,7 +69,7 @@ def test_lazy_fno_mat_v73_equals_the_eager_read(tmp_path, problem):
         arrays = {"a": rng.random((4, 32)), "u": rng.random((4, 32))}
     else:
         arrays = {"u": rng.random((3, 8, 8, 7))}
-    path = _savemat_v73(tmp_path / "data.mat", **arrays)
+    path = savemat_v73(tmp_path / "data.mat", **arrays)
     options = {"problem": problem, "spatial_stride": 2, "n_samples": 3, "n_steps_in": 3, "n_steps_out": 4}
     X, y = load_fno_mat(path, lazy=True, **options)
     if problem == "navier_stokes":
@@ -123,7 +106,7 @@ def test_lazy_parameter_is_validated(tmp_path):
 
 
 def test_lazy_arrays_pickle_and_reopen_their_file(tmp_path):
-    path = _write_h5(tmp_path / "darcy.h5", nu=rng.random((3, 8, 8)), tensor=rng.random((3, 1, 8, 8)))
+    path = write_h5(tmp_path / "darcy.h5", nu=rng.random((3, 8, 8)), tensor=rng.random((3, 1, 8, 8)))
     X, _ = load_pdebench(path, lazy=True)
     first = X[0]
     copy = pickle.loads(pickle.dumps(X))
@@ -135,7 +118,7 @@ def test_lazy_arrays_pickle_and_reopen_their_file(tmp_path):
 def test_fit_on_lazy_reader_output_equals_the_eager_fit_bit_for_bit(tmp_path):
     n, t, x = 12, 6, 16
     fields = {k: rng.random((n, t, x)) for k in ("density", "Vx", "pressure")}
-    path = _write_h5(tmp_path / "1D_CFD.hdf5", **fields)
+    path = write_h5(tmp_path / "1D_CFD.hdf5", **fields)
     options = {"n_steps_in": 2, "n_steps_out": 1}
     params = {"n_modes": 4, "width": 4, "n_layers": 1, "max_epochs": 2, "batch_size": 5}
     params |= {"channel_axis": -1, "validation_fraction": 0.25, "random_state": 0}

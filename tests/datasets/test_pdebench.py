@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from file_formats import write_h5
 
 from sklearn_amfno.datasets import load_pdebench
 
@@ -7,17 +8,10 @@ h5py = pytest.importorskip("h5py")
 rng = np.random.default_rng(0)
 
 
-def _write_h5(path, **arrays):
-    with h5py.File(path, "w") as f:
-        for k, v in arrays.items():
-            f.create_dataset(k, data=v)
-    return path
-
-
 def test_pdebench_cfd_1d(tmp_path):
     n, t, x = 4, 12, 16
     rho, vx, p = (rng.random((n, t, x)).astype(np.float32) for _ in range(3))
-    path = _write_h5(
+    path = write_h5(
         tmp_path / "1D_CFD.hdf5",
         density=rho,
         Vx=vx,
@@ -53,7 +47,7 @@ def test_pdebench_cfd_1d(tmp_path):
 def test_pdebench_cfd_2d(tmp_path):
     n, t, h, w = 2, 5, 8, 6
     fields = {k: rng.random((n, t, h, w)) for k in ("density", "Vx", "Vy", "pressure")}
-    path = _write_h5(tmp_path / "2D_CFD.h5", **fields)
+    path = write_h5(tmp_path / "2D_CFD.h5", **fields)
     X, y = load_pdebench(path, n_steps_in=2, n_steps_out=1)
     assert X.shape == (n, h, w, 8) and y.shape == (n, h, w, 4)
     np.testing.assert_allclose(X[..., 6], fields["Vy"][:, 1])
@@ -63,7 +57,7 @@ def test_pdebench_cfd_2d(tmp_path):
 def test_pdebench_darcy(tmp_path):
     nu = rng.random((3, 8, 8))
     sol = rng.random((3, 1, 8, 8))
-    path = _write_h5(tmp_path / "2D_DarcyFlow_beta1.0_Train.hdf5", nu=nu, tensor=sol)
+    path = write_h5(tmp_path / "2D_DarcyFlow_beta1.0_Train.hdf5", nu=nu, tensor=sol)
     X, y = load_pdebench(path)
     np.testing.assert_allclose(X, nu)
     np.testing.assert_allclose(y, sol[:, 0])
@@ -73,7 +67,7 @@ def test_pdebench_darcy(tmp_path):
 
 def test_pdebench_burgers(tmp_path):
     u = rng.random((3, 6, 16))
-    path = _write_h5(tmp_path / "1D_Burgers_Sols_Nu0.01.hdf5", tensor=u)
+    path = write_h5(tmp_path / "1D_Burgers_Sols_Nu0.01.hdf5", tensor=u)
     X, y = load_pdebench(path)
     np.testing.assert_allclose(X, u[:, 0])
     np.testing.assert_allclose(y, u[:, -1])
@@ -85,13 +79,13 @@ def test_pdebench_burgers(tmp_path):
 def test_pdebench_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="PDEBench file not found"):
         load_pdebench(tmp_path / "missing.h5")
-    bad = _write_h5(tmp_path / "bad.h5", foo=np.zeros(3))
+    bad = write_h5(tmp_path / "bad.h5", foo=np.zeros(3))
     with pytest.raises(KeyError, match="expected 'density'"):
         load_pdebench(bad)
-    cfd = _write_h5(tmp_path / "cfd.h5", density=np.ones((2, 3, 4)), Vx=np.ones((2, 3, 4)))
+    cfd = write_h5(tmp_path / "cfd.h5", density=np.ones((2, 3, 4)), Vx=np.ones((2, 3, 4)))
     with pytest.raises(KeyError, match="'pressure'"):
         load_pdebench(cfd, n_steps_in=1)
-    mism = _write_h5(
+    mism = write_h5(
         tmp_path / "m.h5",
         density=np.ones((2, 3, 4)),
         Vx=np.ones((2, 3, 5)),
@@ -99,10 +93,10 @@ def test_pdebench_errors(tmp_path):
     )
     with pytest.raises(ValueError, match=r"all of shape \(N, T, \*grid\)"):
         load_pdebench(mism, n_steps_in=1)
-    darcy = _write_h5(tmp_path / "d.h5", nu=np.ones((2, 4, 4)), tensor=np.ones((2, 4, 4)))
+    darcy = write_h5(tmp_path / "d.h5", nu=np.ones((2, 4, 4)), tensor=np.ones((2, 4, 4)))
     with pytest.raises(ValueError, match=r"\(N, 1, H, W\)"):
         load_pdebench(darcy)
-    burg = _write_h5(tmp_path / "b.h5", tensor=np.ones((2, 3, 4)))
+    burg = write_h5(tmp_path / "b.h5", tensor=np.ones((2, 3, 4)))
     with pytest.raises(ValueError, match=r"n_steps_in=5 needs frames 0\.\.4, but the file has 3 frames"):
         load_pdebench(burg, n_steps_in=5)
     with pytest.raises(ValueError, match=r"n_steps_out=3 needs frames 1\.\.3, but the file has 3 frames"):
@@ -130,7 +124,7 @@ def test_pdebench_errors(tmp_path):
 
 @pytest.mark.parametrize("old,new", [("input_frames", "n_steps_in"), ("output_frames", "n_steps_out")])
 def test_int_frames_moved_to_n_steps(tmp_path, old, new):
-    path = _write_h5(tmp_path / "b.h5", tensor=rng.random((2, 6, 8)))
+    path = write_h5(tmp_path / "b.h5", tensor=rng.random((2, 6, 8)))
     with pytest.warns(FutureWarning, match=f"a number of frames is passed as '{new}'.*'{old}' will stop"):
         X_old, y_old = load_pdebench(path, **{old: 2})
     X_new, y_new = load_pdebench(path, **{new: 2})

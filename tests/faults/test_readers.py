@@ -10,29 +10,12 @@ import warnings
 import numpy as np
 import pytest
 import scipy.io
+from file_formats import savemat_v73, write_h5
 
 from sklearn_amfno.datasets import load_fno_mat, load_geofno, load_pdebench
 
 h5py = pytest.importorskip("h5py")
 rng = np.random.default_rng(0)
-
-
-def _savemat_v73(path, **arrays):
-    """A MATLAB v7.3-style file: HDF5 with a 512-byte user block and reversed axes."""
-    with h5py.File(path, "w", userblock_size=512) as f:
-        for k, v in arrays.items():
-            f.create_dataset(k, data=np.asarray(v).T)
-    with open(path, "r+b") as fh:
-        text = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: test HDF5 schema 1.00 ."
-        fh.write(text.ljust(116) + b"\x00" * 8 + b"\x00\x02IM")
-    return path
-
-
-def _write_h5(path, **arrays):
-    with h5py.File(path, "w") as f:
-        for k, v in arrays.items():
-            f.create_dataset(k, data=v)
-    return path
 
 
 def _write_geofno(folder, prefix="Pipe", n=2, h=5, w=6, n_fields=3, q=None):
@@ -70,7 +53,7 @@ def test_v5_file_with_other_variables_lists_them(tmp_path):
 
 
 def test_v73_file_with_other_variables_lists_them(tmp_path):
-    path = _savemat_v73(tmp_path / "other73.mat", foo=np.ones((2, 4, 4)))
+    path = savemat_v73(tmp_path / "other73.mat", foo=np.ones((2, 4, 4)))
     with h5py.File(path, "a") as f:
         f.create_group("#refs#")  # MATLAB's bookkeeping group is not a variable
     with pytest.raises(
@@ -142,7 +125,7 @@ def test_mat_v5_given_to_pdebench_says_what_it_is(tmp_path):
 
 
 def test_truncated_hdf5_names_the_file(tmp_path):
-    path = _write_h5(tmp_path / "cut.h5", tensor=rng.random((4, 5, 64)))
+    path = write_h5(tmp_path / "cut.h5", tensor=rng.random((4, 5, 64)))
     path.write_bytes(path.read_bytes()[:600])
     with pytest.raises(
         ValueError, match=_path(path) + r" starts like an HDF5 file .* cannot be opened as HDF5"
@@ -188,10 +171,10 @@ def test_geofno_folder_that_is_a_file_or_missing(tmp_path):
 
 
 def test_pdebench_missing_dataset_lists_contents(tmp_path):
-    path = _write_h5(tmp_path / "cfd.h5", density=np.ones((2, 3, 4)), Vx=np.ones((2, 3, 4)))
+    path = write_h5(tmp_path / "cfd.h5", density=np.ones((2, 3, 4)), Vx=np.ones((2, 3, 4)))
     with pytest.raises(KeyError, match=_path(path) + r" has no 'pressure' .*'density' \(2, 3, 4\) float64"):
         load_pdebench(path, n_steps_in=1)
-    other = _write_h5(tmp_path / "other.h5", foo=np.zeros(3))
+    other = write_h5(tmp_path / "other.h5", foo=np.zeros(3))
     with pytest.raises(KeyError, match=_path(other) + r": cannot detect the PDEBench layout.*'foo' \(3,\)"):
         load_pdebench(other)
 
@@ -213,17 +196,17 @@ def test_wrong_rank_names_file_expected_and_found(tmp_path):
         ValueError, match=_path(mat) + r": 'coeff' has MATLAB shape \(2, 4\), expected \(N, H, W\)"
     ):
         load_fno_mat(mat, problem="darcy")
-    v73 = _savemat_v73(tmp_path / "rank73.mat", u=np.ones((2, 4, 4)))
+    v73 = savemat_v73(tmp_path / "rank73.mat", u=np.ones((2, 4, 4)))
     with pytest.raises(
         ValueError, match=_path(v73) + r": 'u' has MATLAB shape \(2, 4, 4\), expected \(N, H, W, T\)"
     ):
         load_fno_mat(v73, problem="navier_stokes")
-    h5 = _write_h5(tmp_path / "rank.h5", tensor=np.ones((2, 3)))
+    h5 = write_h5(tmp_path / "rank.h5", tensor=np.ones((2, 3)))
     with pytest.raises(
         ValueError, match=_path(h5) + r": PDEBench 1-D Burgers expects .*\(N, T, X\), got \(2, 3\)"
     ):
         load_pdebench(h5)
-    darcy = _write_h5(tmp_path / "d.h5", nu=np.ones((2, 4, 4)), tensor=np.ones((2, 4, 4)))
+    darcy = write_h5(tmp_path / "d.h5", nu=np.ones((2, 4, 4)), tensor=np.ones((2, 4, 4)))
     with pytest.raises(
         ValueError, match=_path(darcy) + r": PDEBench Darcy expects .* got \(2, 4, 4\) and \(2, 4, 4\)"
     ):
@@ -248,18 +231,18 @@ def test_fno_shape_mismatch_names_file(tmp_path):
 # -- more samples or frames than the file holds ---------------------------------------------
 def test_n_samples_larger_than_available(tmp_path):
     # Before: silently fewer samples than asked for.
-    h5 = _write_h5(tmp_path / "b.h5", tensor=np.ones((2, 3, 4)))
+    h5 = write_h5(tmp_path / "b.h5", tensor=np.ones((2, 3, 4)))
     msg = r"n_samples=5 but {} holds 2 samples.*pass n_samples <= 2"
     with pytest.raises(ValueError, match=msg.format(_path(h5))):
         load_pdebench(h5, n_samples=5)
-    darcy = _write_h5(tmp_path / "d.h5", nu=np.ones((3, 4, 4)), tensor=np.ones((3, 1, 4, 4)))
+    darcy = write_h5(tmp_path / "d.h5", nu=np.ones((3, 4, 4)), tensor=np.ones((3, 1, 4, 4)))
     with pytest.raises(ValueError, match=rf"n_samples=4 but {_path(darcy)} holds 3 samples"):
         load_pdebench(darcy, n_samples=4)
     mat = tmp_path / "b.mat"
     scipy.io.savemat(mat, {"a": np.ones((2, 8)), "u": np.ones((2, 8))})
     with pytest.raises(ValueError, match=msg.format(_path(mat))):
         load_fno_mat(mat, problem="burgers", n_samples=5)
-    v73 = _savemat_v73(tmp_path / "b73.mat", a=np.ones((2, 8)), u=np.ones((2, 8)))
+    v73 = savemat_v73(tmp_path / "b73.mat", a=np.ones((2, 8)), u=np.ones((2, 8)))
     with pytest.raises(ValueError, match=msg.format(_path(v73))):
         load_fno_mat(v73, problem="burgers", n_samples=5)
     _write_geofno(tmp_path)
@@ -270,13 +253,13 @@ def test_n_samples_larger_than_available(tmp_path):
 
 
 def test_empty_sample_axis(tmp_path):
-    h5 = _write_h5(tmp_path / "b.h5", tensor=np.ones((0, 3, 4)))
+    h5 = write_h5(tmp_path / "b.h5", tensor=np.ones((0, 3, 4)))
     with pytest.raises(ValueError, match=_path(h5) + r" holds no samples"):
         load_pdebench(h5)
 
 
 def test_frames_out_of_range_name_the_file(tmp_path):
-    h5 = _write_h5(tmp_path / "b.h5", tensor=np.ones((2, 3, 4)))
+    h5 = write_h5(tmp_path / "b.h5", tensor=np.ones((2, 3, 4)))
     shape = r"'tensor' has shape \(2, 3, 4\) = \(N, T, \*grid\)"
     with pytest.raises(
         ValueError,
@@ -294,7 +277,7 @@ def test_frames_out_of_range_name_the_file(tmp_path):
 
 
 def test_non_integer_frames_are_refused_not_truncated(tmp_path):
-    h5 = _write_h5(tmp_path / "b.h5", tensor=rng.random((2, 4, 4)))
+    h5 = write_h5(tmp_path / "b.h5", tensor=rng.random((2, 4, 4)))
     # Before: 1.5 read as frame 1.
     with pytest.raises(
         ValueError, match=r"input_frames must be a sequence of frame indices \(ints\), got \[1\.5\]"
@@ -346,7 +329,7 @@ def test_complex_v5_refused(tmp_path):
 
 def test_complex_v73_refused(tmp_path):
     # MATLAB v7.3 stores complex arrays as a compound of 'real' and 'imag'.
-    path = _savemat_v73(tmp_path / "c73.mat", sol=np.ones((2, 4, 4)))
+    path = savemat_v73(tmp_path / "c73.mat", sol=np.ones((2, 4, 4)))
     z = np.zeros((4, 4, 2), dtype=[("real", "<f8"), ("imag", "<f8")])
     with h5py.File(path, "a") as f:
         f.create_dataset("coeff", data=z)
@@ -356,7 +339,7 @@ def test_complex_v73_refused(tmp_path):
 
 
 def test_complex_hdf5_refused(tmp_path):
-    path = _write_h5(tmp_path / "c.h5", tensor=np.ones((2, 3, 4)) * (1 + 1j))
+    path = write_h5(tmp_path / "c.h5", tensor=np.ones((2, 3, 4)) * (1 + 1j))
     with pytest.raises(ValueError, match=_path(path) + ": 'tensor' " + _COMPLEX):
         load_pdebench(path)
 
@@ -374,7 +357,7 @@ def test_non_numeric_variables_refused(tmp_path):
         ValueError, match=_path(path) + ": 'a' holds object data, expected a real numeric array"
     ):
         load_fno_mat(path, problem="burgers")
-    h5 = _write_h5(tmp_path / "s.h5", tensor=np.array([[[b"ab"]]]))
+    h5 = write_h5(tmp_path / "s.h5", tensor=np.array([[[b"ab"]]]))
     with pytest.raises(ValueError, match=_path(h5) + ": 'tensor' holds \\|S2 data"):
         load_pdebench(h5)
 
@@ -383,12 +366,12 @@ def test_real_files_still_read_unchanged(tmp_path):
     # The checks leave successful reads as they were.
     coeff, sol = rng.random((3, 9, 9)), rng.random((3, 9, 9))
     scipy.io.savemat(tmp_path / "v5.mat", {"coeff": coeff, "sol": sol})
-    _savemat_v73(tmp_path / "v73.mat", coeff=coeff, sol=sol)
+    savemat_v73(tmp_path / "v73.mat", coeff=coeff, sol=sol)
     for name in ("v5.mat", "v73.mat"):
         X, y = load_fno_mat(tmp_path / name, problem="darcy", spatial_stride=2, n_samples=2)
         np.testing.assert_array_equal(X, coeff[:2, ::2, ::2])
         np.testing.assert_array_equal(y, sol[:2, ::2, ::2])
-    ints = _write_h5(tmp_path / "i.h5", tensor=np.arange(24).reshape(2, 3, 4))
+    ints = write_h5(tmp_path / "i.h5", tensor=np.arange(24).reshape(2, 3, 4))
     X, y = load_pdebench(ints)
     assert X.dtype == np.float64
     np.testing.assert_array_equal(y, np.arange(24).reshape(2, 3, 4)[:, -1])
