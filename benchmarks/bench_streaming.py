@@ -125,17 +125,10 @@ def workers_timing(gib: float, directory: str, workers: list[int], repeats: int)
     work = tempfile.mkdtemp(prefix="bench_streaming_workers_", dir=directory)
     runs: dict = {}
     try:
-        subprocess.run([sys.executable, __file__, "--write", work, str(n)], check=True)
-        xp, yp = os.path.join(work, "X.f32"), os.path.join(work, "y.f32")
+        xp, yp = _write_data_in_child(work, n)
         for _ in range(repeats):  # interleaved, so that a change of load hits every setting
             for w in workers:
-                out = subprocess.run(
-                    [sys.executable, __file__, "--child", xp, yp, str(n), "--num-workers", str(w)],
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                )
-                runs.setdefault(str(w), []).append(json.loads(out.stdout.strip().splitlines()[-1]))
+                runs.setdefault(str(w), []).append(_fit_in_child(xp, yp, n, w))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     summary = {}
@@ -151,21 +144,29 @@ def workers_timing(gib: float, directory: str, workers: list[int], repeats: int)
     return {"n_samples": n, "grid": [GRID, GRID], "num_workers": summary}
 
 
+def _write_data_in_child(work: str, n: int) -> tuple[str, str]:
+    # Written by a child process: a child's ru_maxrss starts from its parent's resident set
+    # at fork (Linux keeps it across exec), and writing maps the files into the writer.
+    subprocess.run([sys.executable, __file__, "--write", work, str(n)], check=True)
+    return os.path.join(work, "X.f32"), os.path.join(work, "y.f32")
+
+
+def _fit_in_child(xp: str, yp: str, n: int, num_workers: int = 0) -> dict:
+    """:func:`child` in a fresh process (its own peak RSS); its JSON result."""
+    command = [sys.executable, __file__, "--child", xp, yp, str(n), "--num-workers", str(num_workers)]
+    out = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def run_size(gib: float, directory: str) -> dict:
     n = int(gib * 2**30) // (4 * GRID * GRID)
     os.makedirs(directory, exist_ok=True)
     work = tempfile.mkdtemp(prefix="bench_streaming_", dir=directory)
     try:
         t0 = time.perf_counter()
-        # Written by a child process: a child's ru_maxrss starts from its parent's resident set
-        # at fork (Linux keeps it across exec), and writing maps the files into the writer.
-        subprocess.run([sys.executable, __file__, "--write", work, str(n)], check=True)
-        xp, yp = os.path.join(work, "X.f32"), os.path.join(work, "y.f32")
+        xp, yp = _write_data_in_child(work, n)
         write_s = time.perf_counter() - t0
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", xp, yp, str(n)], check=True, capture_output=True, text=True
-        )
-        result = json.loads(out.stdout.strip().splitlines()[-1])
+        result = _fit_in_child(xp, yp, n)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {

@@ -38,17 +38,17 @@ import paper  # noqa: E402
 WRAPPER_KEYS = ("training", "rollout_steps")
 
 
-def one_step_errors(model, X, y, n_in: int) -> list[float]:
-    """Teacher-forced error per target frame: frame ``t`` predicted from the true frames before it."""
+def one_step_predictions(model, X, y, n_in: int) -> np.ndarray:
+    """Teacher-forced predictions, frame-major like ``y``: frame ``t`` from the true frames before it."""
+    trajectory = np.concatenate([X, y], axis=-1)
+    frames = [model.estimator_.predict(trajectory[..., t : t + n_in]) for t in range(y.shape[-1])]
+    return np.concatenate(frames, axis=-1)
+
+
+def per_frame_errors(y: np.ndarray, pred: np.ndarray) -> list[float]:
     from sklearn_amfno.metrics import relative_l2_error
 
-    trajectory = np.concatenate([X, y], axis=-1)
-    errors = []
-    for t in range(y.shape[-1]):
-        window = trajectory[..., t : t + n_in]
-        pred = model.estimator_.predict(window)[..., 0]
-        errors.append(float(relative_l2_error(y[..., t], pred)))
-    return errors
+    return [float(relative_l2_error(y[..., t], pred[..., t])) for t in range(y.shape[-1])]
 
 
 def diagnose(row: str, seed: int, params: dict, threads: int, epochs: int | None = None) -> dict:
@@ -71,14 +71,14 @@ def diagnose(row: str, seed: int, params: dict, threads: int, epochs: int | None
     n_in = problem.X_train.shape[-1]
     rolled = model.predict(problem.X_test)
     rollout = [float(e) for e in rollout_error(problem.y_test, rolled)]
-    one_step_test = one_step_errors(model, problem.X_test, problem.y_test, n_in)
-    one_step_train = one_step_errors(model, problem.X_train, problem.y_train, n_in)
+    one_step = one_step_predictions(model, problem.X_test, problem.y_test, n_in)
+    one_step_test = per_frame_errors(problem.y_test, one_step)
+    one_step_train = per_frame_errors(
+        problem.y_train, one_step_predictions(model, problem.X_train, problem.y_train, n_in)
+    )
     last = problem.y_test.shape[-1] - 1
     bands_rollout = spectral_error(problem.y_test[..., last], rolled[..., last], relative=True)
-    one_step_last = model.estimator_.predict(
-        np.concatenate([problem.X_test, problem.y_test], axis=-1)[..., last : last + n_in]
-    )[..., 0]
-    bands_one_step = spectral_error(problem.y_test[..., last], one_step_last, relative=True)
+    bands_one_step = spectral_error(problem.y_test[..., last], one_step[..., last], relative=True)
     return {
         "row": row,
         "seed": seed,

@@ -258,11 +258,11 @@ class AmortizedSpectralKernel(SpectralKernel):
         if isinstance(dense_modes, bool) or not isinstance(dense_modes, numbers.Integral) or dense_modes < 0:
             raise ValueError(f"dense_modes must be a non-negative int, got {dense_modes!r}")
         self.dense_modes: int = int(dense_modes)
-        dense_modes = self.dense_modes
-        if dense_modes:
+        if self.dense_modes:
             # (re, im) pairs; the full axes hold k = -(m-1) .. m-1 in FFT order, the last (real
             # FFT) axis k = 0 .. m-1. Zero: training starts from the amortized kernel alone.
-            shape = (*[2 * dense_modes - 1] * (n_dim - 1), dense_modes, in_channels, out_channels, 2)
+            m = self.dense_modes
+            shape = (*[2 * m - 1] * (n_dim - 1), m, in_channels, out_channels, 2)
             self.dense_weight: nn.Parameter | None = nn.Parameter(torch.zeros(shape))
         else:
             self.register_parameter("dense_weight", None)
