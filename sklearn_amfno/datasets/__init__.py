@@ -18,10 +18,11 @@ from ._euler_1d import solve_euler_1d
 from ._euler_2d import solve_euler_2d
 from ._exact_riemann import exact_riemann_euler
 from ._fno_mat import load_fno_mat
-from ._geofno import load_geofno
+from ._geofno import load_geofno, save_geofno
 from ._heat_advection import advection_solution, heat_solution, make_advection, make_heat
 from ._navier_stokes import kolmogorov_forcing, make_navier_stokes, solve_navier_stokes
 from ._pdebench import load_pdebench
+from ._pipe import make_pipe, solve_pipe
 
 __all__ = [
     # generators
@@ -32,6 +33,7 @@ __all__ = [
     "make_darcy",
     "make_heat",
     "make_navier_stokes",
+    "make_pipe",
     # solvers and helpers
     "advection_solution",
     "exact_riemann_euler",
@@ -42,10 +44,13 @@ __all__ = [
     "solve_euler_1d",
     "solve_euler_2d",
     "solve_navier_stokes",
+    "solve_pipe",
     # readers
     "load_fno_mat",
     "load_geofno",
     "load_pdebench",
+    # writers
+    "save_geofno",
     # warnings
     "LargeGenerationWarning",
 ]

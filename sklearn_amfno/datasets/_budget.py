@@ -39,6 +39,11 @@ on the 2-core development machine (x86_64, numpy 2.4, scipy 1.17, shared with ot
   8192 points); the ETDRK4 stepper ``T / dt`` steps (``dt = min(0.2 / (N max|u0|), 1e-3)``, with
   ``max|u0| ~ 4`` standard deviations of the random field) of ``0.021 ms (N log2 N) / (1024 * 10)``
   each (486 ms per sample measured at 1024 points).
+* Pipe (``make_pipe``, ``solve_pipe``): a Stokes solve and ~4 Newton steps, each a sparse LU of
+  the ``2 N^2`` streamfunction-vorticity unknowns, ``0.02 s + 5 s (N / 129)^3`` (measured
+  0.04, 0.14, 0.65 s at 17, 33, 65 and 3.6-4.0 s, 3.75 s of CPU, at 129), divided by
+  ``sqrt(threads)``; the LU factors hold about ``12e6 (N / 129)^2.7``
+  entries (12 bytes each) per thread.
 * Heat and advection: ``2 n sum_j N^j (2K + 1)^(d - j + 1)`` complex multiply-adds (the exact
   evaluation on the grid, ``d`` axes, ``K = max_wavenumber``) at ``5e8`` per second.
 
@@ -70,11 +75,13 @@ __all__ = [
     "estimate_darcy",
     "estimate_exact_fields",
     "estimate_navier_stokes",
+    "estimate_pipe",
     "estimate_solve_burgers",
     "estimate_solve_darcy",
     "estimate_solve_euler_1d",
     "estimate_solve_euler_2d",
     "estimate_solve_navier_stokes",
+    "estimate_solve_pipe",
     "solver_checked",
     "total_memory",
     "warn_large",
@@ -702,4 +709,50 @@ def estimate_exact_fields(
         {"n_samples": n_samples, "resolution": resolution, "n_dim": n_dim},
         f"~{macs:.2g} complex multiply-adds for {n_samples} x {resolution}^{n_dim} points",
         "fewer n_samples, a coarser resolution or a smaller n_dim (the size grows like resolution^n_dim)",
+    )
+
+
+def _pipe_sample_seconds(n: int) -> float:
+    # Stokes solve, ~4 Newton steps (one sparse LU of 2 N^2 unknowns each) and the pressure.
+    return 0.02 + 5.0 * (n / 129) ** 3
+
+
+def _pipe_lu_bytes(n: int) -> int:
+    # ~12 M entries in the LU factors at N = 129 (value and row index: 12 bytes each).
+    return int(12 * 12e6 * (n / 129) ** 2.7)
+
+
+def estimate_pipe(n_samples: int, resolution: int, *, n_fields: int, n_jobs: int | None) -> Estimate:
+    """make_pipe: one Newton solve per sample (a sparse LU per step); X, y and one LU per thread."""
+    threads = _threads(n_jobs)
+    grid = n_samples * resolution**2 * _F8
+    out = grid * (2 + n_fields)
+    # The batch's mesh and three fields (5 grids per sample), the selected fields' copy, and per
+    # thread the LU factors and ~40 work arrays of the solver.
+    peak = (5 + n_fields) * grid + threads * (_pipe_lu_bytes(resolution) + 40 * resolution**2 * _F8)
+    per_sample = _pipe_sample_seconds(resolution)
+    seconds = n_samples * per_sample / math.sqrt(threads)
+    return Estimate(
+        "make_pipe",
+        seconds,
+        int(peak),
+        int(out),
+        {"n_samples": n_samples, "resolution": resolution},
+        f"{n_samples} steady Navier-Stokes solves (Newton, a sparse LU of {2 * resolution**2} "
+        f"unknowns per step), ~{format_seconds(per_sample)} each, {threads} thread(s)",
+        "fewer n_samples or a coarser resolution (the cost grows like resolution^3); "
+        "n_jobs=-1 solves samples in parallel threads",
+    )
+
+
+def estimate_solve_pipe(resolution: int) -> Estimate:
+    """solve_pipe: one steady Navier-Stokes solve."""
+    return Estimate(
+        "solve_pipe",
+        _pipe_sample_seconds(resolution),
+        int(_pipe_lu_bytes(resolution) + 40 * resolution**2 * _F8),
+        7 * resolution**2 * _F8,
+        {"resolution": resolution},
+        f"Newton steps with a sparse LU of {2 * resolution**2} unknowns each",
+        "a coarser grid",
     )

@@ -1,9 +1,10 @@
-"""Reader for the Geo-FNO structured-mesh benchmarks (airfoil and pipe ``.npy`` files).
+"""Reader and writer for the Geo-FNO structured-mesh benchmarks (airfoil and pipe ``.npy`` files).
 
 Returns ``X, y`` as float64 arrays in the package's data contract; the ``.npy`` files are
 memory-mapped, so ``n_samples`` limits what is read from disk. With ``lazy=True`` they stay
 memory-mapped: :class:`~sklearn_amfno._streaming.LazyArray` objects over the maps, read through
-the same functions as the eager read.
+the same functions as the eager read. :func:`save_geofno` writes arrays in the same layout, so
+that generated data (``make_pipe``) is read back exactly like the original files.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from ._files import (
     quoted,
 )
 
-__all__ = ["load_geofno"]
+__all__ = ["load_geofno", "save_geofno"]
 
 
 _GEOFNO = {
@@ -180,3 +181,87 @@ def _field_indices(fields, default: str, names: tuple, case: str, n_fields: int,
             )
         idx.append(i)
     return idx, single
+
+
+@validate_params(
+    {
+        "folder": PATH,
+        "X": ["array-like"],
+        "y": ["array-like"],
+        "case": [StrOptions(set(_GEOFNO))],
+        "overwrite": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def save_geofno(
+    folder: str | os.PathLike,
+    X: np.ndarray,
+    y: np.ndarray,
+    case: str = "pipe",
+    *,
+    overwrite: bool = False,
+) -> list[Path]:
+    """Write mesh coordinates and fields as the Geo-FNO ``.npy`` files of ``case``.
+
+    The inverse of :func:`load_geofno`: ``X[..., 0]`` and ``X[..., 1]`` become ``<prefix>_X.npy``
+    and ``<prefix>_Y.npy`` of shape ``(N, H, W)``, and ``y`` (every field of the case, channels
+    last) becomes ``<prefix>_Q.npy`` of shape ``(N, n_fields, H, W)``, all float64, so that
+    ``load_geofno(folder, case, fields=<all fields>)`` returns ``X`` and ``y`` unchanged.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        Directory to write into; created if missing (its parent must exist).
+    X : array-like of shape (N, H, W, 2)
+        Mesh coordinates ``(x, y)`` as two channels (what ``make_pipe`` and
+        :func:`load_geofno` return).
+    y : array-like of shape (N, H, W, n_fields)
+        All fields of the case in the Geo-FNO order: ``(velocity_x, velocity_y, pressure)``
+        for ``"pipe"``, ``(density, velocity_x, velocity_y, pressure, mach)`` for ``"airfoil"``.
+    case : {"pipe", "airfoil"}, default="pipe"
+        Which benchmark's file names and fields.
+    overwrite : bool, default=False
+        Replace existing files; otherwise an existing file is a FileExistsError.
+
+    Returns
+    -------
+    paths : list of pathlib.Path
+        The three files written (``_X``, ``_Y``, ``_Q``).
+
+    Examples
+    --------
+    >>> from sklearn_amfno.datasets import make_pipe, save_geofno, load_geofno
+    >>> fields = ["velocity_x", "velocity_y", "pressure"]
+    >>> X, y = make_pipe(2, 17, fields=fields, random_state=0)
+    >>> save_geofno("data/pipe", X, y, "pipe")  # doctest: +SKIP
+    >>> X2, y2 = load_geofno("data/pipe", "pipe", fields=fields)  # doctest: +SKIP
+    """
+    prefix, names, _ = _GEOFNO[case]
+    X = np.asarray(X)
+    y = np.asarray(y)
+    for name, arr in (("X", X), ("y", y)):
+        if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+            raise ValueError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} holds NaN or infinite values; Geo-FNO files hold finite fields")
+    if X.ndim != 4 or X.shape[-1] != 2 or X.shape[0] == 0:
+        raise ValueError(f"X must have shape (N, H, W, 2) with N >= 1 (mesh coordinates), got {X.shape}")
+    expected = (*X.shape[:3], len(names))
+    if y.shape != expected:
+        raise ValueError(
+            f"y must hold all {len(names)} fields of the Geo-FNO {case} data {list(names)}, channels last, "
+            f"on X's grid: expected shape {expected}, got {y.shape}"
+        )
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"{quoted(folder)} exists and is not a folder")
+    paths = [folder / f"{prefix}_{suffix}.npy" for suffix in ("X", "Y", "Q")]
+    if not overwrite:
+        existing = [str(p) for p in paths if p.exists()]
+        if existing:
+            raise FileExistsError(f"{existing} already exist; pass overwrite=True to replace them")
+    folder.mkdir(exist_ok=True)
+    arrays = (X[..., 0], X[..., 1], np.moveaxis(y, -1, 1))
+    for path, arr in zip(paths, arrays):
+        np.save(path, np.ascontiguousarray(arr, dtype=np.float64))
+    return paths
