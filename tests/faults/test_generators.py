@@ -22,12 +22,14 @@ from sklearn_amfno.datasets import (
     _euler_1d,
     _heat_advection,
     _navier_stokes,
+    _pipe,
     make_advection,
     make_burgers,
     make_cfd_1d,
     make_darcy,
     make_heat,
     make_navier_stokes,
+    make_pipe,
     solve_burgers,
     solve_darcy,
     solve_euler_1d,
@@ -69,6 +71,7 @@ LARGE = [
     (_burgers, make_burgers, (200, 1024), {"method": "spectral"}, [TIME, "ETDRK4", "cole_hopf"]),
     (_heat_advection, make_heat, (300, 64), {"n_dim": 3}, [r"~\d.*GiB of memory", "n_dim=3"]),
     (_heat_advection, make_advection, (300, 64), {"n_dim": 3}, [r"~\d.*GiB of memory", "n_dim=3"]),
+    (_pipe, make_pipe, (300, 129), {}, [TIME, "n_samples=300", "resolution=129"]),
 ]
 
 
@@ -152,6 +155,7 @@ def test_memory_warning(big_machine, monkeypatch):
         (make_burgers, (10**6, 1024), {}),
         (make_heat, (1000, 128), {"n_dim": 3}),
         (make_advection, (1000, 128), {"n_dim": 3}),
+        (make_pipe, (10**6, 513), {}),
     ],
     ids=lambda v: getattr(v, "__name__", None),
 )
