@@ -9,6 +9,7 @@ the work starts; one whose returned arrays cannot fit in the machine's memory is
 ValueError.
 """
 
+from ._airfoil import make_airfoil, solve_airfoil
 from ._budget import LargeGenerationWarning
 from ._burgers import make_burgers, solve_burgers
 from ._cfd_1d import make_cfd_1d
@@ -27,6 +28,7 @@ from ._pipe import make_pipe, solve_pipe
 __all__ = [
     # generators
     "make_advection",
+    "make_airfoil",
     "make_burgers",
     "make_cfd_1d",
     "make_cfd_2d",
@@ -36,6 +38,7 @@ __all__ = [
     "make_pipe",
     # solvers and helpers
     "advection_solution",
+    "solve_airfoil",
     "exact_riemann_euler",
     "heat_solution",
     "kolmogorov_forcing",

@@ -44,6 +44,11 @@ on the 2-core development machine (x86_64, numpy 2.4, scipy 1.17, shared with ot
   0.04, 0.14, 0.65 s at 17, 33, 65 and 3.6-4.0 s, 3.75 s of CPU, at 129), divided by
   ``sqrt(threads)``; the LU factors hold about ``12e6 (N / 129)^2.7``
   entries (12 bytes each) per thread.
+* Airfoil (``make_airfoil``, ``solve_airfoil``): 90-280 implicit pseudo-time steps, 8-25 of them
+  with a sparse LU of the ``4 (n_around - 1) (n_normal - 1)`` unknowns (~1.1 s each at
+  221 x 51), ~30 ms each otherwise: ``0.5 s + 18 s (cells / 11000)^1.3`` per sample (measured
+  11-25 s at 221 x 51, Mach 0.8; docs/datasets.md), divided by ``sqrt(threads)``; the LU factors
+  hold ~13e6 entries (12 bytes each) at 221 x 51.
 * Heat and advection: ``2 n sum_j N^j (2K + 1)^(d - j + 1)`` complex multiply-adds (the exact
   evaluation on the grid, ``d`` axes, ``K = max_wavenumber``) at ``5e8`` per second.
 
@@ -69,6 +74,7 @@ __all__ = [
     "TIME_WARNING_S",
     "announce",
     "check_solver",
+    "estimate_airfoil",
     "estimate_burgers",
     "estimate_cfd_1d",
     "estimate_cfd_2d",
@@ -76,6 +82,7 @@ __all__ = [
     "estimate_exact_fields",
     "estimate_navier_stokes",
     "estimate_pipe",
+    "estimate_solve_airfoil",
     "estimate_solve_burgers",
     "estimate_solve_darcy",
     "estimate_solve_euler_1d",
@@ -754,5 +761,57 @@ def estimate_solve_pipe(resolution: int) -> Estimate:
         7 * resolution**2 * _F8,
         {"resolution": resolution},
         f"Newton steps with a sparse LU of {2 * resolution**2} unknowns each",
+        "a coarser grid",
+    )
+
+
+def _airfoil_sample_seconds(cells: int) -> float:
+    # 8-25 sparse LU factorisations and 90-280 residuals and triangular solves (measured 11-25 s
+    # at 220 x 50 cells).
+    return 0.5 + 18.0 * (cells / 11000) ** 1.3
+
+
+def _airfoil_lu_bytes(cells: int) -> int:
+    # ~13e6 entries in the LU factors at 11000 cells (value and row index: 12 bytes each).
+    return int(12 * 13e6 * (cells / 11000) ** 1.2)
+
+
+def _airfoil_work_bytes(cells: int) -> int:
+    # The coloured differences (10 x 16 values per cell), the matrix and ~60 cell arrays.
+    return int(cells * (160 + 2 * 6 * 16 + 60 * 4) * _F8)
+
+
+def estimate_airfoil(n_samples: int, grid: tuple[int, int], *, n_fields: int, n_jobs: int | None) -> Estimate:
+    """make_airfoil: one implicit steady Euler solve per sample; X, y and one LU per thread."""
+    threads = _threads(n_jobs)
+    n_around, n_normal = grid
+    nodes = n_samples * n_around * n_normal * _F8
+    cells = (n_around - 1) * (n_normal - 1)
+    out = nodes * (2 + n_fields)
+    peak = (2 + 5 + n_fields) * nodes + threads * (_airfoil_lu_bytes(cells) + _airfoil_work_bytes(cells))
+    per_sample = _airfoil_sample_seconds(cells)
+    return Estimate(
+        "make_airfoil",
+        n_samples * per_sample / math.sqrt(threads),
+        int(peak),
+        int(out),
+        {"n_samples": n_samples, "resolution": grid},
+        f"{n_samples} steady Euler solves (implicit pseudo-time steps, sparse LU of {4 * cells} unknowns), "
+        f"~{format_seconds(per_sample)} each, {threads} thread(s)",
+        "fewer n_samples or a coarser resolution; n_jobs=-1 solves samples in parallel threads",
+    )
+
+
+def estimate_solve_airfoil(grid: tuple[int, int]) -> Estimate:
+    """solve_airfoil: one steady Euler solve."""
+    n_around, n_normal = grid
+    cells = (n_around - 1) * (n_normal - 1)
+    return Estimate(
+        "solve_airfoil",
+        _airfoil_sample_seconds(cells),
+        int(_airfoil_lu_bytes(cells) + _airfoil_work_bytes(cells)),
+        9 * n_around * n_normal * _F8,
+        {"resolution": grid},
+        f"implicit pseudo-time steps with a sparse LU of {4 * cells} unknowns",
         "a coarser grid",
     )

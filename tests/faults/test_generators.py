@@ -15,6 +15,7 @@ import pytest
 import sklearn_amfno.datasets as datasets
 from sklearn_amfno.datasets import (
     LargeGenerationWarning,
+    _airfoil,
     _budget,
     _burgers,
     _cfd_1d,
@@ -24,6 +25,7 @@ from sklearn_amfno.datasets import (
     _navier_stokes,
     _pipe,
     make_advection,
+    make_airfoil,
     make_burgers,
     make_cfd_1d,
     make_darcy,
@@ -72,6 +74,7 @@ LARGE = [
     (_heat_advection, make_heat, (300, 64), {"n_dim": 3}, [r"~\d.*GiB of memory", "n_dim=3"]),
     (_heat_advection, make_advection, (300, 64), {"n_dim": 3}, [r"~\d.*GiB of memory", "n_dim=3"]),
     (_pipe, make_pipe, (300, 129), {}, [TIME, "n_samples=300", "resolution=129"]),
+    (_airfoil, make_airfoil, (100, (221, 51)), {}, [TIME, "n_samples=100", r"resolution=\(221, 51\)"]),
 ]
 
 
@@ -156,6 +159,7 @@ def test_memory_warning(big_machine, monkeypatch):
         (make_heat, (1000, 128), {"n_dim": 3}),
         (make_advection, (1000, 128), {"n_dim": 3}),
         (make_pipe, (10**6, 513), {}),
+        (make_airfoil, (10**5, (221, 51)), {}),
     ],
     ids=lambda v: getattr(v, "__name__", None),
 )
