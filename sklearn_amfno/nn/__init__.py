@@ -8,18 +8,33 @@
 - :mod:`sklearn_amfno.nn.losses`: the training criteria.
 """
 
-from .losses import RelativeH1Loss, RelativeL2Loss, ScaledMSELoss, StepwiseLoss
-from .models import AFNO, AMFNO, FFNO, FNO, LSM, UFNO, OFormer, OperatorNetwork, Rollout
+from .losses import LastStepLoss, RelativeH1Loss, RelativeL2Loss, ScaledMSELoss, StepwiseLoss
+from .models import (
+    AFNO,
+    AMFNO,
+    FFNO,
+    FNO,
+    LSM,
+    UFNO,
+    InputNoise,
+    OFormer,
+    OperatorNetwork,
+    Pushforward,
+    Rollout,
+)
 
 __all__ = [
     "AFNO",
     "AMFNO",
     "FFNO",
     "FNO",
+    "InputNoise",
+    "LastStepLoss",
     "LSM",
     "UFNO",
     "OFormer",
     "OperatorNetwork",
+    "Pushforward",
     "RelativeH1Loss",
     "RelativeL2Loss",
     "Rollout",

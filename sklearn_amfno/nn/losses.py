@@ -5,7 +5,8 @@
   derivatives on periodic axes and finite differences on the others (as neuraloperator's
   ``H1Loss``), equal to :func:`sklearn_amfno.metrics.relative_h1_error` on periodic data;
 - :class:`ScaledMSELoss`: the mean squared error of standardised (per-sample) targets;
-- :class:`StepwiseLoss`: a per-step loss summed over the steps of a rollout.
+- :class:`StepwiseLoss`: a per-step loss summed over the steps of a rollout;
+- :class:`LastStepLoss`: a per-step loss of the last step of a pushforward prediction.
 
 Degenerate targets
 ------------------
@@ -413,3 +414,48 @@ class StepwiseLoss(nn.Module):
         for p, t in zip(pred.chunk(self.n_steps, dim=1), target.chunk(self.n_steps, dim=1)):
             total = total + self.criterion(p, t)
         return total
+
+
+class LastStepLoss(nn.Module):
+    """A per-step criterion on the last step a prediction holds (pushforward training).
+
+    The target holds ``n_steps`` consecutive outputs along axis 1; the prediction holds the
+    first ``k <= n_steps`` of them (:class:`~sklearn_amfno.nn.models.Pushforward` returns ``k``
+    steps, ``k`` drawn per batch), and its ``k``-th step is compared with the target's ``k``-th.
+
+    Parameters
+    ----------
+    criterion : torch.nn.Module
+        The loss of one step, ``criterion(pred_k, target_k)``.
+    n_steps : int
+        Steps the target holds along axis 1.
+    """
+
+    def __init__(self, criterion: nn.Module, n_steps: int) -> None:
+        super().__init__()
+        self.criterion, self.n_steps = criterion, n_steps
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """``criterion`` of the prediction's last step against the same step of the target.
+
+        Parameters
+        ----------
+        pred : torch.Tensor of shape (n_samples, k * n_channels, ...)
+            The first ``k`` steps of a rollout, ``1 <= k <= n_steps``, in physical units.
+        target : torch.Tensor of shape (n_samples, n_steps * n_channels, ...)
+            Targets of all ``n_steps`` steps.
+
+        Returns
+        -------
+        loss : torch.Tensor of shape ()
+            The loss, a scalar.
+        """
+        width = target.shape[1] // self.n_steps
+        steps_ok = width * self.n_steps == target.shape[1]
+        if not steps_ok or pred.shape[1] % width or not 0 < pred.shape[1] <= target.shape[1]:
+            raise ValueError(
+                f"expected a target of n_steps={self.n_steps} steps along axis 1 and a prediction of "
+                f"1 to {self.n_steps} such steps, got shapes {tuple(pred.shape)} and {tuple(target.shape)}."
+            )
+        stop = pred.shape[1]
+        return self.criterion(pred[:, stop - width :], target[:, stop - width : stop])

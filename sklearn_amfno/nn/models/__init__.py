@@ -12,7 +12,19 @@ from .ffno import FFNO
 from .fno import FNO
 from .lsm import LSM
 from .oformer import OFormer
-from .rollout import Rollout
+from .rollout import InputNoise, Pushforward, Rollout
 from .ufno import UFNO
 
-__all__ = ["AFNO", "AMFNO", "FFNO", "FNO", "LSM", "OFormer", "OperatorNetwork", "Rollout", "UFNO"]
+__all__ = [
+    "AFNO",
+    "AMFNO",
+    "FFNO",
+    "FNO",
+    "InputNoise",
+    "LSM",
+    "OFormer",
+    "OperatorNetwork",
+    "Pushforward",
+    "Rollout",
+    "UFNO",
+]
