@@ -1,5 +1,6 @@
 """Neural operators for PDEs as scikit-learn estimators, centred on the Amortized FNO."""
 
+from ._data_contract import TargetKindWarning
 from ._ensemble import EnsembleRegressor
 from ._persistence import load
 from ._training import TrainingDivergedError
@@ -26,6 +27,7 @@ __all__ = [
     "LSMRegressor",
     "OFormerRegressor",
     "UFNORegressor",
+    "TargetKindWarning",
     "TrainingDivergedError",
     "load",
     "__version__",

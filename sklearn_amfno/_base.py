@@ -37,7 +37,14 @@ from ._compat import (
     Options,
     StrOptions,
 )
-from ._data_contract import check_grid_input, check_grid_target
+from ._data_contract import (
+    TARGET_KINDS,
+    check_grid_input,
+    check_grid_shape,
+    check_grid_target,
+    classify_target,
+    warn_if_field_like,
+)
 from ._distributed import (
     DataParallel,
     all_reduce_gradients,
@@ -47,10 +54,19 @@ from ._distributed import (
     rank_device,
     shard_bounds,
 )
+from ._file_schema import (
+    check_history,
+    check_module_weights,
+    check_optimizer_state,
+    check_rng_state,
+    check_size_bounds,
+    check_state_names,
+)
 from ._persistence import Loader, SaveMixin, Saver, fitted_attributes
 from ._precision import PRECISIONS, autocast_forward
 from ._resources import device_memory, meta_module, parameter_bytes, resolve_device, training_bytes
 from ._streaming import GridDataset, is_lazy, materialize, stream_fit_data, stream_predict, target_norms
+from ._torch_state import ShuffleSampler, fit_generator, float32_default_dtype, seeded_global_rng
 from ._training import (
     ContinueSchedule,
     DivergenceGuard,
@@ -61,11 +77,18 @@ from ._training import (
     check_callbacks,
     device_in_use,
     fit_in_progress,
-    float32_default_dtype,
     separate_checkpoint_dirs,
 )
-from .nn.losses import DEGENERATE_THRESHOLD, RelativeH1Loss, RelativeL2Loss, ScaledMSELoss, StepwiseLoss
-from .nn.models import OperatorNetwork, Rollout
+from ._training_checks import check_optimizer, check_validation_split
+from .nn.losses import (
+    DEGENERATE_THRESHOLD,
+    LastStepLoss,
+    RelativeH1Loss,
+    RelativeL2Loss,
+    ScaledMSELoss,
+    StepwiseLoss,
+)
+from .nn.models import InputNoise, OperatorNetwork, Pushforward, Rollout
 from .preprocessing import channel_statistics
 
 COMMON_PARAMETERS_DOC = """\
@@ -76,6 +99,16 @@ width : int, default={width}
     channel_axis : None or -1, default=None
         ``None``: ``X`` is ``(n_samples, *grid)`` with one channel; ``-1``: ``X`` is
         ``(n_samples, *grid, n_channels)``. A field ``y`` has a channel axis when its rank says so.
+    target_kind : {{"auto", "field", "vector"}}, default="{target_kind}"
+        What ``y`` is. ``"field"``: a function on X's grid, ``(n_samples, *grid)`` or
+        ``(n_samples, *grid, n_outputs)``; any other ``y`` is refused (ValueError). ``"vector"``:
+        a per-sample target, ``(n_samples,)`` or ``(n_samples, k)``, learned through a pooled
+        head, even when ``k`` equals the points of a 1-D grid; a ``y`` of higher rank is refused.
+        ``"auto"``: a ``y`` on X's grid is a field, otherwise a per-sample target, with a
+        :class:`~sklearn_amfno.TargetKindWarning` when that target looks like a
+        field (``(n_samples, k)`` with ``k >= 8`` on a 1-D grid, or ``k`` a multiple of the
+        grid's points on a 2-D or 3-D grid), e.g. a ``y`` that was not resampled with ``X``.
+        ``target_kind_`` says what was learned.
     add_grid : bool, default=True
         Append the grid coordinates (``j / n`` per axis) to the input channels.
     loss : {{"auto", "relative_l2", "relative_h1", "mse"}}, default="auto"
@@ -86,9 +119,13 @@ width : int, default={width}
         ``docs/h1_loss.md`` for non-periodic data).
     optimizer : {{"adamw", "adam", "sgd"}} or torch optimizer class, default="{optimizer}"
         The optimizer; a class (``torch.optim.Optimizer`` subclass) is built with ``lr``,
-        ``weight_decay`` and ``optimizer_params``.
+        ``weight_decay`` and ``optimizer_params``. Optimizers whose step needs a closure
+        (``torch.optim.LBFGS``) are refused: training takes one gradient step per mini-batch.
     optimizer_params : dict or None, default=None
-        Further keyword arguments of the optimizer (e.g. ``{{"momentum": 0.9}}`` for SGD).
+        Further keyword arguments of the optimizer (e.g. ``{{"momentum": 0.9}}`` for SGD), not
+        ``lr`` or ``weight_decay`` (set those parameters). Before training, the optimizer is
+        built and stepped once on a dummy parameter: a key it does not take or a value it
+        refuses raises a ValueError or TypeError naming the key.
     lr : float, default={lr}
         Learning rate.
     weight_decay : float, default={weight_decay}
@@ -115,8 +152,10 @@ width : int, default={width}
         (``best_epoch_``), copied in memory, never to files.
     validation_fraction : float or None, default=None
         Fraction of the training data held out for skorch's ``valid_loss`` (early stopping and
-        validation-monitoring callbacks). ``None`` trains on everything, unless
-        ``early_stopping`` is set.
+        validation-monitoring callbacks): ``ceil(validation_fraction * n_samples)`` samples, as
+        scikit-learn's ``ShuffleSplit``; a split that leaves no training or no validation sample
+        is refused before training. ``None`` trains on everything, unless ``early_stopping`` is
+        set.
     n_iter_no_change : int, default={n_iter_no_change}
         Epochs without improvement of the validation loss before early stopping stops.
     warm_start : bool, default={warm_start}
@@ -249,17 +288,28 @@ _OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torc
 _MODULE_PARAMETERS = ("width", "n_layers", "add_grid")
 
 
-def _data_loader(dataset, num_workers: int = 0, **kwargs) -> torch.utils.data.DataLoader:
+def _data_loader(
+    dataset,
+    num_workers: int = 0,
+    shuffle: bool = False,
+    generator: torch.Generator | None = None,
+    **kwargs,
+) -> torch.utils.data.DataLoader:
     """skorch's iterator: a ``DataLoader``, with worker processes only for lazily read samples.
 
     Workers pay off where reading a sample is work (a :class:`GridDataset` over lazy arrays,
     or the subset of it that skorch's validation split makes); for rows already in memory they
-    would only copy them across processes.
+    would only copy them across processes. With a ``generator`` (the fit's), the shuffling and
+    the loader's seeds come from it, never from torch's global generator.
     """
     base = dataset.dataset if isinstance(dataset, torch.utils.data.Subset) else dataset
     if not isinstance(base, GridDataset):
         num_workers = 0
-    return torch.utils.data.DataLoader(dataset, num_workers=num_workers, **kwargs)
+    if shuffle and generator is not None:
+        kwargs["sampler"] = ShuffleSampler(dataset, generator)
+    else:
+        kwargs["shuffle"] = shuffle
+    return torch.utils.data.DataLoader(dataset, num_workers=num_workers, generator=generator, **kwargs)
 
 
 class OperatorNet(NeuralNetRegressor):
@@ -318,6 +368,35 @@ class OperatorNet(NeuralNetRegressor):
         if is_main_process():
             super().save_params(*args, **kwargs)
 
+    # The fit's generator, held as the loaders' keyword arguments.
+    _GENERATORS = ("iterator_train__generator", "iterator_valid__generator")
+
+    def __getstate__(self):
+        # torch.Generator pickles only from torch 2.4 on: the generators travel as their states
+        # (one object stays one object), so nets pickle (joblib, searches) with torch 2.2 too.
+        state = super().__getstate__()
+        saved: dict[int, _GeneratorState] = {}
+        for key in self._GENERATORS:
+            generator = state.get(key)
+            if isinstance(generator, torch.Generator):
+                state[key] = saved.setdefault(id(generator), _GeneratorState(generator.get_state()))
+        return state
+
+    def __setstate__(self, state):
+        rebuilt: dict[int, torch.Generator] = {}
+        for key in self._GENERATORS:
+            saved = state.get(key)
+            if isinstance(saved, _GeneratorState):
+                state[key] = rebuilt.setdefault(id(saved), fit_generator(saved.state))
+        super().__setstate__(state)
+
+
+class _GeneratorState:
+    """A ``torch.Generator`` in a pickle: its state (``OperatorNet.__getstate__``)."""
+
+    def __init__(self, state: torch.Tensor) -> None:
+        self.state = state
+
 
 class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     """Shared base of the neural-operator regressors; not for direct use.
@@ -340,6 +419,7 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         "width": POSITIVE_INT,
         "n_layers": POSITIVE_INT,
         "channel_axis": [None, Options(numbers.Integral, {-1})],
+        "target_kind": [StrOptions(set(TARGET_KINDS))],
         "add_grid": ["boolean"],
         "loss": [StrOptions({"auto", "relative_l2", "relative_h1", "mse"})],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), callable],
@@ -395,7 +475,7 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             Input functions on a 1-D, 2-D or 3-D grid (see ``channel_axis``).
         y : array-like
             A field on X's grid, ``(n_samples, *grid)`` or ``(n_samples, *grid, n_out)``, or a
-            per-sample target ``(n_samples,)`` / ``(n_samples, k)``.
+            per-sample target ``(n_samples,)`` / ``(n_samples, k)`` (see ``target_kind``).
         resume : bool, default=False
             Complete the last fit instead of starting one: train until that fit has run
             ``max_epochs`` epochs, with the optimizer's saved state and learning rate and the
@@ -414,16 +494,31 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             raise TypeError(f"resume must be True or False, got {resume!r} of type {type(resume).__name__}.")
         return self._fit(X, y, resume=resume)
 
-    def _fit(self, X, y, *, rollout_steps: int | None = None, resume: bool = False):
+    def _fit(
+        self,
+        X,
+        y,
+        *,
+        rollout_steps: int | None = None,
+        pushforward: bool = False,
+        input_noise: float = 0.0,
+        resume: bool = False,
+    ):
         """``fit``, optionally training the one-step model through ``rollout_steps`` unrolled steps.
 
         With ``rollout_steps=k`` (used by :class:`~sklearn_amfno.AutoregressiveRegressor`), ``y``
         holds ``k`` consecutive outputs of the model along its channel axis; the model is trained
         as ``nn.models.Rollout`` (each step fed the last input channels of ``[x, outputs]``) on
-        the sum of the per-step losses, and the fitted estimator keeps the one-step model.
+        the sum of the per-step losses, or with ``pushforward=True`` as ``nn.models.Pushforward``
+        (``j - 1`` steps without gradient, ``j`` uniform in ``1..k`` per batch) on the loss of
+        its last step. ``input_noise > 0`` adds ``nn.models.InputNoise`` to the input, in every
+        mode. The fitted estimator keeps the one-step model.
         """
         # Everything that can be refused is refused before any training.
         self._validate_params()
+        self._check_training_params()
+        if pushforward and rollout_steps is None:
+            raise ValueError("pushforward training needs rollout_steps, the largest number of steps k.")
         y_unrolled = None
         if rollout_steps is not None:
             # Rollout training joins X and y in memory: lazy data are loaded.
@@ -438,6 +533,12 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         if y_unrolled is not None:
             y_unrolled = check_grid_target(y_unrolled, fitted["grid_shape_"], len(X))[0]
         fitted.update(self._validate_family_params(fitted["grid_shape_"]))
+        check_validation_split(
+            len(X),
+            self._validation_fraction(),
+            early_stopping=self.early_stopping,
+            validation_fraction=self.validation_fraction,
+        )
         fitted["_module_params"] = self._module_kwargs()
         warm = (self.warm_start or resume) and hasattr(self, "net_")
         if warm:
@@ -466,30 +567,41 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         seed = broadcast_seed(seed, group)
         watch = InterruptWatch()
         y_train = y if y_unrolled is None else y_unrolled
-        # A forked RNG: the fit is repeatable and the caller's torch random state is untouched.
-        with torch.random.fork_rng(devices=[]), float32_default_dtype():
+        # The fit's own generator (docs/reliability.md, threads): the fit is repeatable, in
+        # threads too, and the caller's torch random state is untouched.
+        with float32_default_dtype():
             if warm:
                 # The random stream (batch shuffling) goes on where the last fit left it, so a
                 # fit of 3 + 3 epochs draws the batches of a fit of 6.
                 state = getattr(self, "_rng_state", None)  # absent from pickles of 0.1
-                if state is None:
-                    torch.manual_seed(seed)
-                else:
-                    torch.set_rng_state(state)
+                generator = fit_generator(seed if state is None else state)
                 module = copy.deepcopy(self.net_.module_)
             else:
-                torch.manual_seed(seed)
-                module = self.initialize_module(X, y, fitted)
+                # torch's initialisers draw from the global generator only: build in a locked,
+                # seeded fork of it, and go on from the state the build leaves.
+                with seeded_global_rng(seed):
+                    module = self.initialize_module(X, y, fitted)
+                    generator = fit_generator(torch.get_rng_state())
             criterion = self.initialize_criterion(fitted["target_kind_"], module, target_norm)
             trained = module
-            if y_unrolled is not None:
+            augment = None
+            if pushforward or input_noise:
+                # A stream of its own, seeded by one draw of the fit's: ranks drawing noise for
+                # shards of different sizes still shuffle the same batches.
+                augment = fit_generator(int(torch.randint(2**62, (), generator=generator).item()))
+            if y_unrolled is not None and pushforward:
+                trained = Pushforward(module, rollout_steps, fitted["n_channels_in_"], augment)
+                criterion = LastStepLoss(criterion, rollout_steps)
+            elif y_unrolled is not None:
                 trained = Rollout(module, rollout_steps, fitted["n_channels_in_"])
                 criterion = StepwiseLoss(criterion, rollout_steps)
-            net = self.initialize_net(trained, criterion, fitted["device_"], seed, callbacks)
+            if input_noise:
+                trained = InputNoise(trained, input_noise, augment)
+            net = self.initialize_net(trained, criterion, fitted["device_"], seed, callbacks, generator)
             with watch.watch(), device_in_use(fitted["device_"], type(self).__name__):
                 start = len(self.net_.history) if warm else 0
                 # Checkpoint callbacks (sklearn_amfno.callbacks) save the estimator from this.
-                progress = FitInProgress(self, fitted, module, fit_start if resume else start)
+                progress = FitInProgress(self, fitted, module, fit_start if resume else start, generator)
                 with fit_in_progress(progress):
                     if warm:
                         self._resume_net(net, keep_groups=resume)
@@ -497,7 +609,7 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
                     else:
                         net.fit(X, y_train)
             fitted["_fit_start_epoch"] = progress.start_epoch
-            fitted["_rng_state"] = torch.get_rng_state()
+            fitted["_rng_state"] = generator.get_state()
         # Keep the one-step model: prediction steps it as often as asked.
         net.module_ = module
         fitted["net_"] = net
@@ -565,12 +677,20 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         :class:`~sklearn_amfno._streaming.GridDataset` carrying the scaling statistics, and
         ``y`` as None (the dataset holds it).
         """
+        target_kind = self.target_kind
         if is_lazy(X) or is_lazy(y):
-            dataset, fitted = stream_fit_data(X, y, channel_axis=self.channel_axis, estimator=self)
+            # The shapes first: a target_kind error or warning comes before any chunk is read.
+            self._classify_lazy_target(X, y, target_kind)
+            dataset, fitted = stream_fit_data(
+                X, y, channel_axis=self.channel_axis, estimator=self, target_kind=target_kind
+            )
             return dataset, None, fitted
         X = check_grid_input(X, channel_axis=self.channel_axis, estimator=self)
         grid = X.shape[2:]
-        y, kind, has_channels = check_grid_target(y, grid, len(X))
+        x_shape = self._passed_x_shape(X)
+        y, kind, has_channels = check_grid_target(y, grid, len(X), target_kind=target_kind, x_shape=x_shape)
+        if target_kind == "auto" and kind == "vector":
+            warn_if_field_like(y.shape, x_shape, grid, stacklevel=4)
         fitted = {
             "n_dim_": len(grid),
             "grid_shape_": tuple(int(n) for n in grid),
@@ -581,6 +701,27 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             "n_outputs_": y.shape[1],
         }
         return X, y, fitted
+
+    def _passed_x_shape(self, X: np.ndarray) -> tuple[int, ...]:
+        """The shape of a validated (channels-first) ``X`` as the user passed it, for messages."""
+        n, channels, *grid = X.shape
+        return (n, *grid) if self.channel_axis is None else (n, *grid, channels)
+
+    def _classify_lazy_target(self, X, y, target_kind: str) -> str | None:
+        """``target_kind``'s checks of lazily loaded data, on the shapes, before any chunk is read.
+
+        Returns the kind of target, or None where the streaming pass words the error (a wrong
+        rank of X, no samples, no y).
+        """
+        x_shape = tuple(int(s) for s in np.shape(X))
+        if y is None or len(x_shape) < 2 or x_shape[0] == 0:
+            return None
+        grid, _ = check_grid_shape(x_shape, channel_axis=self.channel_axis)
+        y_shape = tuple(int(s) for s in np.shape(y))
+        kind, _ = classify_target(y_shape, grid, target_kind=target_kind, x_shape=x_shape)
+        if target_kind == "auto" and kind == "vector":
+            warn_if_field_like(y_shape, x_shape, grid, stacklevel=5)
+        return kind
 
     def _check_warm_start(self, fitted: dict) -> None:
         """Refuse a warm start whose data or model differ from the fitted ones."""
@@ -594,10 +735,11 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         }
         for name, label in labels.items():
             if fitted[name] != getattr(self, name):
+                stated = f" (target_kind={self.target_kind!r})" if name == "target_kind_" else ""
                 raise ValueError(
                     f"warm_start=True continues the fitted model, but the data changed: {label} "
-                    f"{fitted[name]!r} now, {getattr(self, name)!r} in the previous fit. Fit with "
-                    "warm_start=False to start afresh."
+                    f"{fitted[name]!r}{stated} now, {getattr(self, name)!r} in the previous fit. "
+                    "Fit with warm_start=False to start afresh."
                 )
         previous = getattr(self, "_module_params", fitted["_module_params"])
         for name, value in fitted["_module_params"].items():
@@ -748,6 +890,17 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             callbacks.append(("lr_schedule", schedule))
         return callbacks
 
+    def _check_training_params(self) -> None:
+        """Refuse an optimizer, or optimizer_params, that would fail inside skorch or torch."""
+        check_optimizer(
+            self.optimizer,
+            self.optimizer_params,
+            lr=self.lr,
+            weight_decay=getattr(self, "weight_decay", None),
+            named=_OPTIMIZERS,
+            device=resolve_device(self.device),
+        )
+
     def _validation_fraction(self) -> float | None:
         """The held-out fraction: ``validation_fraction``, or 0.1 for early stopping (as MLP)."""
         if self.validation_fraction is None and self.early_stopping:
@@ -823,7 +976,13 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         raise ValueError(message)
 
     def initialize_net(
-        self, module: nn.Module, criterion: nn.Module, device: str, seed: int, callbacks: list
+        self,
+        module: nn.Module,
+        criterion: nn.Module,
+        device: str,
+        seed: int,
+        callbacks: list,
+        generator: torch.Generator | None = None,
     ) -> NeuralNetRegressor:
         """The skorch net that trains ``module`` (optimizer, schedule, batches, split, device).
 
@@ -839,6 +998,9 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             Seed of the validation split.
         callbacks : list of (str, skorch.callbacks.Callback)
             From :meth:`initialize_callbacks`.
+        generator : torch.Generator or None, default=None
+            The fit's random number generator: batch shuffling and the loaders' seeds draw from
+            it, never from torch's global one. ``None``: a new one seeded with ``seed``.
 
         Returns
         -------
@@ -848,6 +1010,8 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         optimizer = _OPTIMIZERS.get(self.optimizer, self.optimizer)
         optimizer_params = {f"optimizer__{k}": v for k, v in (self.optimizer_params or {}).items()}
         verbose = self.verbose
+        if generator is None:
+            generator = fit_generator(seed)
         if not is_main_process():
             # One progress report, from rank 0: the ranks' losses are the same.
             callbacks = [(name, cb) for name, cb in callbacks if name != "progress_bar"]
@@ -864,6 +1028,8 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             iterator_train=_data_loader,
             iterator_valid=_data_loader,
             iterator_train__shuffle=True,
+            iterator_train__generator=generator,
+            iterator_valid__generator=generator,
             # Absent from pickles of 0.1.
             iterator_train__num_workers=getattr(self, "num_workers", 0),
             iterator_valid__num_workers=getattr(self, "num_workers", 0),
@@ -927,9 +1093,9 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             n_channels=self.n_channels_in_,
             estimator=self,
         )
-        # The DataLoader draws a seed from torch's global RNG: fork it, so that predicting leaves
-        # every global random state as it was.
-        with torch.random.fork_rng(devices=[]), float32_default_dtype(), torch.inference_mode():
+        # The net's loader draws its seeds from the net's own generator, never from torch's
+        # global one, so nothing here changes the caller's random state (in threads too).
+        with float32_default_dtype(), torch.inference_mode():
             out = self.net_.predict(X)
         if not np.isfinite(out).all():
             bad = int((~np.isfinite(out.reshape(len(out), -1))).any(axis=1).sum())
@@ -975,7 +1141,7 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
 
     #: Parameters a family added since models could be saved or pickled, with the value that
     #: rebuilds the model an older file holds (used by ``__setstate__`` and ``sklearn_amfno.load``).
-    _legacy_parameters: dict = {}
+    _legacy_parameters: dict = {"target_kind": "auto"}
 
     def __setstate__(self, state):
         state = {**self._legacy_parameters, **state}
@@ -983,6 +1149,11 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         # skorch maps a CUDA-trained net to the CPU when unpickled without a GPU: follow it.
         if "net_" in state:
             self.device_ = str(self.net_.device)
+            # Nets pickled before fits had their own generator: predict's loader would draw its
+            # seeds from torch's global generator.
+            if self.net_.get_params().get("iterator_valid__generator") is None:
+                # (skorch reads iterator keyword arguments from the net's attributes.)
+                self.net_.iterator_valid__generator = fit_generator(0)
 
     # -- safe persistence (sklearn_amfno._persistence) -------------------------------------------
 
@@ -998,42 +1169,74 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         return state
 
     def _set_persistent_state(self, state: dict, loader: Loader) -> None:
-        """Set the fitted attributes and rebuild ``net_`` on the device asked of ``load``.
+        """Check the fitted state of a file, then set it and rebuild ``net_`` (``sklearn_amfno.load``).
 
-        The net carries the package's own callbacks only (divergence guard, schedule): the
-        user's ``callbacks`` stay a parameter, copied afresh by the next fit.
+        Everything is checked before anything is built: the names and values of the fitted
+        attributes (``_FITTED_STATE``, and the family's own, which its parameters must
+        resolve to again), then the model's size, from its parameters, against the file's
+        tensors (cheap bounds first, then the ``state_dict`` of the model built on the ``meta``
+        device, name by name and shape by shape), the history and the optimizer state. The net
+        carries the package's own callbacks only (divergence guard, schedule): the user's
+        ``callbacks`` stay a parameter, copied afresh by the next fit.
         """
+        where = loader.prefix.rstrip(".") or "the estimator"
+        check_state_names(self, state, where)
         state = dict(state)
         net_state = state.pop("net_", None)
-        for name, value in state.items():
-            setattr(self, name, loader.decode(value, name))
+        fitted = {name: loader.decode(value, name) for name, value in state.items()}
+        _check_fitted_state(self, fitted, where)
         if net_state is None:
+            for name, value in fitted.items():
+                setattr(self, name, value)
             return
-        where = f"{loader.prefix}net_"
-        device = _load_device(loader.device, getattr(self, "device_", "cpu"), where)
-        module_kwargs = getattr(self, "_module_params", None) or self._module_kwargs()
-        weights = loader.decode(_field(net_state, "module", where), "net_.module")
-        optimizer_state = loader.decode(_field(net_state, "optimizer", where), "net_.optimizer")
-        history = loader.decode(_field(net_state, "history", where), "net_.history")
-        # Built in a forked RNG (its initial weights are overwritten): the caller's state stays.
-        with torch.random.fork_rng(devices=[]), float32_default_dtype():
-            torch.manual_seed(0)
-            module = self._build_module(vars(self), module_kwargs)
-            try:
-                module.load_state_dict(weights)
-            except RuntimeError as error:
-                raise ValueError(
-                    f"{where}: the saved weights do not fit the model {module_kwargs}: {error}"
-                ) from None
+        where_net = f"{loader.prefix}net_"
+        weights = loader.decode(_field(net_state, "module", where_net), "net_.module")
+        optimizer_state = loader.decode(_field(net_state, "optimizer", where_net), "net_.optimizer")
+        history = loader.decode(_field(net_state, "history", where_net), "net_.history")
+        unknown = sorted(set(net_state) - {"module", "optimizer", "history"})
+        if unknown:
+            raise ValueError(f"{where_net}: unexpected keys {unknown} (module, optimizer, history).")
+        for name in ("grid_shape_", "n_channels_in_", "n_outputs_", "target_kind_"):
+            if name not in fitted:
+                raise ValueError(f"{where}: the fitted attribute {name!r} is missing from the file.")
+        module_kwargs = fitted.get("_module_params") or self._module_kwargs()
+        # The model's size from its parameters, against the file's tensors, before allocating.
+        check_size_bounds(module_kwargs, weights, f"{where_net}.module")
+        try:
+            with float32_default_dtype():
+                expected = meta_module(lambda: self._build_module(fitted, module_kwargs))
+        except (ValueError, TypeError, RuntimeError, IndexError) as error:
+            raise ValueError(f"{where}: the parameters {module_kwargs} describe no model: {error}") from None
+        check_module_weights(weights, expected.state_dict(), f"{where_net}.module")
+        if fitted.get("n_parameters_", count_parameters(expected)) != count_parameters(expected):
+            raise ValueError(
+                f"{where}: n_parameters_={fitted['n_parameters_']}, but the model has "
+                f"{count_parameters(expected)} parameters."
+            )
+        check_history(history, f"{where_net}.history")
+        if fitted.get("n_epochs_", len(history)) != len(history):
+            raise ValueError(
+                f"{where}: n_epochs_={fitted['n_epochs_']}, but the history has {len(history)} epochs."
+            )
+        for name, value in fitted.items():
+            setattr(self, name, value)
+        device = _load_device(loader.device, getattr(self, "device_", "cpu"), where_net)
+        with float32_default_dtype():
+            # Built in a locked, seeded fork of the global RNG (its initial weights are
+            # overwritten): the caller's random state stays, in threads too.
+            with seeded_global_rng(0):
+                module = self._build_module(vars(self), module_kwargs)
+            module.load_state_dict(weights)  # names, shapes and dtypes checked above
             criterion = self.initialize_criterion(
                 self.target_kind_, module, getattr(self, "_target_norm", None)
             )
             net = self.initialize_net(module, criterion, device, 0, self._builtin_callbacks())
             net.initialize()
+            check_optimizer_state(optimizer_state, net.optimizer_, f"{where_net}.optimizer")
             try:
                 net.optimizer_.load_state_dict(optimizer_state)
             except (ValueError, KeyError, TypeError) as error:
-                raise ValueError(f"{where}: the saved optimizer state does not fit: {error}") from None
+                raise ValueError(f"{where_net}: the saved optimizer state does not fit: {error}") from None
         net.history = History(history)
         self.net_, self.device_ = net, device
 
@@ -1064,3 +1267,90 @@ def _load_device(requested: str | None, saved: str, where: str) -> str:
             stacklevel=4,
         )
         return "cpu"
+
+
+def _is_count(value, low: int = 0) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= low
+
+
+#: The fitted attributes of the operator estimators that a model file may set, with what each
+#: may be; a family's own (``n_modes_``, ...) are what ``_validate_family_params`` resolves.
+#: A fitted attribute added to ``fit`` must be added here to be saved and loaded.
+_FITTED_STATE: dict = {
+    "_fit_start_epoch": ("an int >= 0", _is_count),
+    "_module_params": ("a dict of the model's parameters", lambda v: isinstance(v, dict)),
+    "_rng_state": ("a torch random state", lambda v: isinstance(v, torch.Tensor)),
+    "_target_norm": (
+        "None or a finite number >= 0",
+        lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < np.inf),
+    ),
+    "_y_has_channels": ("True or False", lambda v: isinstance(v, bool)),
+    "best_epoch_": ("None or an int >= 0", lambda v: v is None or _is_count(v)),
+    "checkpoint_dirs_": ("a list of str", lambda v: isinstance(v, list) and all(type(s) is str for s in v)),
+    "device_": ("a str", lambda v: isinstance(v, str)),
+    "grid_shape_": (
+        "a tuple of 1 to 3 ints >= 1",
+        lambda v: isinstance(v, tuple) and 1 <= len(v) <= 3 and all(_is_count(n, 1) for n in v),
+    ),
+    "n_channels_in_": ("an int >= 1", lambda v: _is_count(v, 1)),
+    "n_dim_": ("1, 2 or 3", lambda v: _is_count(v, 1) and v <= 3),
+    "n_epochs_": ("an int >= 0", _is_count),
+    "n_features_in_": ("an int >= 1", lambda v: _is_count(v, 1)),
+    "n_outputs_": ("an int >= 1", lambda v: _is_count(v, 1)),
+    "n_parameters_": ("an int >= 0", _is_count),
+    "target_kind_": ("'field', 'vector' or 'scalar'", lambda v: v in ("field", "vector", "scalar")),
+    "training_status_": (
+        "'completed', 'stopped', 'diverged', 'interrupted' or 'in_progress'",
+        lambda v: v in ("completed", "stopped", "diverged", "interrupted", "in_progress"),
+    ),
+}
+
+
+def _check_fitted_state(estimator: BaseOperatorRegressor, fitted: dict, where: str) -> None:
+    """Refuse fitted attributes of a file that are unknown, of the wrong kind or inconsistent.
+
+    The model parameters the file was fitted with (``_module_params``) must be parameters of the
+    estimator that satisfy its constraints, and the family's own fitted attributes must be what
+    they resolve to on the saved grid.
+    """
+    for name, value in fitted.items():
+        if name in _FITTED_STATE:
+            expected, check = _FITTED_STATE[name]
+            if not check(value):
+                raise ValueError(f"{where}: the fitted attribute {name} must be {expected}, got {value!r}.")
+    if "_rng_state" in fitted:
+        check_rng_state(fitted["_rng_state"], f"{where}._rng_state")
+    grid = fitted.get("grid_shape_")
+    if grid is not None and fitted.get("n_dim_", len(grid)) != len(grid):
+        raise ValueError(f"{where}: n_dim_={fitted['n_dim_']} but grid_shape_={grid} has {len(grid)} axes.")
+    probe = estimator
+    module_params = fitted.get("_module_params")
+    if module_params is not None:
+        unknown = sorted(set(module_params) - set(estimator._module_kwargs()))
+        if unknown:
+            raise ValueError(f"{where}: _module_params has keys {unknown} that are no model parameters.")
+        probe = copy.copy(estimator)
+        for name, value in module_params.items():
+            setattr(probe, name, value)
+        try:
+            probe._validate_params()
+        except (ValueError, TypeError) as error:  # sklearn's InvalidParameterError is both
+            raise ValueError(f"{where}: _module_params: {error}") from None
+    family = {}
+    if grid is not None:
+        try:
+            family = probe._validate_family_params(grid)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"{where}: the parameters do not fit grid_shape_={grid}: {error}") from None
+    unknown = sorted(set(fitted) - set(_FITTED_STATE) - set(family))
+    if unknown:
+        raise ValueError(
+            f"{where}: {unknown} are not fitted attributes of {type(estimator).__name__} (known: "
+            f"{sorted({*_FITTED_STATE, *family, 'net_'})})."
+        )
+    for name, value in family.items():
+        if name in fitted and fitted[name] != value:
+            raise ValueError(
+                f"{where}: {name}={fitted[name]!r}, but the saved parameters resolve to {value!r} on "
+                f"grid_shape_={grid}."
+            )

@@ -5,6 +5,8 @@ Everything downstream sees float32, channels-first arrays ``(n_samples, n_channe
 
 from __future__ import annotations
 
+import math
+import warnings
 from typing import Literal
 
 import numpy as np
@@ -12,6 +14,26 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_consistent_length
 
 TargetKind = Literal["field", "vector", "scalar"]
+
+#: The values of the estimators' ``target_kind`` parameter.
+TARGET_KINDS = ("auto", "field", "vector")
+
+#: With ``target_kind="auto"``, a ``y`` of shape ``(n_samples, k)`` off X's grid is read as a
+#: per-sample vector, with a :class:`TargetKindWarning` when it looks like a field: on a 1-D grid
+#: (where the rank cannot tell a field from a vector) when ``k`` is at least this; on 2-D and 3-D
+#: grids when ``k`` is also a multiple of the grid's point count (a flattened field). Vector
+#: targets are usually a few numbers (scikit-learn's own checks use 5 outputs); fields have tens
+#: of points per axis.
+FIELD_LIKE_VALUES = 8
+
+
+class TargetKindWarning(UserWarning):
+    """A target off X's grid that looks like a field was read as a per-sample vector.
+
+    Raised by ``fit`` with ``target_kind="auto"``; ``target_kind="vector"`` confirms the vector
+    and silences it, ``target_kind="field"`` refuses such a target.
+    """
+
 
 #: The largest magnitude accepted in X and y: 1e8 below float32's largest value, so that
 #: standardising (``x - mean``), the networks' sums and the de-standardised output cannot overflow.
@@ -71,7 +93,15 @@ def check_grid_shape(
             f"got shape {shape}, i.e. {len(grid)} grid axes."
         )
     if min(grid) < 1:
-        raise ValueError(f"X of shape {shape} has an empty grid axis (grid {tuple(grid)}).")
+        raise ValueError(
+            f"X of shape {shape} has an empty grid axis (grid {tuple(grid)}): expected {layout} "
+            "with at least one point on every grid axis."
+        )
+    if channels < 1:
+        raise ValueError(
+            f"X of shape {shape} has an empty channel axis (0 channels, channel_axis="
+            f"{channel_axis!r}): expected {layout} with at least one channel."
+        )
     if n_dim is not None and len(grid) != n_dim:
         raise ValueError(
             f"X of shape {shape} has {len(grid)} grid axes (grid {tuple(grid)}), but the estimator "
@@ -126,12 +156,126 @@ def check_grid_input(
     return _check_finite_float32(X, "X", dtype)
 
 
-def check_grid_target(y, grid: tuple[int, ...], n_samples: int) -> tuple[np.ndarray, TargetKind, bool]:
-    """Validate ``y`` against X's grid and classify it.
+def classify_target(
+    y_shape: tuple[int, ...],
+    grid: tuple[int, ...],
+    *,
+    target_kind: str = "auto",
+    x_shape: tuple[int, ...] | None = None,
+) -> tuple[TargetKind, bool]:
+    """Classify ``y`` by its shape against X's grid, without its values.
+
+    The shape rules of :func:`check_grid_target`, on their own so that lazily loaded targets are
+    classified before any chunk is read.
+
+    Parameters
+    ----------
+    y_shape : tuple of int
+        The shape of ``y`` as passed.
+    grid : tuple of int
+        X's grid.
+    target_kind : {"auto", "field", "vector"}, default="auto"
+        The estimator's ``target_kind``. ``"auto"``: a ``y`` on X's grid is a field, otherwise
+        ``(n_samples,)`` a scalar and ``(n_samples, k)`` a vector. ``"field"``: ``y`` must lie on
+        X's grid. ``"vector"``: ``y`` must be ``(n_samples,)`` or ``(n_samples, k)``, even when
+        ``k`` equals the points of a 1-D grid.
+    x_shape : tuple of int, optional
+        X's shape as passed, quoted in error messages.
+
+    Returns
+    -------
+    kind : {"field", "vector", "scalar"}
+    has_channel_axis : bool
+        Whether a field ``y`` has a trailing channel axis.
+    """
+    y_shape, grid = tuple(int(s) for s in y_shape), tuple(int(n) for n in grid)
+    d = len(grid)
+    x = f"X's grid {grid}" if x_shape is None else f"X of shape {tuple(x_shape)} (grid {grid})"
+    points = ", ".join(str(n) for n in grid)  # the grid inside a layout: "(n_samples, 16, 16)"
+    if len(y_shape) >= 2 and min(y_shape[1:]) < 1:
+        raise ValueError(
+            f"y of shape {y_shape} has an empty axis: expected at least one value per sample, a "
+            f"field (n_samples, {points}[, n_outputs]) or a per-sample target (n_samples, k) with "
+            f"n_outputs, k >= 1 ({x})."
+        )
+    on_grid = len(y_shape) in (1 + d, 2 + d) and y_shape[1 : 1 + d] == grid
+    if target_kind == "vector":
+        if len(y_shape) <= 2:
+            return ("scalar" if len(y_shape) == 1 else "vector"), False
+        what = " (a field on X's grid)" if on_grid else ""
+        raise ValueError(
+            f"target_kind='vector' expects a per-sample target of shape (n_samples,) or "
+            f"(n_samples, k); got y of shape {y_shape}{what} with {x}. Pass target_kind='field' "
+            "(or 'auto') to learn it as a field, or flatten it (y.reshape(len(y), -1)) to learn "
+            "its values as one vector per sample."
+        )
+    if on_grid:
+        return "field", len(y_shape) == 2 + d
+    if target_kind == "field":
+        raise ValueError(
+            f"target_kind='field' expects y on X's grid, (n_samples, {points}) or "
+            f"(n_samples, {points}, n_outputs); got y of shape {y_shape} with {x}. Bring y onto "
+            "X's grid (e.g. sklearn_amfno.preprocessing.GridResampler, docs/preprocessing.md), "
+            "or pass target_kind='vector' for a per-sample target."
+        )
+    if len(y_shape) == 1:
+        return "scalar", False
+    if len(y_shape) == 2:
+        return "vector", False
+    raise ValueError(
+        f"y of shape {y_shape} does not lie on X's grid {grid}: expected a field "
+        f"(n_samples, {points}[, n_channels]) or a per-sample target (n_samples,) or "
+        f"(n_samples, k) ({x})."
+    )
+
+
+def looks_like_field(y_shape: tuple[int, ...], grid: tuple[int, ...]) -> bool:
+    """Whether a ``y`` read as a per-sample vector looks like a field (``FIELD_LIKE_VALUES``).
+
+    True for ``(n_samples, k)`` with ``k >= FIELD_LIKE_VALUES`` on a 1-D grid, or on a 2-D or
+    3-D grid when ``k`` is also a multiple of the grid's point count (a flattened field).
+    """
+    if len(y_shape) != 2 or y_shape[1] < FIELD_LIKE_VALUES:
+        return False
+    return len(grid) == 1 or y_shape[1] % math.prod(grid) == 0
+
+
+def warn_if_field_like(
+    y_shape: tuple[int, ...], x_shape: tuple[int, ...], grid: tuple[int, ...], *, stacklevel: int = 2
+) -> None:
+    """Warn (:class:`TargetKindWarning`) when ``target_kind="auto"`` read a field-like ``y`` as a vector.
+
+    Call it after :func:`classify_target` returned ``"vector"`` in ``"auto"`` mode.
+    """
+    y_shape, grid = tuple(int(s) for s in y_shape), tuple(int(n) for n in grid)
+    if not looks_like_field(y_shape, grid):
+        return
+    warnings.warn(
+        f"y of shape {y_shape} does not lie on the grid of X of shape {tuple(x_shape)} (grid "
+        f"{grid}), so it is read as a per-sample vector of {y_shape[1]} outputs "
+        "(target_kind_='vector', through a pooled head), not as a field. If y is a field, bring "
+        "it onto X's grid (resample it as X was, docs/preprocessing.md): target_kind='field' "
+        "refuses such a y; target_kind='vector' confirms a per-sample target and silences this "
+        "warning.",
+        TargetKindWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
+def check_grid_target(
+    y,
+    grid: tuple[int, ...],
+    n_samples: int,
+    *,
+    target_kind: str = "auto",
+    x_shape: tuple[int, ...] | None = None,
+) -> tuple[np.ndarray, TargetKind, bool]:
+    """Validate ``y`` against X's grid and classify it (:func:`classify_target`).
 
     A ``y`` whose axes after the first equal X's grid, optionally followed by a channel axis, is a
     field. Otherwise a ``y`` of shape ``(n_samples,)`` or ``(n_samples, k)`` is a per-sample target.
-    Anything else is a grid mismatch.
+    Anything else is a grid mismatch. ``target_kind`` ("auto", "field", "vector") states the kind
+    instead; this function never warns (``fit`` calls :func:`warn_if_field_like` once).
 
     Returns
     -------
@@ -153,17 +297,9 @@ def check_grid_target(y, grid: tuple[int, ...], n_samples: int) -> tuple[np.ndar
         input_name="y",
     )
     check_consistent_length(np.empty((n_samples, 0)), y)
-    d = len(grid)
-    if y.ndim in (1 + d, 2 + d) and y.shape[1 : 1 + d] == tuple(grid):
-        has_channels = y.ndim == 2 + d
+    kind, has_channels = classify_target(y.shape, grid, target_kind=target_kind, x_shape=x_shape)
+    if kind == "field":
         y = np.moveaxis(y, -1, 1) if has_channels else y[:, np.newaxis]
-        return _check_finite_float32(y, "y"), "field", has_channels
-    if y.ndim == 1:
-        return _check_finite_float32(y[:, np.newaxis], "y"), "scalar", False
-    if y.ndim == 2:
-        return _check_finite_float32(y, "y"), "vector", False
-    raise ValueError(
-        f"y of shape {y.shape} does not lie on X's grid {tuple(grid)}: expected a field "
-        f"(n_samples, *{tuple(grid)}[, n_channels]) or a per-sample target (n_samples,) or "
-        "(n_samples, k)."
-    )
+    elif kind == "scalar":
+        y = y[:, np.newaxis]
+    return _check_finite_float32(y, "y"), kind, has_channels

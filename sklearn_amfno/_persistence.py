@@ -19,19 +19,40 @@ The estimator tree is one node per estimator, ``{"class", "params", "state"}``: 
 are JSON, with tagged objects for what JSON lacks: ``{"__tuple__": [...]}``, ``{"__dict__":
 [[key, value], ...]}`` (keys that are not strings), ``{"__tensor__": name}`` and
 ``{"__ndarray__": name}`` (a tensor of the file), ``{"__estimator__": node}`` (a nested estimator,
-saved recursively), ``{"__object__": name}`` (a class or function from a fixed allow-list:
-torch optimizers, skorch callbacks except ``LoadInitState``, ``print``), ``{"__callback__":
-{"class", "params"}}`` (a skorch callback instance) and ``{"__random_state__": ...}`` (a
+saved recursively), ``{"__object__": name}`` (a class or function from a fixed allow-list, each
+valid at one place: a torch optimizer as ``optimizer``, a restorable callback class in
+``callbacks``, ``print`` or ``skorch.utils.noop`` as a callback's ``sink``), ``{"__callback__":
+{"class", "params"}}`` (a restorable callback instance), ``{"__callback__": {"class"}}`` (the
+placeholder of a callback that writes files) and ``{"__random_state__": ...}`` (a
 ``numpy.random.RandomState``).
 
-Trust
------
-Loading parses JSON and safetensors only: nothing is unpickled, no module is imported, no name
-from the file is looked up anywhere but in the registry of estimator classes and the allow-list
-of objects above. The checksum is checked before anything is built, so a flipped byte, a
-truncated file or an edited header is refused with a ValueError. The checksum detects accidents
-and careless edits, not a forger, who can recompute it: it is not a signature. Even a forged
-file can only choose among the registered classes and allowed objects.
+Trust: a model file is data, never instructions
+-----------------------------------------------
+A model file holds parameters, weights and fitted state; it never decides where the user's
+process writes, what runs, or how much memory is taken. The checksum detects accidents and
+careless edits, not a forger, who can recompute it: it is not a signature. So :func:`load`
+treats every file as hostile and checks everything before building anything, each failure a
+ValueError naming the file:
+
+- the path is a regular file (no device, FIFO, socket or directory, after symbolic links);
+- the 8-byte header length against the file's size, then the JSON header (nesting depth,
+  ``format``, version, the tensors' offsets) before the tensors are read;
+- the checksum, then the estimator JSON against the schema: known keys, nesting of at most
+  ``_model_file.MAX_DEPTH`` levels, tags and their payloads, a registered class, its parameters (its own
+  ``_parameter_constraints``), fitted-state names that replace no method, parameter or class
+  attribute (the package's estimators: their known fitted attributes, each of its kind);
+- the model's size, from its parameters, against the file's tensors before allocating: cheap
+  bounds (:func:`check_size_bounds`), then the ``state_dict`` of the model built on torch's
+  ``meta`` device, key by key and shape by shape (:func:`check_module_weights`); then the
+  optimizer state and the history.
+
+Nothing is unpickled, no module is imported, no name from the file is looked up anywhere but in
+the registry of estimator classes and the allow-list above. Callbacks that write files or open
+external sinks (skorch's ``Checkpoint``, ``TrainEndCheckpoint``, ``TensorBoard`` and loggers,
+:class:`~sklearn_amfno.callbacks.EstimatorCheckpoint`) are saved as placeholders (their class,
+no parameters) and dropped by ``load`` with a warning; one with parameters is refused.
+``LoadInitState`` and callbacks that take functions have no safe form. ``docs/saving.md`` lists
+which callbacks are kept, dropped or refused.
 
 Adding an estimator class
 -------------------------
@@ -51,18 +72,17 @@ and fitted estimators of this package needs nothing: export it from :mod:`sklear
 register it) and derive it from :class:`SaveMixin` for its ``save`` method.
 :class:`~sklearn_amfno._base.BaseOperatorRegressor` defines both methods: its ``net_`` is saved
 as the module's ``state_dict``, the optimizer's state and the history, and rebuilt at load.
-A change of the format that older releases cannot read raises ``FORMAT_VERSION``.
+A change of the format that older releases cannot read raises ``FORMAT_VERSION``
+(:mod:`sklearn_amfno._model_file`, the container; :mod:`sklearn_amfno._file_schema`, what a
+file may name and hold).
 """
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import json
 import os
 import platform
-import tempfile
-from pathlib import Path
+import warnings
 from typing import Any
 
 import numpy as np
@@ -74,13 +94,24 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from ._distributed import is_main_process
-
-FORMAT = "sklearn_amfno"
-FORMAT_VERSION = 1
-# The one tensor every file has (the format version, again).
-_FORMAT_TENSOR = "sklearn_amfno.format_version"
-# A header larger than this is not one of ours (safetensors' own limit is 100 MB).
-_MAX_HEADER_BYTES = 100_000_000
+from ._file_schema import (
+    DroppedCallback,
+    allowed_name_of,
+    allowed_object,
+    allowed_sinks,
+    callback_rules,
+    check_callback_params,
+    check_state_names,
+    decode_random_state,
+    describe,
+    expect,
+    is_callback,
+    is_key,
+    optimizer_classes,
+    required,
+    writing_callbacks,
+)
+from ._model_file import check_save_path, read_container, write_container
 
 _TAGS = (
     "__tuple__",
@@ -145,30 +176,11 @@ def _class_name(cls: type) -> str:
     )
 
 
-def _allowed_objects() -> dict[str, object]:
-    """Classes and functions a file may name: torch optimizers, skorch callbacks, ``print``."""
-    import skorch.callbacks
-    import skorch.utils
-
-    objects: dict[str, object] = {"builtins.print": print, "skorch.utils.noop": skorch.utils.noop}
-    for name in dir(torch.optim):
-        obj = getattr(torch.optim, name)
-        if isinstance(obj, type) and issubclass(obj, torch.optim.Optimizer):
-            objects[f"torch.optim.{name}"] = obj
-    for name in dir(skorch.callbacks):
-        obj = getattr(skorch.callbacks, name)
-        # LoadInitState reads the files a path names at the next fit (torch.load of a pickle
-        # under older torch): a file must not be able to choose one.
-        if isinstance(obj, type) and issubclass(obj, skorch.callbacks.Callback) and name != "LoadInitState":
-            objects[f"skorch.callbacks.{name}"] = obj
-    return objects
-
-
-def _object_name(obj: object) -> str | None:
-    for name, allowed in _allowed_objects().items():
-        if allowed is obj:
-            return name
-    return None
+# -- what a file may name --------------------------------------------------------------------------
+#
+# A file names classes and functions only from the fixed tables below, each valid at one place:
+# torch optimizer classes as an estimator's ``optimizer``, callbacks in its ``callbacks``, and
+# ``print`` / ``skorch.utils.noop`` as a callback's ``sink``. Nothing else is ever looked up.
 
 
 def _is_fitted(estimator: BaseEstimator) -> bool:
@@ -265,17 +277,44 @@ class Saver:
             return {
                 "__random_state__": [kind, [int(k) for k in keys], int(pos), int(has_gauss), float(cached)]
             }
-        if (object_name := _object_name(value)) is not None:
+        if is_callback(value):
+            encoded = self._encode_callback(value, name)
+            if encoded is not None:
+                return encoded
+        elif (object_name := allowed_name_of(value)) is not None:
             return {"__object__": object_name}
-        object_name = _object_name(type(value))
-        if object_name is not None and object_name.startswith("skorch.callbacks."):
-            params = value.get_params(deep=False)
-            return {"__callback__": {"class": object_name, "params": self.encode(params, f"{name}.params")}}
         raise TypeError(
             f"cannot save {path}: a value of type {type(value).__module__}.{type(value).__qualname__} "
-            "has no safe form (JSON, tensors, estimators of this package, torch optimizers, skorch "
-            "callbacks). pickle/joblib save any object (and run code when loaded)."
+            "has no safe form (JSON, tensors, estimators of this package, torch optimizers, the "
+            "skorch callbacks listed in docs/saving.md). pickle/joblib save any object (and run "
+            "code when loaded)."
         )
+
+    def _encode_callback(self, value: Any, name: str) -> dict | None:
+        """A callback (instance or class) as the file holds it; None if it has no safe form.
+
+        A callback that writes files or opens an external sink becomes a placeholder that
+        records its class only: its paths never go into the file (``load`` drops it).
+        """
+        cls = value if isinstance(value, type) else type(value)
+        for class_name, writing in writing_callbacks().items():
+            if cls is writing:
+                return {"__callback__": {"class": class_name}}
+        for class_name, (restorable, _) in callback_rules().items():
+            if cls is not restorable:
+                continue
+            if value is cls:
+                return {"__object__": class_name}
+            params = value.get_params(deep=False)
+            problem = check_callback_params(class_name, params)
+            if problem is not None:
+                raise TypeError(
+                    f"cannot save {self.prefix}{name}: {cls.__name__}: {problem}, so that the file "
+                    "cannot run code or write anywhere when loaded. Drop it with "
+                    "set_params(callbacks=...) before saving, or use pickle/joblib."
+                )
+            return {"__callback__": {"class": class_name, "params": self.encode(params, f"{name}.params")}}
+        return None
 
     def _add_tensor(self, path: str, tensor: torch.Tensor, tag: str) -> dict:
         # A private copy on the CPU: safetensors refuses tensors that share memory.
@@ -316,18 +355,6 @@ def encode_estimator(estimator: BaseEstimator, saver: Saver) -> dict:
     return node
 
 
-def _digest(description: str, tensors: dict[str, torch.Tensor]) -> str:
-    """SHA-256 of the description and of every tensor's name, dtype, shape and bytes."""
-    h = hashlib.sha256()
-    h.update(f"{FORMAT}/{FORMAT_VERSION}\n".encode())
-    h.update(description.encode())
-    for name in sorted(tensors):
-        tensor = tensors[name].contiguous()
-        h.update(f"\n{name}\n{tensor.dtype}\n{tuple(tensor.shape)}\n".encode())
-        h.update(memoryview(tensor.reshape(-1).view(torch.uint8).numpy()))
-    return h.hexdigest()
-
-
 def _versions() -> dict[str, str]:
     import sklearn_amfno
 
@@ -338,57 +365,6 @@ def _versions() -> dict[str, str]:
         "numpy": np.__version__,
         "safetensors": safetensors.__version__,
     }
-
-
-def _current_umask() -> int:
-    # os.umask can only be read by setting it; done once, at import, before any save runs.
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
-
-
-def _write_container(path: str | os.PathLike, description: dict, tensors: dict[str, torch.Tensor]) -> None:
-    """Write ``description`` and ``tensors`` as one safetensors file, atomically."""
-    text = json.dumps(description, sort_keys=True)
-    # Never an empty file: safetensors 0.4.0 writes an invalid header when there is no tensor.
-    tensors = {_FORMAT_TENSOR: torch.tensor([FORMAT_VERSION], dtype=torch.int32), **tensors}
-    metadata = {
-        "format": FORMAT,
-        "format_version": str(FORMAT_VERSION),
-        "estimator": text,
-        "sha256": _digest(text, tensors),
-    }
-    data = _canonical_header(safetensors.torch.save(tensors, metadata=metadata))
-    path = Path(path)
-    # Write beside, then rename: a crash never leaves a half-written file under the name. The
-    # temporary name is unique (mkstemp), so concurrent saves to one path, from threads or
-    # processes, never share it: the last rename wins and the file is always whole.
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        # mkstemp creates the file private (0o600); give it the mode a plain write would.
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _canonical_header(data: bytes) -> bytes:
-    """The same file with its header's keys sorted: equal models give equal bytes.
-
-    safetensors writes its metadata from a hash map, in an order that changes between runs. The
-    tensors' offsets count from the end of the header, so rewriting it (padded to 8 bytes with
-    spaces, as safetensors does) leaves them valid.
-    """
-    n = int.from_bytes(data[:8], "little")
-    header = json.dumps(json.loads(data[8 : 8 + n]), sort_keys=True, separators=(",", ":")).encode()
-    header += b" " * (-len(header) % 8)
-    return len(header).to_bytes(8, "little") + header + data[8 + n :]
 
 
 def save(estimator: BaseEstimator, path: str | os.PathLike) -> None:
@@ -402,13 +378,12 @@ def save(estimator: BaseEstimator, path: str | os.PathLike) -> None:
         The file to write (overwritten if it exists). In a process group (``torchrun``) only
         rank 0 writes; the other ranks return at once.
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike (a file name), got {type(path).__name__}.")
+    path = check_save_path(path)
     if not is_main_process():
         return
     saver = Saver()
     root = encode_estimator(estimator, saver)
-    _write_container(path, {"versions": _versions(), "root": root}, saver.tensors)
+    write_container(path, {"versions": _versions(), "root": root}, saver.tensors)
 
 
 class SaveMixin:
@@ -454,7 +429,7 @@ class SaveMixin:
 
 
 class Loader:
-    """Turns the JSON of a file back into values; one per loaded file.
+    """Turns the JSON of a file back into values, checking each; one per loaded file.
 
     Parameters
     ----------
@@ -464,12 +439,22 @@ class Loader:
         The device asked of :func:`load` (``None``: the saved one when available).
     prefix : str, default=""
         Path of the estimator being loaded, for error messages.
+    dropped : list of str or None, default=None
+        Collects the file-writing callbacks dropped from the ``callbacks`` parameters (shared
+        with the loaders of nested estimators).
     """
 
-    def __init__(self, tensors: dict[str, torch.Tensor], device: str | None, prefix: str = "") -> None:
+    def __init__(
+        self,
+        tensors: dict[str, torch.Tensor],
+        device: str | None,
+        prefix: str = "",
+        dropped: list[str] | None = None,
+    ) -> None:
         self.tensors, self.device, self.prefix = tensors, device, prefix
+        self.dropped: list[str] = [] if dropped is None else dropped
 
-    def decode(self, obj: Any, name: str) -> Any:
+    def decode(self, obj: Any, name: str, objects: dict[str, object] | None = None) -> Any:
         """The value that ``Saver.encode`` turned into ``obj``.
 
         Parameters
@@ -478,6 +463,9 @@ class Loader:
             Decoded JSON.
         name : str
             Where it sits, for error messages.
+        objects : dict or None, default=None
+            The classes or functions ``obj`` itself may name (``{"__object__": name}``); values
+            nested in it may name none.
 
         Returns
         -------
@@ -496,72 +484,149 @@ class Loader:
         tag = tags[0]
         if tag not in _TAGS:
             raise ValueError(f"{path}: unknown tag {tag!r}; known tags: {list(_TAGS)}.")
+        extra = set(obj) - {tag, "complex"} if tag in ("__tensor__", "__ndarray__") else set(obj) - {tag}
+        if extra:
+            raise ValueError(f"{path}: a {tag} value has only the key {tag!r}, found also {sorted(extra)}.")
         payload = obj[tag]
         if tag == "__tuple__":
-            return tuple(self.decode(v, f"{name}.{i}") for i, v in enumerate(_expect(payload, list, path)))
+            return tuple(self.decode(v, f"{name}.{i}") for i, v in enumerate(expect(payload, list, path)))
         if tag == "__dict__":
-            return {
-                self.decode(k, f"{name}.key"): self.decode(v, f"{name}.value")
-                for k, v in _expect(payload, list, path)
-            }
+            return self._dict(expect(payload, list, path), name)
         if tag in ("__tensor__", "__ndarray__"):
-            tensor = self._tensor(_expect(payload, str, path), obj.get("complex", False), path)
+            is_complex = expect(obj.get("complex", False), bool, f"{path}.complex")
+            tensor = self._tensor(expect(payload, str, path), is_complex, path)
             return tensor.numpy() if tag == "__ndarray__" else tensor
         if tag == "__estimator__":
             return decode_estimator(
-                _expect(payload, dict, path), Loader(self.tensors, self.device, path + ".")
+                expect(payload, dict, path), Loader(self.tensors, self.device, path + ".", self.dropped)
             )
         if tag == "__random_state__":
-            kind, keys, pos, has_gauss, cached = _expect(payload, list, path)
-            state = np.random.RandomState()
-            state.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
-            return state
+            return decode_random_state(payload, path)
         if tag == "__object__":
-            return _allowed_object(_expect(payload, str, path), path)
-        # __callback__
-        payload = _expect(payload, dict, path)
-        cls = _allowed_object(_required(payload, "class", path), path)
-        params = self.decode(_required(payload, "params", path), f"{name}.params")
+            return allowed_object(expect(payload, str, path), path, objects or {})
+        raise ValueError(
+            f"{path}: a callback can only be an entry of an estimator's callbacks parameter, not "
+            "a value here."
+        )
+
+    def decode_callbacks(self, obj: Any, name: str) -> list | None:
+        """The ``callbacks`` parameter: restorable callbacks kept, file-writing ones dropped.
+
+        Parameters
+        ----------
+        obj : object
+            Decoded JSON: None or a list of callbacks and ``(name, callback)`` tuples.
+        name : str
+            Where it sits, for error messages.
+
+        Returns
+        -------
+        callbacks : list or None
+            None when nothing is left.
+        """
+        path = self.prefix + name
+        if obj is None:
+            return None
+        kept = []
+        for i, entry in enumerate(expect(obj, list, path)):
+            where = f"{name}.{i}"
+            if isinstance(entry, dict) and set(entry) == {"__tuple__"}:
+                pair = expect(entry["__tuple__"], list, self.prefix + where)
+                if len(pair) != 2 or not isinstance(pair[0], str):
+                    raise ValueError(f"{self.prefix}{where}: a named callback is a (str, callback) pair.")
+                callback = self._callback(pair[1], f"{where}.1")
+                if not isinstance(callback, DroppedCallback):
+                    kept.append((pair[0], callback))
+            else:
+                callback = self._callback(entry, where)
+                if not isinstance(callback, DroppedCallback):
+                    kept.append(callback)
+        return kept or None
+
+    def _callback(self, obj: Any, name: str) -> Any:
+        """One callback: a restorable one rebuilt, a file-writing one a ``DroppedCallback``."""
+        path = self.prefix + name
+        writing = writing_callbacks()
+        restorable = callback_rules()
+        if isinstance(obj, dict) and set(obj) == {"__object__"}:
+            class_name = expect(obj["__object__"], str, path)
+            if class_name in writing:  # a class: skorch builds it with its default paths
+                self.dropped.append(class_name)
+                return DroppedCallback(class_name)
+            return allowed_object(class_name, path, {k: cls for k, (cls, _) in restorable.items()})
+        if not (isinstance(obj, dict) and set(obj) == {"__callback__"}):
+            raise ValueError(f"{path}: a callback is expected here, found {describe(obj)}.")
+        payload = expect(obj["__callback__"], dict, path)
+        unknown = sorted(set(payload) - {"class", "params"})
+        if unknown:
+            raise ValueError(f"{path}: a callback has the keys 'class' and 'params', found also {unknown}.")
+        class_name = expect(required(payload, "class", path), str, path)
+        if class_name in writing:
+            if "params" in payload:
+                # save writes these as placeholders: parameters (paths) mean an edited file.
+                raise ValueError(
+                    f"{path}: the file holds the callback {class_name} with parameters (paths, a "
+                    "run or a writer). save never writes these, and a model file may not choose "
+                    "where your process writes: refused. Set the callback yourself with "
+                    "set_params(callbacks=[...])."
+                )
+            self.dropped.append(class_name)
+            return DroppedCallback(class_name)
+        if class_name not in restorable:
+            raise ValueError(
+                f"{path}: {class_name!r} is not among the objects a file may name as a callback "
+                f"(restorable: {sorted(restorable)}; dropped at load: {sorted(writing)}): refused."
+            )
+        cls = restorable[class_name][0]
+        params_json = expect(required(payload, "params", path), dict, f"{path}.params")
+        params = {
+            key: self.decode(value, f"{name}.params.{key}", allowed_sinks() if key == "sink" else None)
+            for key, value in params_json.items()
+        }
+        problem = check_callback_params(class_name, params)
+        if problem is not None:
+            raise ValueError(f"{path}: the callback {cls.__name__} is refused: {problem}.")
         try:
             return cls(**params)
-        except TypeError as error:
+        except (TypeError, ValueError) as error:
             raise ValueError(f"{path}: cannot rebuild the callback {cls.__name__}: {error}") from None
+
+    def _dict(self, pairs: list, name: str) -> dict:
+        path = self.prefix + name
+        result = {}
+        for i, pair in enumerate(pairs):
+            if not (isinstance(pair, list) and len(pair) == 2):
+                raise ValueError(
+                    f"{path}.{i}: a __dict__ entry is a [key, value] pair, found {describe(pair)}."
+                )
+            key = self.decode(pair[0], f"{name}.key{i}")
+            if not is_key(key):
+                raise ValueError(
+                    f"{path}.{i}: a dict key is a str, number, None or tuple of them, found {describe(key)}."
+                )
+            result[key] = self.decode(pair[1], f"{name}.{key}")
+        return result
 
     def _tensor(self, key: str, is_complex: bool, path: str) -> torch.Tensor:
         if key not in self.tensors:
             raise ValueError(f"{path}: the tensor {key!r} is missing from the file.")
         tensor = self.tensors[key]
         if is_complex:
-            if tensor.ndim == 0 or tensor.shape[-1] != 2 or not tensor.is_floating_point():
+            if (
+                tensor.ndim == 0
+                or tensor.shape[-1] != 2
+                or tensor.dtype not in (torch.float32, torch.float64)
+            ):
                 raise ValueError(f"{path}: the complex tensor {key!r} is not stored as (..., 2) reals.")
             tensor = torch.view_as_complex(tensor.contiguous())
         return tensor
 
 
-def _expect(value: Any, kind: type, path: str) -> Any:
-    if not isinstance(value, kind):
-        raise ValueError(f"{path}: expected a JSON {kind.__name__}, found {type(value).__name__}.")
-    return value
-
-
-def _required(node: dict, key: str, path: str) -> Any:
-    if key not in node:
-        raise ValueError(f"{path or 'the file'}: the key {key!r} is missing (found {sorted(node)}).")
-    return node[key]
-
-
-def _allowed_object(name: str, path: str) -> Any:
-    allowed = _allowed_objects()
-    if name not in allowed:
-        raise ValueError(
-            f"{path}: {name!r} is not among the objects a file may name (torch optimizers, skorch "
-            "callbacks, print): refused."
-        )
-    return allowed[name]
-
-
 def decode_estimator(node: dict, loader: Loader) -> BaseEstimator:
     """Build the estimator of one node of the tree: class, parameters, fitted state.
+
+    The parameters are checked against the class's constraints (``_parameter_constraints``)
+    before its fitted state is decoded.
 
     Parameters
     ----------
@@ -575,7 +640,12 @@ def decode_estimator(node: dict, loader: Loader) -> BaseEstimator:
     estimator : BaseEstimator
     """
     where = loader.prefix.rstrip(".") or "the estimator"
-    class_name = _expect(_required(node, "class", loader.prefix), str, where)
+    unknown_keys = sorted(set(node) - {"class", "params", "state"})
+    if unknown_keys:
+        raise ValueError(
+            f"{where}: an estimator has the keys 'class', 'params', 'state', found also {unknown_keys}."
+        )
+    class_name = expect(required(node, "class", loader.prefix), str, where)
     known = _known_classes()
     if class_name not in known:
         raise ValueError(
@@ -583,94 +653,43 @@ def decode_estimator(node: dict, loader: Loader) -> BaseEstimator:
             f"{sorted(known)} (others through sklearn_amfno._persistence.register_estimator)."
         )
     cls = known[class_name]
-    params = loader.decode(_expect(_required(node, "params", loader.prefix), dict, where), "params")
+    params_json = expect(required(node, "params", loader.prefix), dict, where)
+    accepted = inspect.signature(cls.__init__).parameters
+    unknown = sorted(set(params_json) - set(accepted) - {"self"})
+    if unknown or "self" in params_json:
+        raise ValueError(
+            f"{where}: {class_name} has no parameters {unknown or ['self']}: the file was written by "
+            "another version of sklearn_amfno or edited."
+        )
+    params = {}
+    for name, value in params_json.items():
+        if name == "callbacks":
+            params[name] = loader.decode_callbacks(value, "params.callbacks")
+        else:
+            objects = optimizer_classes() if name == "optimizer" else None
+            params[name] = loader.decode(value, f"params.{name}", objects)
     # A parameter added after the file was written gets the value that rebuilds the model it holds.
     params = {**getattr(cls, "_legacy_parameters", {}), **params}
-    accepted = inspect.signature(cls.__init__).parameters
-    unknown = sorted(set(params) - set(accepted))
-    if unknown:
-        raise ValueError(
-            f"{where}: {class_name} has no parameters {unknown}: the file was written by another "
-            "version of sklearn_amfno or edited."
-        )
-    estimator = cls(**params)
-    state = _required(node, "state", loader.prefix)
+    try:
+        estimator = cls(**params)
+    except TypeError as error:
+        raise ValueError(f"{where}: cannot build {class_name} from the saved parameters: {error}") from None
+    if hasattr(estimator, "_parameter_constraints") and hasattr(estimator, "_validate_params"):
+        try:
+            estimator._validate_params()
+        except (ValueError, TypeError) as error:  # sklearn's InvalidParameterError is both
+            raise ValueError(f"{where}: {error}") from None
+    state = required(node, "state", loader.prefix)
     if state is not None:
-        state = _expect(state, dict, where)
+        state = expect(state, dict, where)
         set_state = getattr(estimator, "_set_persistent_state", None)
         if set_state is None:
+            check_state_names(estimator, state, where)
             for name, value in state.items():
                 setattr(estimator, name, loader.decode(value, name))
         else:
             set_state(state, loader)
     return estimator
-
-
-def _diagnose(data: bytes) -> str:
-    """What a file that is not ours seems to be."""
-    if data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
-        return (
-            "It looks like a pickle (joblib.dump and pickle.dump write these): it was not "
-            "unpickled. Load pickles with joblib.load / pickle.load, and only from sources you trust."
-        )
-    if data[:4] == b"PK\x03\x04":
-        return "It looks like a zip archive (torch.save writes these): it was not loaded."
-    if data[:2] in (b"\x1f\x8b", b"\x78\x9c", b"\x78\x01", b"\x78\xda") or data[:3] == b"BZh":
-        return "It looks like a compressed file (joblib.dump(..., compress=...) writes these): not loaded."
-    return "It may be truncated, corrupted, or of another format."
-
-
-def _read_container(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor]]:
-    """Check and parse a file: (description, tensors). Every failure is a ValueError."""
-    data = Path(path).read_bytes()
-    not_ours = f"{os.fspath(path)!r} is not a model file saved by sklearn_amfno's save ({len(data)} bytes)."
-    if len(data) < 8:
-        raise ValueError(f"{not_ours} It is too short to be one: truncated? {_diagnose(data)}")
-    n_header = int.from_bytes(data[:8], "little")
-    if n_header > min(len(data) - 8, _MAX_HEADER_BYTES):
-        raise ValueError(
-            f"{not_ours} Its first 8 bytes announce a {n_header}-byte safetensors header, longer than "
-            f"the file: truncated or another format. {_diagnose(data)}"
-        )
-    try:
-        header = json.loads(data[8 : 8 + n_header].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{not_ours} Its header is not valid JSON ({error}). {_diagnose(data)}") from None
-    metadata = header.get("__metadata__") if isinstance(header, dict) else None
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise ValueError(
-            f"{not_ours} It is a safetensors file, but its metadata do not say format={FORMAT!r}: "
-            "weights saved by other tools are not estimators."
-        )
-    version = metadata.get("format_version")
-    if not (isinstance(version, str) and version.isdigit()):
-        raise ValueError(f"{os.fspath(path)!r}: unreadable format_version {version!r}.")
-    if int(version) > FORMAT_VERSION or int(version) < 1:
-        raise ValueError(
-            f"{os.fspath(path)!r} has format version {version}; this sklearn_amfno reads versions 1 to "
-            f"{FORMAT_VERSION}. Upgrade sklearn_amfno to load it (or save it again with this one)."
-        )
-    for key in ("estimator", "sha256"):
-        if not isinstance(metadata.get(key), str):
-            raise ValueError(f"{os.fspath(path)!r}: the metadata key {key!r} is missing.")
-    try:
-        tensors = safetensors.torch.load(data)
-    except Exception as error:  # safetensors raises its own SafetensorError (and others)
-        raise ValueError(
-            f"{os.fspath(path)!r}: the tensors cannot be read ({error}): truncated or corrupted."
-        ) from None
-    if _digest(metadata["estimator"], tensors) != metadata["sha256"]:
-        raise ValueError(
-            f"{os.fspath(path)!r} was changed or corrupted after it was saved: its SHA-256 checksum "
-            "does not match its contents. Nothing was loaded."
-        )
-    try:
-        description = json.loads(metadata["estimator"])
-    except json.JSONDecodeError as error:
-        raise ValueError(
-            f"{os.fspath(path)!r}: the estimator description is not valid JSON ({error})."
-        ) from None
-    return _expect(description, dict, "the estimator description"), tensors
 
 
 def load(path: str | os.PathLike, *, device: str | None = None) -> BaseEstimator:
@@ -720,6 +739,34 @@ def load(path: str | os.PathLike, *, device: str | None = None) -> BaseEstimator
         raise TypeError(f"path must be a str or os.PathLike (a file name), got {type(path).__name__}.")
     if device is not None and not isinstance(device, str):
         raise TypeError(f"device must be a str or None, got {type(device).__name__}.")
-    description, tensors = _read_container(path)
-    root = _expect(_required(description, "root", ""), dict, "the estimator description")
-    return decode_estimator(root, Loader(tensors, device))
+    description, tensors = read_container(path)
+    name = os.fspath(path)
+    loader = Loader(tensors, device)
+    try:
+        unknown = sorted(set(description) - {"versions", "root"})
+        if unknown:
+            raise ValueError(
+                f"the estimator description has the keys 'versions' and 'root', found also {unknown}."
+            )
+        versions = description.get("versions", {})
+        if not (isinstance(versions, dict) and all(isinstance(v, str) for v in versions.values())):
+            raise ValueError("'versions' must map names to version strings.")
+        root = expect(required(description, "root", ""), dict, "the estimator description")
+        estimator = decode_estimator(root, loader)
+    except ValueError as error:
+        raise ValueError(f"{name!r}: {error}") from None
+    except (TypeError, KeyError, IndexError, AttributeError, RecursionError, OverflowError) as error:
+        # A last safety net: the checks above are meant to leave nothing unexpected.
+        raise ValueError(
+            f"{name!r}: malformed model file ({type(error).__name__}: {error}); nothing was loaded."
+        ) from None
+    if loader.dropped:
+        names = sorted(set(loader.dropped))
+        warnings.warn(
+            f"{name!r}: the callbacks {names} were not restored: they write files or open external "
+            "sinks, and a model file never chooses where your process writes. Add them back with "
+            "est.set_params(callbacks=[...]) before the next fit if you want them.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return estimator

@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import torch
 
+from ._torch_state import seeded_global_rng
+
 
 def available_devices() -> list[str]:
     """The device strings that work on this machine (``"auto"`` included)."""
@@ -61,9 +63,10 @@ def device_memory(device: str) -> int | None:
 def meta_module(build: Callable[[], torch.nn.Module]) -> torch.nn.Module:
     """The module ``build()`` makes, on PyTorch's ``meta`` device: shapes only, no memory.
 
-    Built in a forked RNG, so the check leaves the random state alone.
+    Built in a locked fork of the global RNG (``_torch_state.seeded_global_rng``), so the check
+    leaves the random state alone and cannot rewind a module being built in another thread.
     """
-    with torch.random.fork_rng(devices=[]), torch.device("meta"):
+    with seeded_global_rng(0), torch.device("meta"):
         return build()
 
 

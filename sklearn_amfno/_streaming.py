@@ -42,6 +42,7 @@ __all__ = [
     "CHUNK_BYTES",
     "ChannelMoments",
     "GridDataset",
+    "check_map_intact",
     "LazyArray",
     "is_lazy",
     "materialize",
@@ -110,6 +111,43 @@ def release_pages(a: Any) -> None:
         mm.madvise(mmap.MADV_DONTNEED)
     except (ValueError, OSError):  # a closed map, or a kernel that refuses: nothing to release
         pass
+
+
+def check_map_intact(a: Any, name: str = "X") -> None:
+    """Refuse to read a memory map whose file has become shorter than the map.
+
+    Reading a page of a memory map beyond the end of its file raises SIGBUS, which kills the
+    interpreter (no Python exception can be raised): a file truncated while a streamed fit
+    reads it. The size of the file is compared with the map's extent before each read (one
+    ``os.stat``, a microsecond), so a truncation between two reads is a ValueError. A truncation
+    during a read itself cannot be caught: never shorten a file that a fit is reading.
+
+    Parameters
+    ----------
+    a : object
+        Anything; only ``np.memmap`` views of a file are checked.
+    name : str, default="X"
+        Named in the error.
+    """
+    if not isinstance(a, np.memmap):
+        return
+    mm, filename = getattr(a, "_mmap", None), getattr(a, "filename", None)
+    if mm is None or filename is None:
+        return
+    try:
+        # The map starts at the offset rounded down to the allocation granularity.
+        start = int(a.offset) - int(a.offset) % mmap.ALLOCATIONGRANULARITY
+        needed = start + len(mm)
+        size = os.stat(filename).st_size
+    except (ValueError, OSError, TypeError):  # a closed map, or a file gone: reading fails cleanly
+        return
+    if size < needed:
+        raise ValueError(
+            f"{name} is memory-mapped from {os.fspath(filename)!r}, which is now {size} bytes, "
+            f"shorter than the {needed} bytes mapped: the file was truncated or rewritten while "
+            "being read. Reading on would kill the interpreter (SIGBUS), so this stops here; do "
+            "not change files that a fit or a prediction is reading."
+        )
 
 
 def _rows_per_chunk(shape: tuple[int, ...], multiple: int = 1) -> int:
@@ -230,6 +268,8 @@ class GridDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         self._local()
+        check_map_intact(self.X, "X")
+        check_map_intact(self.y, "y")
         x = _as_float32(self.X[i])
         x = x[np.newaxis] if self.channel_axis is None else np.moveaxis(x, -1, 0)
         y = _as_float32(self.y[i])
@@ -258,7 +298,7 @@ class GridDataset(torch.utils.data.Dataset):
 
 
 def stream_fit_data(
-    X: Any, y: Any, *, channel_axis: int | None, estimator: Any = None
+    X: Any, y: Any, *, channel_axis: int | None, estimator: Any = None, target_kind: str = "auto"
 ) -> tuple[GridDataset, dict]:
     """Validate lazy training data chunk by chunk and learn what ``fit`` needs from one pass.
 
@@ -270,6 +310,8 @@ def stream_fit_data(
         X's channel axis.
     estimator : estimator, optional
         Named in error messages.
+    target_kind : {"auto", "field", "vector"}, default="auto"
+        The estimator's ``target_kind``: how ``y`` is read (``_data_contract.check_grid_target``).
 
     Returns
     -------
@@ -295,8 +337,10 @@ def stream_fit_data(
     kind, has_channels, n_outputs = "field", False, 0
     for start in range(0, n, rows):
         stop = min(n, start + rows)
+        check_map_intact(X, "X")
+        check_map_intact(y, "y")
         xc = check_grid_input(X[start:stop], channel_axis=channel_axis, estimator=estimator)
-        yc, kind, has_channels = check_grid_target(y[start:stop], grid, stop - start)
+        yc, kind, has_channels = check_grid_target(y[start:stop], grid, stop - start, target_kind=target_kind)
         x_moments.update(xc)
         y_moments.update(yc)
         n_outputs = yc.shape[1]
@@ -366,6 +410,7 @@ def stream_predict(
     out: np.ndarray | None = None
     for start in range(0, n, rows):
         stop = min(n, start + rows)
+        check_map_intact(X, "X")
         part = predict(X[start:stop])
         release_pages(X)
         if out is None:
@@ -424,6 +469,8 @@ class _NpyHandle:
                     f"changed since they were read?): {exc}"
                 ) from exc
             self._pid = os.getpid()
+        for path, m in zip(self.paths, self._maps, strict=True):
+            check_map_intact(m, path)
         return self._maps
 
     def release(self) -> None:

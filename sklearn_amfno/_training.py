@@ -1,4 +1,4 @@
-"""Guards and controls around the skorch training loop: divergence, interrupts, callbacks, dtype,
+"""Guards and controls around the skorch training loop: divergence, interrupts, callbacks,
 early stopping and the progress bar.
 
 Everything here exists so that a fault during ``fit`` is never silent: a non-finite loss stops
@@ -216,22 +216,6 @@ class InterruptWatch:
             signal.signal(signal.SIGINT, previous)
 
 
-@contextlib.contextmanager
-def float32_default_dtype() -> Iterator[None]:
-    """Build and run the modules in float32 whatever ``torch.get_default_dtype()`` says.
-
-    The package computes in float32 (its inputs are float32); a user's
-    ``torch.set_default_dtype(torch.float64)`` would otherwise create float64 weights that meet
-    float32 data deep inside torch.
-    """
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float32)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(previous)
-
-
 def check_callbacks(callbacks: list | None, validation_fraction: float | None) -> list[tuple[str, Callback]]:
     """Named copies of the user's callbacks, refusing what cannot work before training starts.
 
@@ -297,6 +281,8 @@ class FitInProgress:
     fitted: dict
     module: torch.nn.Module
     start_epoch: int
+    #: The fit's random number generator (batch shuffling): a checkpoint saves its state.
+    generator: torch.Generator | None = None
 
 
 # Per thread (a new thread starts with an empty context): the fit running in this thread, if any.

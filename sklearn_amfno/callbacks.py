@@ -188,7 +188,9 @@ class EstimatorCheckpoint(Callback):
         snapshot.callbacks = kept or None
         state = {
             **fit.fitted,
-            "_rng_state": torch.get_rng_state(),
+            # The fit's shuffling stream, where this epoch left it (the global one for fits
+            # that predate the fit's own generator).
+            "_rng_state": torch.get_rng_state() if fit.generator is None else fit.generator.get_state(),
             "_fit_start_epoch": fit.start_epoch,
             "n_parameters_": count_parameters(fit.module),
             "n_epochs_": len(net.history),

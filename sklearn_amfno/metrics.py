@@ -22,6 +22,10 @@ instead of its own, by the rule of :class:`sklearn_amfno.nn.losses.RelativeL2Los
 docstring of :mod:`sklearn_amfno.nn.losses` gives the reasons). :func:`degenerate_target_mask`
 tells which samples that concerns. :func:`rollout_error` applies the rule to each time step and
 :func:`relative_h1_error` to the H1 norms.
+
+Like scikit-learn's metrics, every function here refuses NaN and infinite values in its inputs
+(ValueError naming the argument and counting the samples concerned): a NaN error would
+otherwise pass silently through averages, comparisons and model selection.
 """
 
 from __future__ import annotations
@@ -51,10 +55,30 @@ def _sample_norms(a: np.ndarray) -> np.ndarray:
     return norms
 
 
+def _check_finite(a: np.ndarray, name: str) -> None:
+    """Refuse NaN and infinity in ``a`` (at least 1-D), counting the samples that hold them.
+
+    scikit-learn's metrics refuse them too ("Input contains NaN"); a NaN error would otherwise
+    reach averages and model selection silently.
+    """
+    finite = np.isfinite(a)
+    if finite.all():
+        return
+    bad = ~finite.reshape(len(a), -1)
+    n_nan = int(np.isnan(a).reshape(len(a), -1).any(axis=1).sum())
+    cause = " (a diverged or overflowing model)" if name == "y_pred" else ""
+    raise ValueError(
+        f"Input {name} contains NaN or infinity in {int(bad.any(axis=1).sum())} of {len(a)} samples "
+        f"({n_nan} with NaN){cause}: expected finite values. Drop or repair those samples before "
+        "measuring."
+    )
+
+
 def _as_samples(y, name: str) -> np.ndarray:
     y = np.asarray(y, dtype=float)
     if y.ndim == 0 or len(y) == 0:
         raise ValueError(f"Expected at least one sample in {name}, got shape {y.shape}.")
+    _check_finite(y, name)
     return y.reshape(len(y), -1)
 
 
@@ -71,7 +95,7 @@ def typical_norm(y) -> float:
     Parameters
     ----------
     y : array-like of shape (n_samples, ...)
-        Targets.
+        Targets, finite (NaN or infinity raises ValueError).
 
     Returns
     -------
@@ -98,7 +122,7 @@ def degenerate_target_mask(y, *, rel_threshold: float = DEGENERATE_THRESHOLD, re
     Parameters
     ----------
     y : array-like of shape (n_samples, ...)
-        Targets; the norm of a sample runs over every axis but the first.
+        Targets, finite; the norm of a sample runs over every axis but the first.
     rel_threshold : float, default=1e-2
         Relative norm at or below which a sample is degenerate.
     reference_norm : float or None, default=None
@@ -146,7 +170,7 @@ def relative_l2_error(
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples, ...)
-        Targets and predictions, same shape.
+        Targets and predictions, same shape, finite (NaN or infinity raises ValueError).
     multioutput : {"uniform_average", "raw_values"}, default="uniform_average"
         ``"raw_values"`` returns the error of each sample.
     rel_threshold : float, default=1e-2
@@ -222,12 +246,14 @@ _MULTIOUTPUT = [StrOptions({"uniform_average", "raw_values"})]
 
 
 def _check_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
-    """``y_true`` and ``y_pred`` as float64 arrays of one shape, with at least one sample."""
+    """``y_true`` and ``y_pred`` as finite float64 arrays of one shape, with at least one sample."""
     y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true and y_pred shapes differ: {y_true.shape} vs {y_pred.shape}.")
     if y_true.ndim == 0 or len(y_true) == 0:
         raise ValueError(f"Expected at least one sample in y_true, got shape {y_true.shape}.")
+    _check_finite(y_true, "y_true")
+    _check_finite(y_pred, "y_pred")
     return y_true, y_pred
 
 
@@ -300,8 +326,9 @@ def rollout_error(y_true, y_pred, n_fields: int = 1, *, channel_axis: int | None
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples, *grid, n_steps * n_fields)
-        True and predicted trajectories, 1-D, 2-D or 3-D grids. With ``channel_axis=None`` the
-        arrays are ``(n_samples, *grid)``: a single frame of one field.
+        True and predicted trajectories, 1-D, 2-D or 3-D grids, finite (NaN or infinity raises
+        ValueError). With ``channel_axis=None`` the arrays are ``(n_samples, *grid)``: a single
+        frame of one field.
     n_fields : int, default=1
         Fields per time step (e.g. 2 for velocity components); must divide the channel count.
     channel_axis : -1 or None, default=-1
@@ -442,7 +469,8 @@ def spectral_error(
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples, *grid) or (n_samples, *grid, n_channels)
-        True and predicted fields on 1-D, 2-D or 3-D periodic grids.
+        True and predicted fields on 1-D, 2-D or 3-D periodic grids, finite (NaN or infinity
+        raises ValueError).
     bands : sequence of float or "shells", default=(4, 12)
         Increasing band edges ``e_1 < e_2 < ...`` (> 0) on the wavenumber: bands ``[0, e_1)``,
         ``[e_1, e_2)``, ..., ``[e_last, inf)`` (the last one reaches the grid's highest mode).
@@ -573,7 +601,8 @@ def relative_h1_error(
     Parameters
     ----------
     y_true, y_pred : array-like of shape (n_samples, *grid) or (n_samples, *grid, n_channels)
-        True and predicted fields on 1-D, 2-D or 3-D periodic grids.
+        True and predicted fields on 1-D, 2-D or 3-D periodic grids, finite (NaN or infinity
+        raises ValueError).
     n_dim : int or None, default=None
         Number of grid axes (1, 2 or 3); ``None``: read from the shape and ``channel_axis``. When
         given, the shape must agree.

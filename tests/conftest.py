@@ -1,3 +1,6 @@
+import io
+import pickle
+
 import pytest
 import torch
 
@@ -10,3 +13,24 @@ def _single_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+class _PicklerOfTorchBefore24(pickle.Pickler):
+    """Pickles as torch < 2.4 does: a ``torch.Generator`` cannot be pickled."""
+
+    def reducer_override(self, obj):
+        if isinstance(obj, torch.Generator):
+            raise TypeError("cannot pickle 'torch._C.Generator' object")
+        return NotImplemented
+
+
+@pytest.fixture
+def dumps_as_torch_before_2_4():
+    """``pickle.dumps`` as under torch < 2.4, which cannot pickle a ``torch.Generator``."""
+
+    def dumps(obj) -> bytes:
+        buffer = io.BytesIO()
+        _PicklerOfTorchBefore24(buffer).dump(obj)
+        return buffer.getvalue()
+
+    return dumps

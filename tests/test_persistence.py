@@ -32,13 +32,8 @@ from sklearn_amfno import (
     OFormerRegressor,
     UFNORegressor,
 )
-from sklearn_amfno._persistence import (
-    _FORMAT_TENSOR,
-    FORMAT_VERSION,
-    _read_container,
-    _write_container,
-    register_estimator,
-)
+from sklearn_amfno._model_file import FORMAT_TENSOR, FORMAT_VERSION, read_container, write_container
+from sklearn_amfno._persistence import register_estimator
 from sklearn_amfno.datasets import make_heat
 
 # One small instance per family (the settings of tests/test_models.py).
@@ -361,7 +356,7 @@ def _root(**node):
 )
 def test_a_consistent_but_wrong_file_is_refused_with_a_clear_error(tmp_path, description, match):
     # Written with a valid checksum, as a careless tool (or a forger) would.
-    _write_container(tmp_path / "m", description, {})
+    write_container(tmp_path / "m", description, {})
     with pytest.raises(ValueError, match=match):
         sklearn_amfno.load(tmp_path / "m")
 
@@ -445,10 +440,10 @@ def test_a_file_written_before_dense_modes_existed_loads_the_model_it_holds(heat
     X, y = heat
     est = AMFNORegressor(dense_modes=0, width=4, n_layers=1, max_epochs=2, random_state=0).fit(X, y)
     est.save(tmp_path / "new")
-    description, tensors = _read_container(tmp_path / "new")
+    description, tensors = read_container(tmp_path / "new")
     del description["root"]["params"]["dense_modes"]
-    tensors = {k: v for k, v in tensors.items() if k != _FORMAT_TENSOR}
-    _write_container(tmp_path / "old", description, tensors)
+    tensors = {k: v for k, v in tensors.items() if k != FORMAT_TENSOR}
+    write_container(tmp_path / "old", description, tensors)
     loaded = sklearn_amfno.load(tmp_path / "old")
     assert loaded.dense_modes == 0
     np.testing.assert_array_equal(loaded.predict(X), est.predict(X))

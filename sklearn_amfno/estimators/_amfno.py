@@ -111,7 +111,7 @@ class AMFNORegressor(BaseOperatorRegressor):
         "dense_modes": NON_NEGATIVE_INT,
     }
 
-    _legacy_parameters: dict = {"dense_modes": 0}
+    _legacy_parameters: dict = {**BaseOperatorRegressor._legacy_parameters, "dense_modes": 0}
 
     def __init__(
         self,
@@ -130,6 +130,7 @@ class AMFNORegressor(BaseOperatorRegressor):
         width=32,
         n_layers=4,
         channel_axis=None,
+        target_kind="auto",
         add_grid=True,
         loss="auto",
         optimizer="adamw",

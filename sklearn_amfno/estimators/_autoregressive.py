@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
 from .._base import BaseOperatorRegressor, flat_r2_score
-from .._compat import POSITIVE_INT, StrOptions
+from .._compat import NON_NEGATIVE_REAL, POSITIVE_INT, StrOptions
+from .._data_contract import MAX_ABS_VALUE
 from .._persistence import SaveMixin
+from .._resources import device_memory
+from .._training_checks import check_validation_split
 from ._amfno import AMFNORegressor
+
+_GIB = 2.0**30
 
 
 class AutoregressiveRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, BaseEstimator):
@@ -29,7 +36,19 @@ class AutoregressiveRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, Bas
       sample, the inputs always true frames;
     - ``training="rollout"``: the model is trained through its own rollout — ``rollout_steps``
       steps, each fed the previous predictions, the loss summed over the steps (as the FNO
-      Navier-Stokes scripts do) — through the inner estimator's skorch net.
+      Navier-Stokes scripts do) — through the inner estimator's skorch net;
+    - ``training="pushforward"`` (the pushforward trick [3]_): for each batch, ``k`` is drawn
+      uniformly from ``{1, ..., rollout_steps}``; the model is unrolled ``k - 1`` steps from the
+      window's true frames **without gradient**, and its ``k``-th step, fed its own
+      predictions, is trained on that step's target. The gradient flows through one step only,
+      so an update costs one teacher-forced update plus ``k - 1`` forward passes.
+
+    ``input_noise > 0`` adds relative Gaussian noise to the true input frames during training,
+    in every mode (never in ``predict``): each channel of each window gets noise of standard
+    deviation ``input_noise`` times that channel's standard deviation over the grid
+    (:class:`~sklearn_amfno.nn.InputNoise`). The ``k`` of pushforward and the noise are drawn
+    from a generator seeded by one draw of the fit's own (``estimator.random_state``), so a fit
+    is repeatable and leaves torch's global random state alone.
 
     ``predict`` starts from ``X`` and feeds predictions back until it has ``n_steps`` frames.
 
@@ -39,14 +58,21 @@ class AutoregressiveRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, Bas
         The one-step operator (any estimator of this package); ``None`` means
         ``AMFNORegressor()``. Its ``channel_axis`` is set to ``-1`` on the clone.
     n_steps_out : int, default=1
-        Frames the operator predicts per step.
+        Frames the operator predicts per step (temporal bundling: a rollout of ``n`` frames
+        takes ``ceil(n / n_steps_out)`` model calls).
     n_fields : int, default=1
         Fields per frame (e.g. 1 for vorticity, 3 for (rho, v, p), 4 for 2-D CFD).
-    training : {"one_step", "rollout"}, default="one_step"
-        Teacher forcing on one-step windows, or training through the unrolled steps.
+    training : {"one_step", "rollout", "pushforward"}, default="one_step"
+        Teacher forcing on one-step windows, training through the unrolled steps, or the
+        pushforward trick. ``docs/time_dependent.md`` compares them at equal fit time.
     rollout_steps : int or None, default=None
-        Steps unrolled in training with ``training="rollout"``: ``None`` means as many as ``y``
-        holds (``n_frames_y // n_steps_out``).
+        With ``training="rollout"``, the steps unrolled: ``None`` means as many as ``y`` holds
+        (``n_frames_y // n_steps_out``). With ``training="pushforward"``, the largest ``k``:
+        ``None`` means 2 (at most one step without gradient, the paper's default), or 1 when
+        ``y`` holds a single step. A window spans ``rollout_steps * n_steps_out`` target frames
+        in both modes, so larger values leave fewer windows per trajectory.
+    input_noise : float, default=0.0
+        Relative level of the Gaussian noise added to the input frames in training (0: none).
 
     Attributes
     ----------
@@ -62,7 +88,8 @@ class AutoregressiveRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, Bas
     grid_shape_ : tuple of int
         The training grid; ``predict`` accepts any grid with as many axes.
     rollout_steps_ : int or None
-        Steps unrolled in training (``None`` for one-step training).
+        Steps unrolled in training, the largest ``k`` with pushforward (``None`` for one-step
+        training).
     n_windows_ : int
         Training windows per trajectory.
 
@@ -77,6 +104,8 @@ class AutoregressiveRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, Bas
        Equations. ICLR 2021 (the Navier-Stokes rollout: 10 frames in, each next frame fed back).
     .. [2] Xiao, Z., Kou, S., Hao, Z., Lin, B., Ma, Z. (2024). Amortized Fourier Neural Operators.
        NeurIPS 2024 (NS-2D, CFD-1D and CFD-2D benchmarks by rollout).
+    .. [3] Brandstetter, J., Worrall, D., Welling, M. (2022). Message Passing Neural PDE Solvers.
+       ICLR 2022 (the pushforward trick, section 2.3).
 
     Examples
     --------
@@ -98,16 +127,27 @@ class AutoregressiveRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, Bas
         "estimator": [None, BaseOperatorRegressor],
         "n_steps_out": POSITIVE_INT,
         "n_fields": POSITIVE_INT,
-        "training": [StrOptions({"one_step", "rollout"})],
+        "training": [StrOptions({"one_step", "rollout", "pushforward"})],
         "rollout_steps": [None] + POSITIVE_INT,
+        "input_noise": NON_NEGATIVE_REAL,
     }
 
-    def __init__(self, estimator=None, n_steps_out=1, n_fields=1, training="one_step", *, rollout_steps=None):
+    def __init__(
+        self,
+        estimator=None,
+        n_steps_out=1,
+        n_fields=1,
+        training="one_step",
+        *,
+        rollout_steps=None,
+        input_noise=0.0,
+    ):
         self.estimator = estimator
         self.n_steps_out = n_steps_out
         self.n_fields = n_fields
         self.training = training
         self.rollout_steps = rollout_steps
+        self.input_noise = input_noise
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -123,6 +163,19 @@ class AutoregressiveRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, Bas
             raise ValueError(
                 f"{name} of shape {a.shape} has {a.ndim - 2} grid axes, but the estimator was fitted "
                 f"on {n_dim}-D grids."
+            )
+        # Refused here, on the shape the user passed: the windows cut from it would carry the
+        # empty axis into the inner estimator, whose message would quote a shape never passed.
+        if a.shape[-1] == 0:
+            raise ValueError(
+                f"{name} of shape {a.shape} has no channels on its last axis: expected "
+                f"n_frames * n_fields >= {self.n_fields} channels (n_fields={self.n_fields}), "
+                "frame-major."
+            )
+        if 0 in a.shape[:-1]:
+            raise ValueError(
+                f"{name} of shape {a.shape} is empty: expected (n_samples, *grid, n_frames * n_fields) "
+                "with at least one sample and one point per grid axis."
             )
         if a.shape[-1] % self.n_fields:
             raise ValueError(
@@ -165,7 +218,14 @@ class AutoregressiveRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, Bas
         inner = clone(estimator).set_params(channel_axis=-1)
         f, s = self.n_fields, self.n_steps_out
         trajectory = np.concatenate([X, y], axis=-1)
-        steps = None if self.training == "one_step" else (self.rollout_steps or n_out // s)
+        if self.training == "one_step":
+            steps = None
+        elif self.training == "rollout":
+            steps = self.rollout_steps or n_out // s
+        else:
+            # One pushforward step at most by default: the paper's choice, and about 1.3x the
+            # cost of a teacher-forced update (docs/time_dependent.md).
+            steps = self.rollout_steps or min(2, n_out // s)
         horizon = s * (steps or 1)  # target frames per window
         if horizon > n_out:
             raise ValueError(
@@ -173,14 +233,26 @@ class AutoregressiveRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, Bas
                 f"but y holds {n_out}."
             )
         starts = range(0, n_out - horizon + 1)
+        # The inner estimator's validation split is over windows: say so, before cutting them.
+        check_validation_split(
+            len(X) * len(starts),
+            inner._validation_fraction(),
+            early_stopping=inner.early_stopping,
+            validation_fraction=inner.validation_fraction,
+            unit="windows",
+            detail=f"{len(X)} trajectories x {len(starts)} windows each",
+        )
         X_windows = np.concatenate([trajectory[..., k * f : (k + n_in) * f] for k in starts])
         y_windows = np.concatenate(
             [trajectory[..., (k + n_in) * f : (k + n_in + horizon) * f] for k in starts]
         )
-        if steps is None:
-            inner.fit(X_windows, y_windows)
-        else:
-            inner._fit(X_windows, y_windows, rollout_steps=steps)
+        inner._fit(
+            X_windows,
+            y_windows,
+            rollout_steps=steps,
+            pushforward=self.training == "pushforward",
+            input_noise=float(self.input_noise),
+        )
         self.estimator_ = inner
         self.n_in_, self.n_frames_out_ = n_in, n_out
         self.n_dim_, self.grid_shape_ = X.ndim - 2, tuple(X.shape[1:-1])
@@ -204,6 +276,14 @@ class AutoregressiveRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, Bas
         -------
         y_pred : ndarray of shape (n_samples, *grid, n_steps * n_fields)
             Frame-major, the layout of the training ``y``.
+
+        Raises
+        ------
+        ValueError
+            Before the rollout, when its frames cannot fit in this machine's memory (naming
+            ``n_steps`` and the largest that fits). During it, when the model's own prediction
+            becomes NaN/infinite or exceeds float32 headroom (``|value| > 1e30``): the rollout
+            diverged at that step, and the message says so instead of blaming ``X``.
         """
         check_is_fitted(self, "estimator_")
         n_steps = self.n_frames_out_ if n_steps is None else n_steps
@@ -215,13 +295,92 @@ class AutoregressiveRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, Bas
                 f"X holds {n_in} frames of {self.n_fields} fields ({X.shape[-1]} channels), but the "
                 f"estimator was fitted on {self.n_in_} frames ({self.n_in_ * self.n_fields} channels)."
             )
-        f = self.n_fields
+        self._check_rollout_memory(X, n_steps)
+        f, s = self.n_fields, self.n_steps_out
+        n_calls = math.ceil(n_steps / s)
         window, frames = X, []
-        while len(frames) * self.n_steps_out < n_steps:
-            out = self.estimator_.predict(window)
+        for step in range(1, n_calls + 1):
+            try:
+                out = self.estimator_.predict(window)
+            except ValueError as error:
+                if step == 1:
+                    raise  # about the user's X, which the inner estimator has checked
+                # The window is the model's own (finite, in range) output: its prediction broke.
+                raise self._diverged(step, n_calls, n_steps, "became NaN or infinite") from error
+            # Checked before feeding back: the next step would blame its input (the model's own
+            # output) as if it were the user's X.
+            peak = float(np.abs(out).max()) if out.size else 0.0
+            if not np.isfinite(peak):
+                raise self._diverged(step, n_calls, n_steps, "became NaN or infinite")
+            if peak > MAX_ABS_VALUE:
+                raise self._diverged(
+                    step,
+                    n_calls,
+                    n_steps,
+                    f"reached {peak:.3g} in magnitude, beyond float32 headroom (|value| <= "
+                    f"{MAX_ABS_VALUE:.0e}), so it cannot be fed back",
+                )
             frames.append(out)
             window = np.concatenate([window, out], axis=-1)[..., -self.n_in_ * f :]
         return np.concatenate(frames, axis=-1)[..., : n_steps * f]
+
+    def _check_rollout_memory(self, X: np.ndarray, n_steps: int) -> None:
+        """Refuse a rollout whose frames cannot fit in this machine's memory, before it starts.
+
+        The frames predicted (``ceil(n_steps / n_steps_out)`` steps of ``n_steps_out`` frames)
+        and the array they are joined into are in memory together at the end, so the rollout
+        needs at least twice the returned array: a certain lower bound, as for the generators'
+        check (:mod:`sklearn_amfno.datasets._budget`).
+        """
+        total = device_memory("cpu")
+        if total is None:
+            return
+        itemsize = 4 if X.dtype == np.float32 else 8  # the inner predict's output dtype
+        per_frame = len(X) * math.prod(X.shape[1:-1]) * self.n_fields * itemsize
+        frames = math.ceil(n_steps / self.n_steps_out) * self.n_steps_out
+        output = n_steps * per_frame
+        need = frames * per_frame + output
+        if need <= total:
+            return
+        fits = max(0, int(total // (2 * per_frame)))
+        raise ValueError(
+            f"predict(X, n_steps={n_steps}) would return {output / _GIB:.3g} GiB ({len(X)} samples "
+            f"of {n_steps} frames of {self.n_fields} fields on the grid {X.shape[1:-1]}, "
+            f"{np.dtype(f'f{itemsize}').name}) and holds at least {need / _GIB:.3g} GiB during the "
+            f"rollout, more than this machine's {total / _GIB:.1f} GiB of memory, so it cannot "
+            f"succeed. Use n_steps <= {fits}, or roll out fewer samples per call (the rollout of "
+            "each sample is independent), or continue a rollout from its last frames."
+        )
+
+    def _diverged(self, step: int, n_calls: int, n_steps: int, what: str) -> ValueError:
+        """The error for a rollout whose own prediction broke at ``step`` (of ``n_calls``)."""
+        s = self.n_steps_out
+        first, last = (step - 1) * s + 1, min(step * s, n_steps)
+        frames = f"frame {first}" if first == last else f"frames {first}-{last}"
+        good = (step - 1) * s
+        # How the fitted model was trained (not the training parameter, which may have changed).
+        if self.rollout_steps_ is not None:
+            train = f"a model trained through more rollout steps (rollout_steps_={self.rollout_steps_})"
+        else:
+            train = (
+                'a model trained on its own predictions (training="pushforward" with input_noise > 0, '
+                'or training="rollout")'
+            )
+        if good:
+            advice = (
+                "the model amplifies its own output as it is fed back. Predict fewer steps "
+                f"(n_steps <= {good} ran without this), or use {train}."
+            )
+        else:
+            # Broke on its first output: nothing was fed back yet.
+            advice = (
+                "its very first output is out of range, so X is far from the training data or the "
+                f"model's weights are off. Check that X is scaled like the training data, or use {train}."
+            )
+        return ValueError(
+            f"The rollout diverged at step {step} of {n_calls} ({frames} of n_steps={n_steps}): the "
+            f"model's own prediction {what}. The input X was fine (it passed every check); {advice}"
+        )
 
     def score(self, X, y, sample_weight=None) -> float:
         """R² of the whole rollout, outputs flattened and weighted by their variance.

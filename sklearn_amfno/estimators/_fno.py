@@ -72,6 +72,7 @@ class FNORegressor(BaseOperatorRegressor):
         width=32,
         n_layers=4,
         channel_axis=None,
+        target_kind="auto",
         add_grid=True,
         loss="auto",
         optimizer="adamw",

@@ -109,6 +109,7 @@ class LSMRegressor(BaseOperatorRegressor):
         width=32,
         n_layers=1,
         channel_axis=None,
+        target_kind="auto",
         add_grid=True,
         loss="auto",
         optimizer="adamw",

@@ -100,6 +100,7 @@ class UFNORegressor(BaseOperatorRegressor):
         width=32,
         n_layers=6,
         channel_axis=None,
+        target_kind="auto",
         add_grid=True,
         loss="auto",
         optimizer="adamw",
