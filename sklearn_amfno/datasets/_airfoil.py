@@ -23,7 +23,6 @@ residual.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -37,7 +36,7 @@ from sklearn.utils import Bunch, check_random_state
 from .._compat import POSITIVE_INT, RANDOM_STATE, StrOptions, finite_interval, validate_params
 from ._budget import announce, check_solver, estimate_airfoil, estimate_solve_airfoil, solver_checked
 from ._cache import budgeted_call
-from ._constraints import FINITE_NON_NEGATIVE, MEMORY, N_JOBS
+from ._constraints import FINITE_NON_NEGATIVE, MEMORY, N_JOBS, effective_n_jobs, field_indices
 from ._euler_1d import _riemann_flux
 from ._progress import progress
 
@@ -589,13 +588,6 @@ def solve_airfoil(
     )
 
 
-def _effective_n_jobs(n_jobs: int | None) -> int:
-    """Threads to use: ``None`` means 1, a negative value all cores."""
-    if n_jobs is None:
-        return 1
-    return (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
-
-
 def _solve_airfoil_batch(
     displacements: np.ndarray,
     resolution: tuple[int, int],
@@ -640,17 +632,6 @@ def _solve_airfoil_batch(
                 pass
     report = {"residual": residual, "criterion": criterion, "force_change": change, "n_iter": n_iter}
     return mesh, fields, report, lift, drag
-
-
-def _field_indices(fields) -> tuple[list[int], bool]:
-    single = isinstance(fields, str)
-    names = [fields] if single else list(fields)
-    if not names:
-        raise ValueError(f"fields must name at least one of {list(AIRFOIL_FIELDS)}, got an empty sequence")
-    for name in names:
-        if not isinstance(name, str) or name not in AIRFOIL_FIELDS:
-            raise ValueError(f"fields must be among {list(AIRFOIL_FIELDS)}, got {name!r}")
-    return [AIRFOIL_FIELDS.index(name) for name in names], single
 
 
 @validate_params(
@@ -758,8 +739,8 @@ def make_airfoil(
     ((2, 61, 15, 2), (2, 61, 15))
     """
     grid = _check_grid(resolution)
-    idx, single = _field_indices(fields)
-    n_jobs = _effective_n_jobs(n_jobs)
+    idx, single = field_indices(fields, AIRFOIL_FIELDS)
+    n_jobs = effective_n_jobs(n_jobs)
     estimate = estimate_airfoil(n_samples, grid, n_fields=len(idx), n_jobs=n_jobs)
     announce(estimate, memory, verbose)
     rng = check_random_state(random_state)

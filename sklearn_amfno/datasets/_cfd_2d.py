@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import os
 
 import numpy as np
 from joblib import Memory, Parallel, delayed
@@ -16,6 +15,7 @@ from ._cache import budgeted_call
 from ._constraints import (
     CFD_GENERATOR,
     N_JOBS,
+    effective_n_jobs,
 )
 from ._euler_2d import _evolve
 
@@ -135,13 +135,6 @@ def _solve_frames(rho, vx, vy, p, times, n_steps_in, gamma, viscosity, batch_siz
     return X, y
 
 
-def _effective_n_jobs(n_jobs):
-    """Threads to use: ``None`` means 1, a negative value all cores."""
-    if n_jobs is None:
-        return 1
-    return (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
-
-
 @validate_params(
     {
         **CFD_GENERATOR,
@@ -235,7 +228,7 @@ def make_cfd_2d(
     """
     gamma, amplitude, viscosity = float(gamma), float(amplitude), float(viscosity)
     record_interval = float(record_interval)
-    n_jobs = _effective_n_jobs(n_jobs)
+    n_jobs = effective_n_jobs(n_jobs)
     estimate = estimate_cfd_2d(
         n_samples,
         resolution,

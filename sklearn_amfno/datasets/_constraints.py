@@ -91,3 +91,23 @@ CFD_GENERATOR = {
     "verbose": ["verbose"],
     "memory": MEMORY,
 }
+
+
+def effective_n_jobs(n_jobs: int | None) -> int:
+    """Threads an ``n_jobs`` parameter (:data:`N_JOBS`) asks for: ``None`` means 1, a negative
+    value all cores."""
+    if n_jobs is None:
+        return 1
+    return (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
+
+
+def field_indices(fields, names: tuple[str, ...]) -> tuple[list[int], bool]:
+    """Indices into ``names`` of a ``fields`` parameter, and whether one field (a str) was named."""
+    single = isinstance(fields, str)
+    chosen = [fields] if single else list(fields)
+    if not chosen:
+        raise ValueError(f"fields must name at least one of {list(names)}, got an empty sequence")
+    for name in chosen:
+        if not isinstance(name, str) or name not in names:
+            raise ValueError(f"fields must be among {list(names)}, got {name!r}")
+    return [names.index(name) for name in chosen], single

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import numbers
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -18,7 +17,15 @@ from sklearn.utils import check_random_state
 from .._compat import POSITIVE_INT, RANDOM_STATE, StrOptions, validate_params
 from ._budget import announce, check_solver, estimate_darcy, estimate_solve_darcy, solver_checked
 from ._cache import budgeted_call
-from ._constraints import FINITE_NON_NEGATIVE, FINITE_POSITIVE, FINITE_REAL, MEMORY, N_JOBS, int_at_least
+from ._constraints import (
+    FINITE_NON_NEGATIVE,
+    FINITE_POSITIVE,
+    FINITE_REAL,
+    MEMORY,
+    N_JOBS,
+    effective_n_jobs,
+    int_at_least,
+)
 from ._grf import evaluate_cosine_series, grf_cosine_coefficients
 from ._moved_keywords import move_keyword
 from ._progress import progress
@@ -99,13 +106,6 @@ def _assemble(a: np.ndarray, face: str) -> tuple[sp.csc_matrix, np.ndarray]:
     values = _stencil_values(a, face)
     size = (n - 2) ** 2
     return sp.csc_matrix((values[gather], indices, indptr), shape=(size, size)), perm
-
-
-def _effective_n_jobs(n_jobs: int | None) -> int:
-    """Threads to use: ``None`` means 1, a negative value all cores."""
-    if n_jobs is None:
-        return 1
-    return (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
 
 
 def _accept_n_modes(make_darcy):
@@ -318,7 +318,7 @@ def make_darcy(
     if not (np.isfinite(hi) and np.isfinite(lo) and hi > 0 and lo > 0):
         raise ValueError(f"values must be a pair of positive reals (> 0), got {values!r}")
     alpha, tau, forcing = float(alpha), float(tau), float(forcing)
-    n_jobs = _effective_n_jobs(n_jobs)
+    n_jobs = effective_n_jobs(n_jobs)
     estimate = estimate_darcy(n_samples, resolution, max_wavenumber=max_wavenumber, n_jobs=n_jobs)
     announce(estimate, memory, verbose)
     rng = check_random_state(random_state)

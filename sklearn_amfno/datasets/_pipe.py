@@ -15,7 +15,6 @@ and ``Lap f = d_xi(f_xi + b f_eta) + d_eta(b f_xi + c f_eta)`` with ``b = -d'``,
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -28,7 +27,15 @@ from sklearn.utils import Bunch, check_random_state
 from .._compat import POSITIVE_INT, RANDOM_STATE, StrOptions, finite_interval, validate_params
 from ._budget import announce, check_solver, estimate_pipe, estimate_solve_pipe, solver_checked
 from ._cache import budgeted_call
-from ._constraints import FINITE_NON_NEGATIVE, FINITE_POSITIVE, MEMORY, N_JOBS, int_at_least
+from ._constraints import (
+    FINITE_NON_NEGATIVE,
+    FINITE_POSITIVE,
+    MEMORY,
+    N_JOBS,
+    effective_n_jobs,
+    field_indices,
+    int_at_least,
+)
 from ._progress import progress
 
 __all__ = ["make_pipe", "solve_pipe"]
@@ -473,13 +480,6 @@ def solve_pipe(
     )
 
 
-def _effective_n_jobs(n_jobs: int | None) -> int:
-    """Threads to use: ``None`` means 1, a negative value all cores."""
-    if n_jobs is None:
-        return 1
-    return (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
-
-
 def _solve_pipe_batch(
     offsets: np.ndarray,
     slopes: np.ndarray,
@@ -521,18 +521,6 @@ def _solve_pipe_batch(
             for _ in progress(pool.map(one, indices), verbose=verbose, total=n_samples, desc="Pipe"):
                 pass
     return mesh, fields, residual, n_iter
-
-
-def _field_indices(fields) -> tuple[list[int], bool]:
-    """Indices into :data:`PIPE_FIELDS` of ``fields`` and whether one field (a str) was named."""
-    single = isinstance(fields, str)
-    names = [fields] if single else list(fields)
-    if not names:
-        raise ValueError(f"fields must name at least one of {list(PIPE_FIELDS)}, got an empty sequence")
-    for name in names:
-        if not isinstance(name, str) or name not in PIPE_FIELDS:
-            raise ValueError(f"fields must be among {list(PIPE_FIELDS)}, got {name!r}")
-    return [PIPE_FIELDS.index(name) for name in names], single
 
 
 @validate_params(
@@ -652,8 +640,8 @@ def make_pipe(
     >>> y.shape, bool((info.residual <= 1e-10).all())
     ((2, 17, 17, 3), True)
     """
-    idx, single = _field_indices(fields)
-    n_jobs = _effective_n_jobs(n_jobs)
+    idx, single = field_indices(fields, PIPE_FIELDS)
+    n_jobs = effective_n_jobs(n_jobs)
     estimate = estimate_pipe(n_samples, resolution, n_fields=len(idx), n_jobs=n_jobs)
     announce(estimate, memory, verbose)
     rng = check_random_state(random_state)
