@@ -1,0 +1,608 @@
+"""Error reached per minute of training: AM-FNO against every baseline, across the paper's suite.
+
+    python benchmarks/time_to_accuracy.py [--quick | --smoke] [--budgets S ...] [--seeds N ...]
+        [--jobs 2] [--threads 1] [--device cpu] [--stop-after S] [--report-only]
+        [--out-dir benchmarks/results]
+
+What a user with a time budget gets. Each budget is its own fit with its full schedule (the cosine
+learning-rate schedule over all of its epochs), each estimator at its own defaults (learning rate,
+batch size, width, ...; only ``max_epochs``, ``random_state`` and ``device`` are set), as a user
+with that budget would run it: ``max_epochs = (budget - setup) / seconds per epoch``, both measured
+in a short calibration fit of every (problem, model) on the same machine under the same load (the
+same number of fitting processes). The rollout problems (Navier-Stokes 10 -> 10, CFD-1D, CFD-2D)
+wrap the estimator in ``AutoregressiveRegressor`` (teacher forcing, the default) and score the
+mean rollout error over the predicted frames, as ``benchmarks/paper.py`` does; the problems and
+their sizes are the paper runner's (``paper.SIZES``).
+
+Rows: AM-FNO (MLP), FNO and, where neuraloperator is installed (``pip install -e ".[bench]"``),
+neuraloperator's FNO in the package's training loop (``bench_neuralop.NeuralopFNORegressor``,
+``n_modes=24``, i.e. FNO's 12 per sign) at every budget; every other row of ``paper.py`` (AM-FNO
+(KAN), FNO+, F-FNO, U-FNO, AFNO, OFormer, LSM) at the middle budget. Seeds draw the data and
+initialise the models; the longest budget runs fewer seeds (``seeds_longest``).
+
+Time is the wall-clock time of ``fit`` alone (not data generation, not prediction), in one of
+``--jobs`` worker processes with ``--threads`` torch threads each; with the defaults (2 jobs of one
+thread on a 2-core machine) a budget is a minute of one core while the other core runs another
+fit. Fits are interleaved (each round of the plan runs every model once before the next seed or
+budget), so machine noise falls on all of them. Every fit is a fresh process (no state carried
+between models).
+
+The run is resumable: every result (and the calibration) is appended as one JSON line to
+``time_to_accuracy[_quick|_smoke].jsonl``; a later run with the same preset skips what is there
+(``--stop-after`` stops starting new fits after that many seconds). The report is rewritten from
+the lines after every run: ``.md`` (tables, ratios, targets), ``.csv`` (per problem, row and
+budget) and ``.png`` (error against seconds, log-log, one panel per problem).
+``--report-only`` rewrites the report without fitting.
+
+Presets: the full run (budgets of 1, 2 and 16 minutes; 3 seeds, 1 at 16 minutes; the other rows
+at 2 minutes, seed 0) is about 3 hours with 2 jobs; ``--quick`` (budgets 5, 10, 20 s on the quick
+sizes, one seed) about 10 minutes; ``--smoke`` (tiny, two rows) is the test suite's check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+# The benchmarks are scripts, not a package: their siblings are imported from this folder.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import paper  # noqa: E402
+
+#: Rows fitted at every budget (neuraloperator's FNO joins them when installed).
+CURVE_ROWS = ("AM-FNO (MLP)", "FNO")
+NEURALOP = "neuralop FNO"
+#: The baselines AM-FNO must beat (the accuracy target's "best of all baselines").
+BASELINES = ("FNO+", "F-FNO", "U-FNO", "AFNO", "OFormer", "LSM")
+
+PRESETS: dict[str, dict] = {
+    "full": {
+        "sizes": "full",
+        "budgets": [60, 120, 960],
+        "middle": 120,
+        "seeds": [0, 1, 2],
+        "seeds_longest": [0],
+        "seeds_middle_rows": [0],
+        "calibration_epochs": 3,
+        "rows": None,
+    },
+    "quick": {
+        "sizes": "quick",
+        "budgets": [5, 10, 20],
+        "middle": 10,
+        "seeds": [0],
+        "seeds_longest": [0],
+        "seeds_middle_rows": [0],
+        "calibration_epochs": 3,
+        "rows": None,
+    },
+    "smoke": {
+        "sizes": "smoke",
+        "budgets": [1, 2],
+        "middle": 1,
+        "seeds": [0],
+        "seeds_longest": [0],
+        "seeds_middle_rows": [0],
+        "calibration_epochs": 2,
+        "rows": ["AM-FNO (MLP)", "FNO", "FNO+"],
+    },
+}
+
+#: Targets of the issue (AM-FNO (MLP) error over the other row's, at budgets >= 2 minutes).
+TARGET_OVER_FNO = {"burgers": 1.0, "darcy": 0.6, "ns": 0.6, "cfd1d": 0.6, "cfd2d": 0.6}
+TARGET_OVER_NEURALOP = 0.8
+TARGET_FROM_S = 120
+
+
+def rows_table(with_neuralop: bool) -> dict[str, tuple]:
+    """``paper.ROWS`` plus neuraloperator's FNO (a class, not a package name) when asked for."""
+    rows: dict[str, tuple] = dict(paper.ROWS)
+    if with_neuralop:
+        from bench_neuralop import NeuralopFNORegressor
+
+        rows[NEURALOP] = (NeuralopFNORegressor, {"n_modes": 24})
+    return rows
+
+
+def neuralop_available() -> bool:
+    try:
+        import neuralop  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# ------------------------------------------------------------------------------------------------
+# One fit (in a worker process)
+# ------------------------------------------------------------------------------------------------
+
+
+def load_problem(cache: Path, key: str, seed: int) -> paper.Problem:
+    with np.load(cache / f"{key}_{seed}.npz", allow_pickle=False) as f:
+        arrays = {name: f[name] for name in f.files}
+    n_fields = int(arrays.pop("n_fields"))
+    return paper.Problem(key, **arrays, n_fields=None if n_fields < 0 else n_fields)
+
+
+def fit_one(task: dict) -> dict:
+    """``--fit-one``: fit one (problem, row, epochs, seed) in this fresh process; its result."""
+    import torch
+
+    torch.set_num_threads(task["threads"])
+    problem = load_problem(Path(task["cache"]), task["problem"], task["seed"])
+    budget = paper.Budget(task["epochs"], None, None, task["device"])
+    with warnings.catch_warnings():
+        # Short budgets do warn (ConvergenceWarning after few epochs): that is the measurement.
+        warnings.simplefilter("ignore")
+        result = paper.fit_eval(
+            problem, task["label"], budget, task["seed"], rows=rows_table(task["label"] == NEURALOP)
+        )
+    return {**{k: task[k] for k in ("kind", "problem", "label", "seed", "budget_s", "epochs")}, **result}
+
+
+# ------------------------------------------------------------------------------------------------
+# The plan
+# ------------------------------------------------------------------------------------------------
+
+
+def task_key(task: dict) -> tuple:
+    return (task["kind"], task["problem"], task["label"], task.get("budget_s"), task["seed"])
+
+
+def plan_fits(
+    preset: dict, budgets: Sequence[float], seeds: Sequence[int], rows: Sequence[str]
+) -> list[dict]:
+    """Every budgeted fit, interleaved: for each budget and seed, every problem and row in turn.
+
+    Short budgets first, so that a run stopped early (``--stop-after``) has complete curves'
+    beginnings; the middle budget's other rows right after the curve rows' middle-budget fits.
+    """
+    curve = [r for r in rows if r in CURVE_ROWS or r == NEURALOP]
+    middle_only = [r for r in rows if r not in curve]
+    longest = max(budgets)
+    tasks = []
+    for budget in sorted(budgets):
+        budget_seeds = preset["seeds_longest"] if budget == longest and len(budgets) > 1 else seeds
+        for seed in [s for s in seeds if s in budget_seeds]:
+            for key in paper.PROBLEMS:
+                for label in curve:
+                    tasks.append(
+                        {"kind": "fit", "problem": key, "label": label, "seed": seed, "budget_s": budget}
+                    )
+        if budget == preset["middle"]:
+            for seed in preset["seeds_middle_rows"]:
+                for key in paper.PROBLEMS:
+                    for label in middle_only:
+                        tasks.append(
+                            {"kind": "fit", "problem": key, "label": label, "seed": seed, "budget_s": budget}
+                        )
+    return tasks
+
+
+def epochs_for(calibration: dict, budget_s: float) -> int:
+    """Epochs that fit ``budget_s`` seconds of ``fit``: the setup, then whole epochs (at least 1)."""
+    return max(1, int((budget_s - calibration["setup_s"]) // calibration["epoch_s"]))
+
+
+# ------------------------------------------------------------------------------------------------
+# Running
+# ------------------------------------------------------------------------------------------------
+
+
+def read_lines(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def generate_data(cache: Path, sizes: dict, seeds: Sequence[int]) -> None:
+    """Every problem for every seed, once, as .npz files the fit processes load."""
+    for key in paper.PROBLEMS:
+        for seed in seeds:
+            target = cache / f"{key}_{seed}.npz"
+            if target.exists():
+                continue
+            t0 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # LargeGenerationWarning: the sizes are chosen here
+                p = paper.make_problem(key, sizes[key], seed)
+            np.savez(
+                target,
+                X_train=p.X_train,
+                y_train=p.y_train,
+                X_test=p.X_test,
+                y_test=p.y_test,
+                n_fields=np.int64(-1 if p.n_fields is None else p.n_fields),
+            )
+            print(f"  data {key} seed {seed}: {time.perf_counter() - t0:.1f} s", flush=True)
+
+
+def run_tasks(tasks: list[dict], jobs: int, log: Path, deadline: float) -> None:
+    """Run each task in a fresh process, ``jobs`` at a time, in order; append each result to ``log``."""
+    done = [0]
+
+    def one(task: dict) -> None:
+        if time.perf_counter() > deadline:
+            return
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, os.path.abspath(__file__), "--fit-one", json.dumps(task)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "OMP_NUM_THREADS": str(task["threads"])},
+        )
+        lines = [line for line in proc.stdout.splitlines() if line.startswith(paper.RESULT_MARK)]
+        if lines:
+            result = json.loads(lines[-1][len(paper.RESULT_MARK) :])
+        else:  # the process died: a result of its own
+            tail = (proc.stderr or "").strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
+            result = {**{k: task[k] for k in ("kind", "problem", "label", "seed", "budget_s", "epochs")}}
+            result.update(failed="WorkerDied", message=tail[0][:300])
+        result["wall_s"] = time.perf_counter() - t0
+        with open(log, "a") as f:
+            f.write(json.dumps(result, default=paper._json_default) + "\n")
+        done[0] += 1
+        status = f"failed: {result['failed']}" if "failed" in result else f"{result['error']:.4f}"
+        fit_s = result.get("fit_s", float("nan"))
+        print(
+            f"  [{done[0]}/{len(tasks)}] {task['kind']:5s} {task['problem']:6s} {task['label']:14s} "
+            f"budget {task.get('budget_s')} s seed {task['seed']} ({task['epochs']} epochs): "
+            f"{status}, fit {fit_s:.1f} s",
+            flush=True,
+        )
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(one, tasks))
+
+
+def calibrations(lines: Sequence[dict]) -> dict[tuple[str, str], dict]:
+    """(problem, row) -> ``epoch_s`` and ``setup_s`` from the calibration fits in ``lines``."""
+    out = {}
+    for r in lines:
+        if r.get("kind") == "calibration" and "failed" not in r:
+            out[r["problem"], r["label"]] = {
+                "epoch_s": r["epoch_s"],
+                # The first epoch's warm-up counts as setup: every budgeted fit pays it once.
+                "setup_s": max(0.0, r["fit_s"] - r["n_epochs"] * r["epoch_s"]),
+            }
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Report
+# ------------------------------------------------------------------------------------------------
+
+
+def summarise(lines: Sequence[dict]) -> dict[tuple, dict]:
+    """(problem, row, budget) -> mean and std of the error, mean fit seconds, epochs, seeds."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in lines:
+        if r.get("kind") == "fit":
+            groups.setdefault((r["problem"], r["label"], r["budget_s"]), []).append(r)
+    out = {}
+    for k, rs in groups.items():
+        ok = [r for r in rs if "failed" not in r]
+        errors = [r["error"] for r in ok]
+        out[k] = {
+            "n": len(ok),
+            "failed": [r["failed"] for r in rs if "failed" in r],
+            "error": statistics.fmean(errors) if errors else math.nan,
+            "std": statistics.stdev(errors) if len(errors) > 1 else math.nan,
+            "fit_s": statistics.fmean(r["fit_s"] for r in ok) if ok else math.nan,
+            "epochs": statistics.median(r["epochs"] for r in ok) if ok else math.nan,
+        }
+    return out
+
+
+def _cell(s: dict | None) -> str:
+    if s is None:
+        return ""
+    if not s["n"]:
+        return f"failed: {s['failed'][0]}"
+    text = paper._fmt(s["error"])
+    if s["n"] > 1:
+        text += f" ± {paper._fmt(s['std'])}"
+    return text + f" ({s['epochs']:g} ep, {s['fit_s']:.0f} s)"
+
+
+def _ratio(summary: dict, problem: str, a: str, b: str, budget: float) -> float | None:
+    x, y = summary.get((problem, a, budget)), summary.get((problem, b, budget))
+    if not x or not y or not x["n"] or not y["n"]:
+        return None
+    return x["error"] / y["error"]
+
+
+def report(lines: Sequence[dict], info: dict, stem: Path) -> None:
+    """Write ``stem``.md, .csv and .png from the result lines."""
+    summary = summarise(lines)
+    budgets = sorted({k[2] for k in summary})
+    labels = [label for label in (*paper.ROWS, NEURALOP) if any(k[1] == label for k in summary)]
+    md = [
+        "# Time to accuracy: test error reached per budget of training time",
+        "",
+        f"Generated by `{info['command']}`; last run {info['date_utc']} UTC. "
+        f"{info['machine']}. Versions: {info['versions']}.",
+        "",
+        "Each cell: test relative L2 error (rollout problems: mean rollout error over the predicted "
+        "frames), mean ± std over the seeds that ran, then the epochs that fit the budget and the "
+        "measured `fit` seconds. Each budget is its own fit with its full schedule, every estimator "
+        "at its own defaults (docstring of the script). Empty: not run (yet).",
+        "",
+    ]
+    csv_rows = []
+    for key, title in paper.PROBLEMS.items():
+        md += [f"## {title}", "", "| model | " + " | ".join(f"{b:g} s" for b in budgets) + " |"]
+        md.append("| --- |" + " ---: |" * len(budgets))
+        for label in labels:
+            cells = [summary.get((key, label, b)) for b in budgets]
+            if any(cells):
+                md.append(f"| {label} | " + " | ".join(_cell(c) for c in cells) + " |")
+            for b, c in zip(budgets, cells):
+                if c:
+                    csv_rows.append(
+                        [
+                            key,
+                            label,
+                            b,
+                            c["n"],
+                            c["epochs"],
+                            c["fit_s"],
+                            c["error"],
+                            c["std"],
+                            ";".join(c["failed"]),
+                        ]
+                    )
+        md.append("")
+    md += ["## Targets (AM-FNO (MLP) at its defaults; budgets of 2 minutes or more)", ""]
+    md += ["| problem | budget | / FNO (target) | / neuralop FNO (<= 0.8) | / best baseline (<= 1) |"]
+    md += ["| --- | ---: | ---: | ---: | ---: |"]
+    for key in paper.PROBLEMS:
+        for b in [b for b in budgets if b >= TARGET_FROM_S or info.get("preset") != "full"]:
+            r_fno = _ratio(summary, key, "AM-FNO (MLP)", "FNO", b)
+            r_nop = _ratio(summary, key, "AM-FNO (MLP)", NEURALOP, b)
+            base = [
+                (summary[key, label, b]["error"], label)
+                for label in BASELINES
+                if (key, label, b) in summary and summary[key, label, b]["n"]
+            ]
+            best = min(base) if base else None
+            r_best = _ratio(summary, key, "AM-FNO (MLP)", best[1], b) if best else None
+            if r_fno is None and r_nop is None and r_best is None:
+                continue
+
+            def fmt(r, target):
+                if r is None:
+                    return "not run"
+                return f"{r:.2f} {'met' if r <= target else '**missed**'}"
+
+            md.append(
+                f"| {paper.PROBLEMS[key]} | {b:g} s | "
+                f"{fmt(r_fno, TARGET_OVER_FNO[key])} ({TARGET_OVER_FNO[key]}) | "
+                f"{fmt(r_nop, TARGET_OVER_NEURALOP)} | "
+                + (f"{fmt(r_best, 1.0)} ({best[1]})" if best else "not run")
+                + " |"
+            )
+    failed = [r for r in lines if "failed" in r]
+    if failed:
+        md += ["", "Failed fits:", ""]
+        md += [
+            f"- {r['kind']} {r['problem']} {r['label']} budget {r.get('budget_s')} seed {r['seed']}: "
+            f"{r['failed']}: {r.get('message', '')}"
+            for r in failed
+        ]
+    cal = calibrations(lines)
+    if cal:
+        md += ["", "Calibration (seconds per epoch after the first; setup seconds of `fit`):", ""]
+        md += ["| problem | " + " | ".join(labels) + " |", "| --- |" + " ---: |" * len(labels)]
+        for key in paper.PROBLEMS:
+            md.append(
+                f"| {key} | "
+                + " | ".join(
+                    f"{cal[key, label]['epoch_s']:.2f} + {cal[key, label]['setup_s']:.1f}"
+                    if (key, label) in cal
+                    else ""
+                    for label in labels
+                )
+                + " |"
+            )
+    stem.with_suffix(".md").write_text("\n".join(md) + "\n")
+    paper.write_csv(
+        stem.with_suffix(".csv"),
+        ["problem", "model", "budget_s", "n_seeds", "epochs", "fit_s", "error_mean", "error_std", "failed"],
+        csv_rows,
+    )
+    figure(summary, labels, stem.with_suffix(".png"))
+
+
+def figure(summary: dict, labels: Sequence[str], path: Path) -> None:
+    """Error against fit seconds, log-log, one panel per problem; curve rows as lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = list(paper.PROBLEMS)
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.4 * len(keys), 3.3), squeeze=False)
+    markers = "osD^v<>phX*"
+    for ax, key in zip(axes[0], keys):
+        for i, label in enumerate(labels):
+            pts = sorted(
+                (s["fit_s"], s["error"], s["std"])
+                for (p, lab, _), s in summary.items()
+                if p == key and lab == label and s["n"]
+            )
+            if not pts:
+                continue
+            x, y, e = (np.array(v, dtype=float) for v in zip(*pts))
+            style = "-" if len(pts) > 1 else ""
+            ax.errorbar(
+                x,
+                y,
+                yerr=np.nan_to_num(e),
+                fmt=style + markers[i % len(markers)],
+                ms=4,
+                capsize=2,
+                lw=1.8 if label == "AM-FNO (MLP)" else 1.0,
+                label=label,
+            )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(paper.PROBLEMS[key], fontsize=10)
+        ax.set_xlabel("training time (s)")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].set_ylabel("test relative L2 error")
+    handles, names = [], []
+    for ax in axes[0]:
+        for h, n in zip(*ax.get_legend_handles_labels()):
+            if n not in names:
+                handles.append(h)
+                names.append(n)
+    fig.legend(handles, names, loc="lower center", ncol=min(len(names), 6), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------------------
+# CLI
+# ------------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=(__doc__ or "").splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    preset = parser.add_mutually_exclusive_group()
+    preset.add_argument("--quick", action="store_true", help="quick sizes, budgets 5/10/20 s (~10 min)")
+    preset.add_argument("--smoke", action="store_true", help="tiny: the test suite's run")
+    parser.add_argument("--budgets", nargs="+", type=float, default=None, help="seconds of fit per budget")
+    parser.add_argument("--seeds", nargs="+", type=int, default=None)
+    parser.add_argument("--rows", nargs="+", default=None, metavar="LABEL", help="only these rows")
+    parser.add_argument("--jobs", type=int, default=2, help="fits running at once (fresh process each)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per fit")
+    parser.add_argument("--device", default="cpu", help="estimators' device (cpu, cuda, auto)")
+    parser.add_argument("--stop-after", type=float, default=math.inf, help="start no fit after this many s")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the report from the .jsonl")
+    parser.add_argument("--out-dir", default="benchmarks/results")
+    parser.add_argument("--fit-one", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.jobs < 1 or args.threads < 1:
+        parser.error("--jobs and --threads must be positive")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> Path | None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    if args.fit_one is not None:
+        print(paper.RESULT_MARK + json.dumps(fit_one(json.loads(args.fit_one)), default=paper._json_default))
+        return None
+    name = "smoke" if args.smoke else "quick" if args.quick else "full"
+    preset = dict(PRESETS[name])
+    sizes = paper.SIZES[preset["sizes"]]
+    budgets = args.budgets or preset["budgets"]
+    if args.budgets:
+        preset["middle"] = sorted(budgets)[len(budgets) // 2]
+    seeds = args.seeds if args.seeds is not None else preset["seeds"]
+    rows = list(preset["rows"] or paper.ROWS)
+    if preset["rows"] is None and neuralop_available():
+        rows.insert(2, NEURALOP)
+    if args.rows:
+        rows = [r for r in rows if r in args.rows]
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = (
+        out_dir
+        / {"full": "time_to_accuracy", "quick": "time_to_accuracy_quick", "smoke": "time_to_accuracy_smoke"}[
+            name
+        ]
+    )
+    log = stem.with_suffix(".jsonl")
+    import torch
+
+    import sklearn_amfno
+
+    info = {
+        "command": shlex.join(["python", "benchmarks/time_to_accuracy.py", *argv]),
+        "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        "preset": name,
+        "machine": f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
+        f"{args.jobs} fit(s) at a time, {args.threads} torch thread(s) each, device {args.device}",
+        "versions": f"sklearn_amfno {sklearn_amfno.__version__}, torch {torch.__version__}",
+    }
+    if args.report_only:
+        report(read_lines(log), info, stem)
+        return stem.with_suffix(".md")
+
+    start = time.perf_counter()
+    deadline = start + args.stop_after
+    common = {"threads": args.threads, "device": args.device}
+    with tempfile.TemporaryDirectory(prefix="tta_data_") as cache_dir:
+        cache = Path(cache_dir)
+        common["cache"] = str(cache)
+        fits = plan_fits(preset, budgets, seeds, rows)
+        done = {task_key(r) for r in read_lines(log)}
+        fits = [t for t in fits if task_key(t) not in done]
+        print(f"time_to_accuracy ({name}): {len(fits)} fits to run, rows {rows}", flush=True)
+        generate_data(cache, sizes, sorted({t["seed"] for t in fits} | {seeds[0]}))
+        # Calibration: every (problem, row) that still has fits, on the first seed's data, as many
+        # at a time as the fits will run.
+        cal = calibrations(read_lines(log))
+        needed = sorted({(t["problem"], t["label"]) for t in fits} - set(cal))
+        cal_tasks = [
+            {
+                **common,
+                "kind": "calibration",
+                "problem": key,
+                "label": label,
+                "seed": seeds[0],
+                "budget_s": None,
+                "epochs": preset["calibration_epochs"],
+            }
+            for key, label in needed
+        ]
+        print(f"calibrating {len(cal_tasks)} (problem, model) pairs ...", flush=True)
+        run_tasks(cal_tasks, args.jobs, log, deadline)
+        cal = calibrations(read_lines(log))
+        runnable = []
+        for t in fits:
+            if (t["problem"], t["label"]) in cal:
+                runnable.append(
+                    {**common, **t, "epochs": epochs_for(cal[t["problem"], t["label"]], t["budget_s"])}
+                )
+            else:  # its calibration failed: the fit is recorded as failed without running
+                with open(log, "a") as f:
+                    f.write(json.dumps({**t, "epochs": 0, "failed": "CalibrationFailed"}) + "\n")
+        print(f"fitting {len(runnable)} budgets ...", flush=True)
+        run_tasks(runnable, args.jobs, log, deadline)
+    lines = read_lines(log)
+    report(lines, info, stem)
+    remaining = len(plan_fits(preset, budgets, seeds, rows)) - len(
+        {task_key(r) for r in lines if r.get("kind") == "fit"}
+    )
+    print(
+        f"wrote {stem}.md/.csv/.png ({time.perf_counter() - start:.0f} s); "
+        + (f"{remaining} fits left for a later run" if remaining > 0 else "every planned fit done"),
+        flush=True,
+    )
+    return stem.with_suffix(".md")
+
+
+if __name__ == "__main__":
+    main()
