@@ -168,30 +168,38 @@ def task_key(task: dict) -> tuple:
 def plan_fits(
     preset: dict, budgets: Sequence[float], seeds: Sequence[int], rows: Sequence[str]
 ) -> list[dict]:
-    """Every budgeted fit, interleaved: for each budget and seed, every problem and row in turn.
+    """Every budgeted fit, in the order that makes a partial run (``--stop-after``) most useful.
 
-    Short budgets first, so that a run stopped early (``--stop-after``) has complete curves'
-    beginnings; the middle budget's other rows right after the curve rows' middle-budget fits.
+    First the middle budget on the first seed with every row (the comparison with all baselines),
+    then the other budgets but the longest on the first seed, then the further seeds, then the
+    longest budget (``seeds_longest``). Within a step every problem runs every row in turn, so
+    machine noise falls on all of them.
     """
     curve = [r for r in rows if r in CURVE_ROWS or r == NEURALOP]
     middle_only = [r for r in rows if r not in curve]
-    longest = max(budgets)
-    tasks = []
-    for budget in sorted(budgets):
-        budget_seeds = preset["seeds_longest"] if budget == longest and len(budgets) > 1 else seeds
-        for seed in [s for s in seeds if s in budget_seeds]:
-            for key in paper.PROBLEMS:
-                for label in curve:
-                    tasks.append(
-                        {"kind": "fit", "problem": key, "label": label, "seed": seed, "budget_s": budget}
-                    )
-        if budget == preset["middle"]:
-            for seed in preset["seeds_middle_rows"]:
-                for key in paper.PROBLEMS:
-                    for label in middle_only:
-                        tasks.append(
-                            {"kind": "fit", "problem": key, "label": label, "seed": seed, "budget_s": budget}
-                        )
+    longest = max(budgets) if len(budgets) > 1 else math.inf
+    middle = preset["middle"] if preset["middle"] in budgets else sorted(budgets)[len(budgets) // 2]
+    tasks: list[dict] = []
+
+    def add(budget: float, seed: int, labels: Sequence[str]) -> None:
+        for key in paper.PROBLEMS:
+            for label in labels:
+                tasks.append(
+                    {"kind": "fit", "problem": key, "label": label, "seed": seed, "budget_s": budget}
+                )
+
+    first, *others = seeds
+    add(middle, first, curve + [r for r in middle_only if first in preset["seeds_middle_rows"]])
+    shorter = [b for b in sorted(budgets) if b != middle and b != longest]
+    for b in shorter:
+        add(b, first, curve)
+    for seed in others:
+        add(middle, seed, curve + [r for r in middle_only if seed in preset["seeds_middle_rows"]])
+        for b in shorter:
+            add(b, seed, curve)
+    if longest != math.inf and longest != middle:
+        for seed in [s for s in seeds if s in preset["seeds_longest"]]:
+            add(longest, seed, curve)
     return tasks
 
 
