@@ -24,8 +24,8 @@ Time is the wall-clock time of ``fit`` alone (not data generation, not predictio
 ``--jobs`` worker processes with ``--threads`` torch threads each; with the defaults (2 jobs of one
 thread on a 2-core machine) a budget is a minute of one core while the other core runs another
 fit. Fits are interleaved (each round of the plan runs every model once before the next seed or
-budget), so machine noise falls on all of them. Every fit is a fresh process (no state carried
-between models).
+budget), so machine noise falls on all of them. Fits run in worker processes that serve one fit
+at a time.
 
 The run is resumable: every result (and the calibration) is appended as one JSON line to
 ``time_to_accuracy[_quick|_smoke].jsonl``; a later run with the same preset skips what is there
@@ -51,6 +51,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -141,7 +142,7 @@ def load_problem(cache: Path, key: str, seed: int) -> paper.Problem:
 
 
 def fit_one(task: dict) -> dict:
-    """``--fit-one``: fit one (problem, row, epochs, seed) in this fresh process; its result."""
+    """Fit one (problem, row, epochs, seed) in this worker process; its result."""
     import torch
 
     torch.set_num_threads(task["threads"])
@@ -166,7 +167,11 @@ def task_key(task: dict) -> tuple:
 
 
 def plan_fits(
-    preset: dict, budgets: Sequence[float], seeds: Sequence[int], rows: Sequence[str]
+    preset: dict,
+    budgets: Sequence[float],
+    seeds: Sequence[int],
+    rows: Sequence[str],
+    problems: Sequence[str] = tuple(paper.PROBLEMS),
 ) -> list[dict]:
     """Every budgeted fit, in the order that makes a partial run (``--stop-after``) most useful.
 
@@ -182,7 +187,7 @@ def plan_fits(
     tasks: list[dict] = []
 
     def add(budget: float, seed: int, labels: Sequence[str]) -> None:
-        for key in paper.PROBLEMS:
+        for key in problems:
             for label in labels:
                 tasks.append(
                     {"kind": "fit", "problem": key, "label": label, "seed": seed, "budget_s": budget}
@@ -219,9 +224,9 @@ def read_lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def generate_data(cache: Path, sizes: dict, seeds: Sequence[int]) -> None:
+def generate_data(cache: Path, sizes: dict, seeds: Sequence[int], problems: Sequence[str]) -> None:
     """Every problem for every seed, once, as .npz files the fit processes load."""
-    for key in paper.PROBLEMS:
+    for key in problems:
         for seed in seeds:
             target = cache / f"{key}_{seed}.npz"
             if target.exists():
@@ -241,42 +246,96 @@ def generate_data(cache: Path, sizes: dict, seeds: Sequence[int]) -> None:
             print(f"  data {key} seed {seed}: {time.perf_counter() - t0:.1f} s", flush=True)
 
 
+class Worker:
+    """A fitting process that serves tasks one at a time (``--worker``): one interpreter and torch
+    start per worker, not per fit (at the quick sizes the start costs as much as a fit). A worker
+    that dies is replaced for the next task; its task is recorded as failed."""
+
+    def __init__(self, threads: int) -> None:
+        self.threads, self.proc = threads, None
+        self.stderr = tempfile.TemporaryFile(mode="w+")
+
+    def run(self, task: dict) -> dict | None:
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = subprocess.Popen(
+                [sys.executable, os.path.abspath(__file__), "--worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.stderr,
+                text=True,
+                bufsize=1,
+                env={**os.environ, "OMP_NUM_THREADS": str(self.threads)},
+            )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write(json.dumps(task) + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            return None
+        for line in self.proc.stdout:
+            if line.startswith(paper.RESULT_MARK):
+                return json.loads(line[len(paper.RESULT_MARK) :])
+        return None
+
+    def last_error(self) -> str:
+        self.stderr.seek(0)
+        lines = self.stderr.read().strip().splitlines()
+        return lines[-1][:300] if lines else "no message"
+
+    def close(self) -> None:
+        if self.proc is not None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            self.proc.wait()
+        self.stderr.close()
+
+
+def serve() -> None:
+    """``--worker``: answer each task line on stdin with one result line."""
+    for line in sys.stdin:
+        print(
+            paper.RESULT_MARK + json.dumps(fit_one(json.loads(line)), default=paper._json_default), flush=True
+        )
+
+
 def run_tasks(tasks: list[dict], jobs: int, log: Path, deadline: float) -> None:
-    """Run each task in a fresh process, ``jobs`` at a time, in order; append each result to ``log``."""
+    """Run the tasks in order on ``jobs`` worker processes; append each result to ``log``."""
     done = [0]
+    local = threading.local()
+    workers: list[Worker] = []
+    lock = threading.Lock()
 
     def one(task: dict) -> None:
         if time.perf_counter() > deadline:
             return
+        if not hasattr(local, "worker"):
+            local.worker = Worker(task["threads"])
+            with lock:
+                workers.append(local.worker)
         t0 = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, os.path.abspath(__file__), "--fit-one", json.dumps(task)],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "OMP_NUM_THREADS": str(task["threads"])},
-        )
-        lines = [line for line in proc.stdout.splitlines() if line.startswith(paper.RESULT_MARK)]
-        if lines:
-            result = json.loads(lines[-1][len(paper.RESULT_MARK) :])
-        else:  # the process died: a result of its own
-            tail = (proc.stderr or "").strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
-            result = {**{k: task[k] for k in ("kind", "problem", "label", "seed", "budget_s", "epochs")}}
-            result.update(failed="WorkerDied", message=tail[0][:300])
+        result = local.worker.run(task)
+        if result is None:  # the process died: a result of its own
+            result = {k: task[k] for k in ("kind", "problem", "label", "seed", "budget_s", "epochs")}
+            result.update(failed="WorkerDied", message=local.worker.last_error())
         result["wall_s"] = time.perf_counter() - t0
-        with open(log, "a") as f:
-            f.write(json.dumps(result, default=paper._json_default) + "\n")
-        done[0] += 1
-        status = f"failed: {result['failed']}" if "failed" in result else f"{result['error']:.4f}"
-        fit_s = result.get("fit_s", float("nan"))
-        print(
-            f"  [{done[0]}/{len(tasks)}] {task['kind']:5s} {task['problem']:6s} {task['label']:14s} "
-            f"budget {task.get('budget_s')} s seed {task['seed']} ({task['epochs']} epochs): "
-            f"{status}, fit {fit_s:.1f} s",
-            flush=True,
-        )
+        with lock:
+            with open(log, "a") as f:
+                f.write(json.dumps(result, default=paper._json_default) + "\n")
+            done[0] += 1
+            status = f"failed: {result['failed']}" if "failed" in result else f"{result['error']:.4f}"
+            print(
+                f"  [{done[0]}/{len(tasks)}] {task['kind']:5s} {task['problem']:6s} {task['label']:14s} "
+                f"budget {task.get('budget_s')} s seed {task['seed']} ({task['epochs']} epochs): "
+                f"{status}, fit {result.get('fit_s', float('nan')):.1f} s",
+                flush=True,
+            )
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        list(pool.map(one, tasks))
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            list(pool.map(one, tasks))
+    finally:
+        for worker in workers:
+            worker.close()
 
 
 def calibrations(lines: Sequence[dict]) -> dict[tuple[str, str], dict]:
@@ -341,6 +400,11 @@ def report(lines: Sequence[dict], info: dict, stem: Path) -> None:
     summary = summarise(lines)
     budgets = sorted({k[2] for k in summary})
     labels = [label for label in (*paper.ROWS, NEURALOP) if any(k[1] == label for k in summary)]
+    # FNO's two comparisons side by side in the tables and the legend.
+    if NEURALOP in labels:
+        labels.remove(NEURALOP)
+        labels.insert(labels.index("FNO") + 1 if "FNO" in labels else len(labels), NEURALOP)
+    problems = [key for key in paper.PROBLEMS if any(k[0] == key for k in summary)]
     md = [
         "# Time to accuracy: test error reached per budget of training time",
         "",
@@ -354,7 +418,8 @@ def report(lines: Sequence[dict], info: dict, stem: Path) -> None:
         "",
     ]
     csv_rows = []
-    for key, title in paper.PROBLEMS.items():
+    for key in problems:
+        title = paper.PROBLEMS[key]
         md += [f"## {title}", "", "| model | " + " | ".join(f"{b:g} s" for b in budgets) + " |"]
         md.append("| --- |" + " ---: |" * len(budgets))
         for label in labels:
@@ -380,7 +445,7 @@ def report(lines: Sequence[dict], info: dict, stem: Path) -> None:
     md += ["## Targets (AM-FNO (MLP) at its defaults; budgets of 2 minutes or more)", ""]
     md += ["| problem | budget | / FNO (target) | / neuralop FNO (<= 0.8) | / best baseline (<= 1) |"]
     md += ["| --- | ---: | ---: | ---: | ---: |"]
-    for key in paper.PROBLEMS:
+    for key in problems:
         for b in [b for b in budgets if b >= TARGET_FROM_S or info.get("preset") != "full"]:
             r_fno = _ratio(summary, key, "AM-FNO (MLP)", "FNO", b)
             r_nop = _ratio(summary, key, "AM-FNO (MLP)", NEURALOP, b)
@@ -418,7 +483,7 @@ def report(lines: Sequence[dict], info: dict, stem: Path) -> None:
     if cal:
         md += ["", "Calibration (seconds per epoch after the first; setup seconds of `fit`):", ""]
         md += ["| problem | " + " | ".join(labels) + " |", "| --- |" + " ---: |" * len(labels)]
-        for key in paper.PROBLEMS:
+        for key in problems:
             md.append(
                 f"| {key} | "
                 + " | ".join(
@@ -435,17 +500,17 @@ def report(lines: Sequence[dict], info: dict, stem: Path) -> None:
         ["problem", "model", "budget_s", "n_seeds", "epochs", "fit_s", "error_mean", "error_std", "failed"],
         csv_rows,
     )
-    figure(summary, labels, stem.with_suffix(".png"))
+    figure(summary, labels, problems, stem.with_suffix(".png"))
 
 
-def figure(summary: dict, labels: Sequence[str], path: Path) -> None:
+def figure(summary: dict, labels: Sequence[str], problems: Sequence[str], path: Path) -> None:
     """Error against fit seconds, log-log, one panel per problem; curve rows as lines."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    keys = list(paper.PROBLEMS)
+    keys = list(problems) or list(paper.PROBLEMS)
     fig, axes = plt.subplots(1, len(keys), figsize=(3.4 * len(keys), 3.3), squeeze=False)
     markers = "osD^v<>phX*"
     for ax, key in zip(axes[0], keys):
@@ -502,13 +567,16 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--budgets", nargs="+", type=float, default=None, help="seconds of fit per budget")
     parser.add_argument("--seeds", nargs="+", type=int, default=None)
     parser.add_argument("--rows", nargs="+", default=None, metavar="LABEL", help="only these rows")
-    parser.add_argument("--jobs", type=int, default=2, help="fits running at once (fresh process each)")
+    parser.add_argument(
+        "--problems", nargs="+", choices=list(paper.PROBLEMS), default=list(paper.PROBLEMS), help="only these"
+    )
+    parser.add_argument("--jobs", type=int, default=2, help="fits running at once (one worker process each)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per fit")
     parser.add_argument("--device", default="cpu", help="estimators' device (cpu, cuda, auto)")
     parser.add_argument("--stop-after", type=float, default=math.inf, help="start no fit after this many s")
     parser.add_argument("--report-only", action="store_true", help="rewrite the report from the .jsonl")
     parser.add_argument("--out-dir", default="benchmarks/results")
-    parser.add_argument("--fit-one", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.threads < 1:
         parser.error("--jobs and --threads must be positive")
@@ -518,8 +586,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> Path | None:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    if args.fit_one is not None:
-        print(paper.RESULT_MARK + json.dumps(fit_one(json.loads(args.fit_one)), default=paper._json_default))
+    if args.worker:
+        serve()
         return None
     name = "smoke" if args.smoke else "quick" if args.quick else "full"
     preset = dict(PRESETS[name])
@@ -564,11 +632,11 @@ def main(argv: Sequence[str] | None = None) -> Path | None:
     with tempfile.TemporaryDirectory(prefix="tta_data_") as cache_dir:
         cache = Path(cache_dir)
         common["cache"] = str(cache)
-        fits = plan_fits(preset, budgets, seeds, rows)
+        fits = plan_fits(preset, budgets, seeds, rows, args.problems)
         done = {task_key(r) for r in read_lines(log)}
         fits = [t for t in fits if task_key(t) not in done]
         print(f"time_to_accuracy ({name}): {len(fits)} fits to run, rows {rows}", flush=True)
-        generate_data(cache, sizes, sorted({t["seed"] for t in fits} | {seeds[0]}))
+        generate_data(cache, sizes, sorted({t["seed"] for t in fits} | {seeds[0]}), args.problems)
         # Calibration: every (problem, row) that still has fits, on the first seed's data, as many
         # at a time as the fits will run.
         cal = calibrations(read_lines(log))
@@ -601,7 +669,7 @@ def main(argv: Sequence[str] | None = None) -> Path | None:
         run_tasks(runnable, args.jobs, log, deadline)
     lines = read_lines(log)
     report(lines, info, stem)
-    remaining = len(plan_fits(preset, budgets, seeds, rows)) - len(
+    remaining = len(plan_fits(preset, budgets, seeds, rows, args.problems)) - len(
         {task_key(r) for r in lines if r.get("kind") == "fit"}
     )
     print(

@@ -1,0 +1,157 @@
+"""benchmarks/time_to_accuracy.py: the plan, the epochs per budget, resuming, the report.
+
+The runner is imported from its file; one end-to-end run fits one tiny problem in worker
+processes (``--smoke``, one row, one budget), the rest works on result lines written here.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "time_to_accuracy.py"
+
+
+@pytest.fixture(scope="module")
+def tta():
+    spec = importlib.util.spec_from_file_location("time_to_accuracy_benchmark", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop(spec.name, None)
+
+
+ALL_ROWS = [
+    "AM-FNO (MLP)",
+    "FNO",
+    "neuralop FNO",
+    "AM-FNO (KAN)",
+    "FNO+",
+    "F-FNO",
+    "U-FNO",
+    "AFNO",
+    "OFormer",
+    "LSM",
+]
+
+
+def test_the_full_plan_runs_the_curve_rows_at_every_budget_and_the_others_at_the_middle(tta):
+    preset = tta.PRESETS["full"]
+    plan = tta.plan_fits(preset, preset["budgets"], preset["seeds"], ALL_ROWS)
+    keys = [(t["problem"], t["label"], t["budget_s"], t["seed"]) for t in plan]
+    assert len(keys) == len(set(keys))
+    curve = {"AM-FNO (MLP)", "FNO", "neuralop FNO"}
+    for t in plan:
+        if t["label"] not in curve:
+            assert t["budget_s"] == preset["middle"] and t["seed"] == 0
+        if t["budget_s"] == max(preset["budgets"]):
+            assert t["seed"] in preset["seeds_longest"]
+    for problem in ("burgers", "darcy", "ns", "cfd1d", "cfd2d"):
+        for label in curve:
+            assert {(b, s) for p, lab, b, s in keys if p == problem and lab == label} == {
+                (60, 0),
+                (60, 1),
+                (60, 2),
+                (120, 0),
+                (120, 1),
+                (120, 2),
+                (960, 0),
+            }
+        assert {lab for p, lab, b, s in keys if p == problem} == set(ALL_ROWS)
+
+
+def test_a_partial_run_has_every_row_at_the_middle_budget_first(tta):
+    preset = tta.PRESETS["full"]
+    plan = tta.plan_fits(preset, preset["budgets"], preset["seeds"], ALL_ROWS)
+    first = plan[: 5 * len(ALL_ROWS)]
+    assert {(t["budget_s"], t["seed"]) for t in first} == {(120, 0)}
+    assert {t["label"] for t in first} == set(ALL_ROWS)
+    assert plan[-1]["budget_s"] == 960
+
+
+def test_epochs_fill_the_budget_after_the_setup_and_are_at_least_one(tta):
+    cal = {"epoch_s": 2.0, "setup_s": 5.0}
+    assert tta.epochs_for(cal, 60) == 27
+    assert tta.epochs_for(cal, 6) == 1
+    assert tta.epochs_for(cal, 1) == 1
+
+
+def test_the_calibration_counts_the_first_epochs_warm_up_as_setup(tta):
+    lines = [
+        {
+            "kind": "calibration",
+            "problem": "darcy",
+            "label": "FNO",
+            "fit_s": 10.0,
+            "epochs_s": 9.0,
+            "n_epochs": 3,
+            "epoch_s": 2.0,
+        },
+        {"kind": "calibration", "problem": "ns", "label": "FNO", "failed": "ValueError"},
+    ]
+    cal = tta.calibrations(lines)
+    assert cal == {("darcy", "FNO"): {"epoch_s": 2.0, "setup_s": 4.0}}
+
+
+def _fit(problem, label, budget, seed, error, fit_s=None, epochs=10):
+    return {
+        "kind": "fit",
+        "problem": problem,
+        "label": label,
+        "budget_s": budget,
+        "seed": seed,
+        "epochs": epochs,
+        "error": error,
+        "fit_s": fit_s or budget,
+    }
+
+
+def test_the_report_tables_ratios_and_figure_come_from_the_result_lines(tta, tmp_path):
+    lines = []
+    for seed, noise in enumerate((0.0, 0.002, -0.002)):
+        lines += [
+            _fit("darcy", "AM-FNO (MLP)", 120, seed, 0.02 + noise),
+            _fit("darcy", "FNO", 120, seed, 0.04 + noise),
+            _fit("darcy", "AM-FNO (MLP)", 60, seed, 0.03 + noise),
+            _fit("darcy", "FNO", 60, seed, 0.05 + noise),
+        ]
+    lines += [_fit("darcy", "LSM", 120, 0, 0.015), _fit("darcy", "neuralop FNO", 120, 0, 0.05)]
+    lines.append({**_fit("darcy", "OFormer", 120, 0, 0), "failed": "RuntimeError", "message": "boom"})
+    info = {
+        "command": "python benchmarks/time_to_accuracy.py",
+        "date_utc": "today",
+        "machine": "m",
+        "versions": "v",
+        "preset": "full",
+    }
+    stem = tmp_path / "tta"
+    tta.report(lines, info, stem)
+    md = stem.with_suffix(".md").read_text()
+    assert "| AM-FNO (MLP) | 0.0300 ± 0.0020 (10 ep, 60 s) | 0.0200 ± 0.0020 (10 ep, 120 s) |" in md
+    assert "| Darcy 2-D | 120 s | 0.50 met (0.6) | 0.40 met | 1.33 **missed** (LSM) |" in md
+    assert "OFormer" in md and "RuntimeError: boom" in md
+    assert "| Darcy 2-D | 60 s" not in md  # the targets start at 2 minutes
+    with open(stem.with_suffix(".csv")) as f:
+        rows = list(csv.DictReader(f))
+    amfno = [r for r in rows if r["model"] == "AM-FNO (MLP)" and r["budget_s"] == "120"]
+    assert float(amfno[0]["error_mean"]) == pytest.approx(0.02) and amfno[0]["n_seeds"] == "3"
+    assert stem.with_suffix(".png").stat().st_size > 10_000
+
+
+def test_a_run_fits_in_worker_processes_and_a_second_run_resumes_without_refitting(tta, tmp_path):
+    argv = ["--smoke", "--problems", "burgers", "--rows", "FNO", "--budgets", "1", "--out-dir", str(tmp_path)]
+    md = tta.main(argv)
+    lines = [json.loads(x) for x in (tmp_path / "time_to_accuracy_smoke.jsonl").read_text().splitlines()]
+    assert [r["kind"] for r in lines] == ["calibration", "fit"]
+    fit = lines[1]
+    assert "failed" not in fit and fit["error"] > 0 and fit["epochs"] >= 1 and fit["fit_s"] > 0
+    assert "Burgers 1-D" in md.read_text()
+    tta.main(argv)  # everything is there: nothing runs again
+    assert len((tmp_path / "time_to_accuracy_smoke.jsonl").read_text().splitlines()) == 2
