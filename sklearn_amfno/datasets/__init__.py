@@ -24,6 +24,7 @@ from ._heat_advection import advection_solution, heat_solution, make_advection, 
 from ._navier_stokes import kolmogorov_forcing, make_navier_stokes, solve_navier_stokes
 from ._pdebench import load_pdebench
 from ._pipe import make_pipe, solve_pipe
+from ._the_well import load_the_well
 
 __all__ = [
     # generators
@@ -52,6 +53,7 @@ __all__ = [
     "load_fno_mat",
     "load_geofno",
     "load_pdebench",
+    "load_the_well",
     # writers
     "save_geofno",
     # warnings
