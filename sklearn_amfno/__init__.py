@@ -1,5 +1,6 @@
 """Neural operators for PDEs as scikit-learn estimators, centred on the Amortized FNO."""
 
+from ._base import IgnoredParameterWarning
 from ._data_contract import TargetKindWarning
 from ._ensemble import EnsembleRegressor
 from ._persistence import load
@@ -27,6 +28,7 @@ __all__ = [
     "LSMRegressor",
     "OFormerRegressor",
     "UFNORegressor",
+    "IgnoredParameterWarning",
     "TargetKindWarning",
     "TrainingDivergedError",
     "load",

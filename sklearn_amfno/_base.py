@@ -18,7 +18,6 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from skorch import NeuralNetRegressor
@@ -43,6 +42,7 @@ from ._data_contract import (
     check_grid_shape,
     check_grid_target,
     classify_target,
+    to_target_layout,
     warn_if_field_like,
 )
 from ._distributed import (
@@ -68,6 +68,7 @@ from ._resources import device_memory, meta_module, parameter_bytes, resolve_dev
 from ._streaming import GridDataset, is_lazy, materialize, stream_fit_data, stream_predict, target_norms
 from ._torch_state import ShuffleSampler, fit_generator, float32_default_dtype, seeded_global_rng
 from ._training import (
+    BUILTIN_SCHEDULE,
     ContinueSchedule,
     DivergenceGuard,
     EpochProgressBar,
@@ -77,9 +78,13 @@ from ._training import (
     check_callbacks,
     device_in_use,
     fit_in_progress,
+    has_lr_scheduler,
+    restart_schedules,
+    schedule_position,
     separate_checkpoint_dirs,
 )
 from ._training_checks import check_optimizer, check_validation_split
+from .metrics import flat_r2_score
 from .nn.losses import (
     DEGENERATE_THRESHOLD,
     LastStepLoss,
@@ -132,7 +137,9 @@ width : int, default={width}
         Weight decay (decoupled for AdamW).
     lr_schedule : {{"cosine", "constant"}}, default="cosine"
         ``"cosine"`` anneals the learning rate to zero over ``max_epochs`` (stepped per epoch);
-        a ``warm_start`` fit restarts it from ``lr`` over its own ``max_epochs``.
+        a ``warm_start`` fit restarts it from ``lr`` over its own ``max_epochs``. One schedule
+        acts at a time: a ``skorch.callbacks.LRScheduler`` among ``callbacks`` replaces this one
+        (``lr_schedule`` is then ignored, whatever its value).
     max_epochs : int, default={max_epochs}
         Training epochs (with ``warm_start``: further epochs).
     batch_size : int, default={batch_size}
@@ -157,7 +164,8 @@ width : int, default={width}
         is refused before training. ``None`` trains on everything, unless ``early_stopping`` is
         set.
     n_iter_no_change : int, default={n_iter_no_change}
-        Epochs without improvement of the validation loss before early stopping stops.
+        Epochs without improvement of the validation loss before early stopping stops (another
+        value without ``early_stopping`` warns: :class:`~sklearn_amfno.IgnoredParameterWarning`).
     warm_start : bool, default={warm_start}
         Continue from the fitted weights instead of starting afresh: ``fit`` trains
         ``max_epochs`` more epochs, the history (``net_.history``) goes on, and the optimizer
@@ -184,7 +192,13 @@ width : int, default={width}
         Extra skorch callbacks (early stopping, checkpoints, ...), copied at each fit. A callback
         monitoring a validation quantity needs ``validation_fraction``; checkpoint callbacks
         write into a subdirectory of their ``dirname`` per fit (``checkpoint_dirs_``), so
-        parallel fits never overwrite each other.
+        parallel fits never overwrite each other. A ``skorch.callbacks.LRScheduler`` replaces
+        the built-in ``lr_schedule`` (the learning rate follows the user's schedule alone). An
+        ``EpochScoring`` or ``BatchScoring`` whose ``scoring`` is ``None``, a scorer name
+        (``"r2"``) or a scorer (``sklearn_amfno.metrics.relative_l2_scorer``) scores
+        predictions and targets in the layout of ``predict``, flattened to
+        ``(n_samples, n_values)`` for scikit-learn's scorers
+        (``docs/user_guide/pipelines_and_search.md``).
     on_divergence : {{"raise", "restore"}}, default="{on_divergence}"
         What a NaN or infinite training loss does: ``"raise"`` stops the fit with
         :class:`~sklearn_amfno.TrainingDivergedError` (a fitted estimator stays as it was);
@@ -246,23 +260,6 @@ def fill_doc(cls: type, n_layers_doc: str = "Number of operator layers.") -> typ
 def count_parameters(module: nn.Module) -> int:
     """Trainable parameters in real scalars (a complex entry counts two)."""
     return sum(p.numel() * (2 if p.is_complex() else 1) for p in module.parameters() if p.requires_grad)
-
-
-def flat_r2_score(y: np.ndarray, y_pred: np.ndarray, sample_weight=None) -> float:
-    """R² of outputs flattened to ``(n_samples, n_values)``, weighted by their variance.
-
-    The package's ``score``: grid points with a constant target (e.g. a Dirichlet boundary)
-    neither reward nor punish.
-    """
-    n = len(y)
-    return float(
-        r2_score(
-            y.reshape(n, -1),
-            y_pred.reshape(n, -1),
-            sample_weight=sample_weight,
-            multioutput="variance_weighted",
-        )
-    )
 
 
 def store_parameters(estimator: BaseEstimator, parameters: dict) -> None:
@@ -398,6 +395,16 @@ class _GeneratorState:
         self.state = state
 
 
+class IgnoredParameterWarning(UserWarning):
+    """A parameter set to a value other than its default has no effect on this fit.
+
+    Raised once per ``fit``, naming each such parameter and what makes it idle (e.g. ``basis``
+    with AM-FNO's ``kernel="kan"``, which has no basis embedding): a search over it would fit
+    identical candidates. Set the parameter back to its default, or search it only where it acts
+    (a list of parameter grids).
+    """
+
+
 class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     """Shared base of the neural-operator regressors; not for direct use.
 
@@ -458,6 +465,36 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         naming the parameter for a value the data rule out.
         """
         return {}
+
+    def _ignored_parameters(self, grid_shape: tuple[int, ...]) -> dict[str, str]:
+        """The parameters whose values have no effect with the others, and why (``{name: reason}``).
+
+        Only parameters set to something other than their default count (see
+        :meth:`_warn_ignored_parameters`); a family adds its own (AM-FNO: ``basis`` with the
+        KAN kernel, ...).
+        """
+        ignored = {}
+        if not self.early_stopping:
+            ignored["n_iter_no_change"] = "it counts epochs for early stopping, and early_stopping=False"
+        return ignored
+
+    def _warn_ignored_parameters(self, grid_shape: tuple[int, ...]) -> None:
+        """One :class:`IgnoredParameterWarning` naming every non-default parameter without effect."""
+        defaults = {n: p.default for n, p in inspect.signature(type(self).__init__).parameters.items()}
+        reasons = {
+            name: reason
+            for name, reason in self._ignored_parameters(grid_shape).items()
+            if name in defaults and not _same_value(getattr(self, name), defaults[name])
+        }
+        if reasons:
+            listed = "; ".join(f"{name}={getattr(self, name)!r}: {why}" for name, why in reasons.items())
+            warnings.warn(
+                f"{type(self).__name__}: parameters set away from their defaults have no effect on "
+                f"this fit: {listed}. Leave them at their defaults, or search them only where they "
+                "act (a list of parameter grids).",
+                IgnoredParameterWarning,
+                stacklevel=4,
+            )
 
     def _module_kwargs(self) -> dict:
         """Keyword arguments of ``_module_class`` from the estimator's parameters (same names)."""
@@ -533,6 +570,7 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         if y_unrolled is not None:
             y_unrolled = check_grid_target(y_unrolled, fitted["grid_shape_"], len(X))[0]
         fitted.update(self._validate_family_params(fitted["grid_shape_"]))
+        self._warn_ignored_parameters(fitted["grid_shape_"])
         check_validation_split(
             len(X),
             self._validation_fraction(),
@@ -557,9 +595,9 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         group = process_group(resolve_device(self.device))
         fitted["device_"] = rank_device(resolve_device(self.device), group)
         callbacks = self.initialize_callbacks()
-        if resume and self.lr_schedule == "cosine":
-            # Right after the schedule, which builds the torch scheduler at train begin.
-            at = [name for name, _ in callbacks].index("lr_schedule") + 1
+        at = schedule_position(callbacks)
+        if resume and at is not None:
+            # Right after the schedules, which build their torch schedulers at train begin.
             callbacks.insert(at, ("continue_schedule", ContinueSchedule(done)))
         fitted["checkpoint_dirs_"] = separate_checkpoint_dirs(callbacks, type(self).__name__)
         self._check_memory(fitted, len(X))
@@ -872,22 +910,29 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             Named callbacks for the skorch net. Raises TypeError for an entry that is not a
             callback and ValueError for one that needs a validation split that is not there.
         """
-        callbacks = self._builtin_callbacks()
+        user = check_callbacks(self.callbacks, self._validation_fraction())
+        restart_schedules(user)
+        # One learning-rate schedule at a time: a user's LRScheduler replaces lr_schedule's.
+        callbacks = self._builtin_callbacks(schedule=not has_lr_scheduler(user))
         if self.verbose == 1:
             # Before early stopping, whose stop skips the callbacks after it in that epoch.
             callbacks.append(("progress_bar", EpochProgressBar(type(self).__name__)))
         if self.early_stopping:
             callbacks.append(("early_stopping", ValidationEarlyStopping(self.n_iter_no_change)))
-        return callbacks + check_callbacks(self.callbacks, self._validation_fraction())
+        return callbacks + user
 
-    def _builtin_callbacks(self) -> list:
-        """The callbacks every net of this estimator has: divergence guard and schedule."""
+    def _builtin_callbacks(self, schedule: bool = True) -> list:
+        """The callbacks every net of this estimator has: divergence guard and schedule.
+
+        ``schedule=False`` leaves out the ``lr_schedule`` one (the user passed an
+        ``LRScheduler``).
+        """
         callbacks = [("divergence_guard", DivergenceGuard(self.on_divergence))]
-        if self.lr_schedule == "cosine":
+        if schedule and self.lr_schedule == "cosine":
             # last_epoch=-1: a warm-started fit restarts the cosine from lr (skorch would
             # otherwise resume it at the epoch count of the history, past its end).
             schedule = LRScheduler(policy="CosineAnnealingLR", T_max=self.max_epochs, last_epoch=-1)
-            callbacks.append(("lr_schedule", schedule))
+            callbacks.append((BUILTIN_SCHEDULE, schedule))
         return callbacks
 
     def _check_training_params(self) -> None:
@@ -1104,10 +1149,7 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
                 "the training data's range (or the model's weights are not finite), so the model's "
                 "output overflows float32. Rescale X like the training data."
             )
-        if self.target_kind_ == "scalar":
-            out = out[:, 0]
-        elif self.target_kind_ == "field":
-            out = np.moveaxis(out, 1, -1) if self._y_has_channels else out[:, 0]
+        out = to_target_layout(out, self.target_kind_, self._y_has_channels)
         return out.astype(dtype, copy=False)
 
     def score(self, X, y, sample_weight=None) -> float:
@@ -1245,6 +1287,16 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         tags.target_tags.multi_output = True
         tags.input_tags.allow_nan = False
         return tags
+
+
+def _same_value(value, default) -> bool:
+    """Whether a parameter's value is its default (numbers by value, ``2 == 2.0``; booleans as such)."""
+    if isinstance(value, bool) or isinstance(default, bool):
+        return value is default
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):  # arrays and the like: not the default
+        return False
 
 
 def _field(node: dict, key: str, where: str):

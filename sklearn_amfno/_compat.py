@@ -8,6 +8,9 @@ once below (``POSITIVE_INT``, ``N_MODES``, ...) instead of being written out at 
 Constraints are lists, as scikit-learn's ``_parameter_constraints`` and ``validate_params`` take
 them; combine them with ``+`` (``[None] + POSITIVE_INT``). Unlike scikit-learn's own intervals,
 these refuse booleans: ``width=True`` is a mistake, not the int 1.
+
+``BaseScorer`` (scikit-learn's private ``_BaseScorer``, the class of every scorer) comes through
+here too, for the same reason.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import warnings
 from collections.abc import Callable
 
 import numpy as np
+from sklearn.metrics._scorer import _BaseScorer as BaseScorer
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -29,6 +33,7 @@ from sklearn.utils._param_validation import (
 )
 
 __all__ = [
+    "BaseScorer",
     "FRACTION",
     "HasMethods",
     "Interval",

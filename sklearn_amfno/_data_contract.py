@@ -303,3 +303,30 @@ def check_grid_target(
     elif kind == "scalar":
         y = y[:, np.newaxis]
     return _check_finite_float32(y, "y"), kind, has_channels
+
+
+def to_target_layout(out: np.ndarray, kind: str, has_channels: bool) -> np.ndarray:
+    """Channels-first model outputs (or targets) ``(n, c, ...)`` in the layout of the training ``y``.
+
+    A scalar target ``(n,)``; a field ``(n, *grid, c)`` when ``y`` had a channel axis, else
+    ``(n, *grid)``; a vector ``(n, k)`` as it is. The layout ``predict`` returns.
+
+    Parameters
+    ----------
+    out : ndarray of shape (n_samples, n_outputs, *grid) or (n_samples, n_outputs)
+        Channels-first values, as the torch model gives them.
+    kind : {"field", "vector", "scalar"}
+        What the training ``y`` was (``target_kind_``).
+    has_channels : bool
+        Whether a field ``y`` had a channel axis.
+
+    Returns
+    -------
+    y : ndarray
+    """
+    if kind == "scalar":
+        return out[:, 0]
+    if kind == "field":
+        # Several channels without a channel axis: the steps of a rollout's target, kept.
+        return np.moveaxis(out, 1, -1) if has_channels or out.shape[1] != 1 else out[:, 0]
+    return out

@@ -15,9 +15,11 @@ file (suffix ``.safetensors`` suggested, never added):
   and of every tensor's name, dtype, shape and bytes.
 
 The estimator tree is one node per estimator, ``{"class", "params", "state"}``: ``params`` are
-``get_params(deep=False)``, ``state`` the fitted attributes (``None`` when not fitted). Values
-are JSON, with tagged objects for what JSON lacks: ``{"__tuple__": [...]}``, ``{"__dict__":
-[[key, value], ...]}`` (keys that are not strings), ``{"__tensor__": name}`` and
+``get_params(deep=False)``, ``state`` the fitted attributes (``None`` when not fitted: a nested
+estimator given as a parameter, or a root saved by an earlier version, which still loads;
+``save`` refuses an unfitted root with ``NotFittedError``). Values are JSON, with tagged
+objects for what JSON lacks: ``{"__tuple__": [...]}``, ``{"__dict__": [[key, value], ...]}``
+(keys that are not strings), ``{"__tensor__": name}`` and
 ``{"__ndarray__": name}`` (a tensor of the file), ``{"__estimator__": node}`` (a nested estimator,
 saved recursively), ``{"__object__": name}`` (a class or function from a fixed allow-list, each
 valid at one place: a torch optimizer as ``optimizer``, a restorable callback class in
@@ -355,6 +357,22 @@ def encode_estimator(estimator: BaseEstimator, saver: Saver) -> dict:
     return node
 
 
+def check_saveable(estimator: BaseEstimator) -> None:
+    """Refuse to save an estimator that is not fitted (``NotFittedError``), before any file is touched.
+
+    A model file is for sharing a fitted model; the parameters alone travel as
+    ``est.get_params()`` or ``clone(est)``. Nested estimators (a meta-estimator's unfitted
+    ``estimator`` parameter) are saved as parameters, fitted or not: only the root is checked.
+    Files written unfitted by earlier releases still load (unfitted).
+    """
+    if not _is_fitted(estimator):
+        raise NotFittedError(
+            f"This {type(estimator).__name__} is not fitted: save writes a fitted model (weights, "
+            "fitted attributes, history) and refuses an unfitted estimator. Call fit before save; "
+            "to keep the parameters alone, use est.get_params() or sklearn.base.clone(est)."
+        )
+
+
 def _versions() -> dict[str, str]:
     import sklearn_amfno
 
@@ -373,11 +391,17 @@ def save(estimator: BaseEstimator, path: str | os.PathLike) -> None:
     Parameters
     ----------
     estimator : BaseEstimator
-        An estimator of this package, fitted or not.
+        A fitted estimator of this package.
     path : str or path-like
         The file to write (overwritten if it exists). In a process group (``torchrun``) only
         rank 0 writes; the other ranks return at once.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        When ``estimator`` is not fitted: a model file holds a fitted model. Nothing is written.
     """
+    check_saveable(estimator)
     path = check_save_path(path)
     if not is_main_process():
         return
@@ -406,6 +430,12 @@ class SaveMixin:
         path : str or path-like
             The file written, exactly this name (``.safetensors`` suggested); overwritten if it
             exists.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the estimator is not fitted (nothing is written): a model file holds a fitted
+            model. Keep unfitted parameters with ``get_params()`` or ``sklearn.base.clone``.
 
         Examples
         --------

@@ -1,11 +1,13 @@
 """Guards and controls around the skorch training loop: divergence, interrupts, callbacks,
-early stopping and the progress bar.
+early stopping, learning-rate schedules, scoring callbacks and the progress bar.
 
 Everything here exists so that a fault during ``fit`` is never silent: a non-finite loss stops
 the fit (or rolls back, on request), a Ctrl-C is told apart from a callback's stop, a callback
 that cannot work is refused before training starts, and checkpoint files of parallel fits never
 collide. Early stopping keeps its best weights in memory, never in files, so that fits running
-in parallel share nothing.
+in parallel share nothing. One learning-rate schedule acts at a time (a user's ``LRScheduler``
+replaces the built-in one), and skorch's scoring callbacks score gridded data in the layout of
+``predict`` (:class:`GridScoring`).
 """
 
 from __future__ import annotations
@@ -25,9 +27,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
-from skorch.callbacks import Callback
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.metrics import get_scorer
+from skorch.callbacks import Callback, LRScheduler
+from skorch.callbacks.scoring import ScoringBase, convert_sklearn_metric_function
 from tqdm.auto import tqdm
+
+from ._compat import BaseScorer as _BaseScorer
+from ._data_contract import to_target_layout
+from .metrics import flat_r2_score
 
 _FIT_COUNTER = itertools.count()
 
@@ -216,6 +226,43 @@ class InterruptWatch:
             signal.signal(signal.SIGINT, previous)
 
 
+#: The name of the estimators' own learning-rate schedule among the net's callbacks.
+BUILTIN_SCHEDULE = "lr_schedule"
+
+
+def _is_lr_scheduler(callback: object) -> bool:
+    return isinstance(callback, LRScheduler) or (
+        isinstance(callback, type) and issubclass(callback, LRScheduler)
+    )
+
+
+def has_lr_scheduler(callbacks: list[tuple[str, Callback]]) -> bool:
+    """Whether the user's (named) callbacks set the learning rate with a skorch ``LRScheduler``.
+
+    Such a callback replaces the estimator's ``lr_schedule``: two schedules stepping one
+    optimizer would compound (a cosine times a step decay), which nobody asks for.
+    """
+    return any(_is_lr_scheduler(callback) for _, callback in callbacks)
+
+
+def restart_schedules(callbacks: list[tuple[str, Callback]]) -> None:
+    """Make the (copied) user ``LRScheduler`` instances start afresh at each fit, as ``lr_schedule``.
+
+    skorch builds a scheduler at ``last_epoch = len(history) - 1``; a ``warm_start`` fit, whose
+    optimizer takes the current ``lr`` (and so has no ``initial_lr``), would then fail in torch.
+    ``last_epoch=-1`` starts the schedule from ``lr`` over this fit's epochs, the rule of the
+    built-in schedule; a scheduler given its own ``last_epoch`` keeps it. A resumed fit puts the
+    schedules back where the interrupted fit stopped (:class:`ContinueSchedule`).
+    """
+    for _, callback in callbacks:
+        if isinstance(callback, LRScheduler) and "last_epoch" not in callback.kwargs:
+            policy = callback.policy
+            if isinstance(policy, str):
+                policy = getattr(torch.optim.lr_scheduler, policy, None)
+            if policy is not torch.optim.lr_scheduler.ReduceLROnPlateau:
+                callback.last_epoch = -1
+
+
 def check_callbacks(callbacks: list | None, validation_fraction: float | None) -> list[tuple[str, Callback]]:
     """Named copies of the user's callbacks, refusing what cannot work before training starts.
 
@@ -242,8 +289,104 @@ def check_callbacks(callbacks: list | None, validation_fraction: float | None) -
                 "validation_fraction (e.g. 0.1), or make the callback monitor a training quantity "
                 "(monitor='train_loss', or 'train_loss_best' for a Checkpoint)."
             )
-        named.append((name, copy.deepcopy(callback)))
+        callback = copy.deepcopy(callback)
+        if isinstance(callback, ScoringBase):
+            adapt_scoring(callback)
+        named.append((name, callback))
     return named
+
+
+# -- scoring callbacks on gridded data ---------------------------------------------------------------
+
+
+def _is_sklearn_metric(scorer: object) -> bool:
+    """Whether a scorer scores with one of scikit-learn's metrics (which take at most 2-D arrays)."""
+    function = getattr(scorer, "_score_func", None)
+    return getattr(function, "__module__", "").startswith("sklearn.")
+
+
+class _Predictions(RegressorMixin, BaseEstimator):
+    """What a scorer calls ``predict`` on inside a fit: the net's predictions, in ``y``'s layout.
+
+    Parameters
+    ----------
+    net : skorch.NeuralNet or None, default=None
+        The net being trained.
+    kind : {"field", "vector", "scalar"}, default="field"
+        What the training ``y`` is.
+    has_channels : bool, default=False
+        Whether a field ``y`` has a channel axis.
+    flatten : bool, default=False
+        Flatten the predictions to ``(n_samples, n_values)`` (for scikit-learn's metrics).
+    """
+
+    def __init__(self, net=None, kind: str = "field", has_channels: bool = False, flatten: bool = False):
+        self.net = net
+        self.kind = kind
+        self.has_channels = has_channels
+        self.flatten = flatten
+
+    def layout(self, values) -> np.ndarray:
+        out = to_target_layout(np.asarray(values), self.kind, self.has_channels)
+        return out.reshape(len(out), -1) if self.flatten and out.ndim > 1 else out
+
+    def predict(self, X) -> np.ndarray:
+        return self.layout(self.net.predict(X))
+
+
+class GridScoring:
+    """The ``scoring`` of a user's ``EpochScoring``/``BatchScoring``, on gridded targets.
+
+    skorch scores the net itself on its own arrays: channels first, ``(n, c, *grid)``, which
+    scikit-learn's metrics refuse (``Found array with dim 4``). This scores what ``predict``
+    and a search's scorer see instead: predictions and targets in the layout of the training
+    ``y``, flattened to ``(n_samples, n_values)`` for scikit-learn's metrics (as the
+    estimators' ``score`` flattens them). ``None`` is the estimators' ``score``
+    (:func:`~sklearn_amfno.metrics.flat_r2_score`).
+
+    Parameters
+    ----------
+    scoring : None, str or scorer
+        The user's scoring: ``None``, a scorer name of scikit-learn (``"r2"``,
+        ``"neg_mean_squared_error"``) or a scorer (``make_scorer``'s, the package's
+        ``relative_l2_scorer``, ...).
+    """
+
+    def __init__(self, scoring) -> None:
+        self.scoring = scoring
+
+    def __call__(self, net, X, y) -> float:
+        fit = current_fit()
+        if fit is not None:
+            kind, has_channels = fit.fitted["target_kind_"], fit.fitted["_y_has_channels"]
+        else:
+            y_array = np.asarray(y)
+            kind = "vector" if y_array.ndim <= 2 else "field"
+            has_channels = y_array.ndim > 2 and y_array.shape[1] > 1
+        if self.scoring is None:
+            predictions = _Predictions(net, kind, has_channels)
+            return flat_r2_score(predictions.layout(y), predictions.predict(X))
+        scorer = get_scorer(self.scoring)
+        predictions = _Predictions(net, kind, has_channels, flatten=_is_sklearn_metric(scorer))
+        return scorer(predictions, X, predictions.layout(y))
+
+
+def adapt_scoring(callback: ScoringBase) -> None:
+    """Let a (copied) scoring callback score gridded data: wrap its scoring in :class:`GridScoring`.
+
+    ``None``, scorer names and scorers (scikit-learn's metric functions, which skorch turns
+    into scorers, too) are wrapped; any other callable, ``scoring(net, X, y)``, keeps receiving
+    the net and its channels-first arrays, as skorch documents. The callback keeps the name
+    skorch gives the user's scoring (``"r2"``, ``"score"``, ...).
+    """
+    scoring = convert_sklearn_metric_function(callback.scoring)
+    if not (scoring is None or isinstance(scoring, str) or isinstance(scoring, _BaseScorer)):
+        return
+    if callback.name is None:
+        probe = copy.copy(callback)
+        probe.scoring_ = scoring
+        callback.name = probe._get_name()
+    callback.scoring = GridScoring(scoring)
 
 
 def separate_checkpoint_dirs(callbacks: list[tuple[str, Callback]], owner: str) -> list[str]:
@@ -307,14 +450,15 @@ def current_fit() -> FitInProgress | None:
 
 
 class ContinueSchedule(Callback):
-    """Put the learning-rate schedule at ``position`` epochs into its fit (a resumed fit).
+    """Put the learning-rate schedules at ``position`` epochs into their fit (a resumed fit).
 
-    Runs after skorch's ``LRScheduler`` has built the torch scheduler at train begin. The
-    optimizer's parameter groups were loaded from the interrupted fit, so they hold the learning
-    rate reached (``lr``) and the fit's starting one (``initial_lr``, which torch keeps); the
-    scheduler then only needs its epoch count. Cosine annealing steps recursively from the
-    current learning rate, so the resumed fit takes exactly the learning rates of an
-    uninterrupted one.
+    Runs after skorch's ``LRScheduler`` callbacks (the built-in ``lr_schedule`` or the user's)
+    have built their torch schedulers at train begin. The optimizer's parameter groups were
+    loaded from the interrupted fit, so they hold the learning rate reached (``lr``) and the
+    fit's starting one (``initial_lr``, which torch keeps); a scheduler then only needs its step
+    count: ``position`` for one stepped per epoch, the training batches of those epochs for one
+    stepped per batch. Cosine annealing and torch's other recursive schedules step from the
+    current learning rate, so the resumed fit takes the learning rates of an uninterrupted one.
 
     Parameters
     ----------
@@ -326,9 +470,26 @@ class ContinueSchedule(Callback):
         self.position = position
 
     def on_train_begin(self, net, **kwargs) -> None:
-        schedule = dict(net.callbacks_).get("lr_schedule")
-        if schedule is not None and schedule.lr_scheduler_ is not None:
-            schedule.lr_scheduler_.last_epoch = self.position
+        for _, schedule in net.callbacks_:
+            scheduler = getattr(schedule, "lr_scheduler_", None)
+            if not isinstance(schedule, LRScheduler) or scheduler is None:
+                continue
+            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                continue  # steps on a monitored value, not on a count
+            steps = self.position
+            if schedule.step_every == "batch":
+                rows = net.history[len(net.history) - self.position :] if self.position else []
+                steps = sum(int(row.get("train_batch_count", 0)) for row in rows)
+            scheduler.last_epoch = steps
+
+
+def schedule_position(callbacks: list[tuple[str, Callback]]) -> int | None:
+    """Where :class:`ContinueSchedule` goes among a net's callbacks: after the last scheduler.
+
+    ``None`` when no callback is an ``LRScheduler`` (a constant learning rate).
+    """
+    at = [i for i, (_, callback) in enumerate(callbacks) if _is_lr_scheduler(callback)]
+    return at[-1] + 1 if at else None
 
 
 # -- several fits on one CUDA device ----------------------------------------------------------------

@@ -36,7 +36,7 @@ import warnings
 
 import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.metrics import make_scorer
+from sklearn.metrics import make_scorer, r2_score
 
 from ._compat import POSITIVE_INT, Options, StrOptions, validate_params
 from .nn.losses import DEGENERATE_THRESHOLD
@@ -643,6 +643,37 @@ def relative_h1_error(
 
 
 # -- scorers ---------------------------------------------------------------------------------------
+
+
+def flat_r2_score(y, y_pred, sample_weight=None) -> float:
+    """R² of outputs flattened to ``(n_samples, n_values)``, weighted by their variance.
+
+    The estimators' ``score``: grid points with a constant target (e.g. a Dirichlet boundary)
+    neither reward nor punish.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples, ...)
+        True values.
+    y_pred : array-like of the same shape
+        Predicted values.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights.
+
+    Returns
+    -------
+    score : float
+    """
+    y, y_pred = np.asarray(y), np.asarray(y_pred)
+    n = len(y)
+    return float(
+        r2_score(
+            y.reshape(n, -1),
+            y_pred.reshape(n, -1),
+            sample_weight=sample_weight,
+            multioutput="variance_weighted",
+        )
+    )
 
 
 def _mean_rollout_error(y_true, y_pred) -> float:

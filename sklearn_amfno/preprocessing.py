@@ -3,19 +3,46 @@
 - :class:`GridStandardScaler`: per-channel standardisation (any grid);
 - :class:`GridResampler`: Fourier or linear resampling to another resolution, for training and
   testing at several resolutions (``docs/preprocessing.md``);
+- :class:`GridFunctionTransformer`: a function and its inverse on gridded data (scikit-learn's
+  ``FunctionTransformer`` for fields, e.g. ``np.log1p`` of a target in a
+  ``TransformedTargetRegressor``);
 - :func:`channel_statistics`: the one per-channel scaling rule.
+
+Feature names (``get_feature_names_out``) follow the data contract: a "feature" is one value
+of a sample, a grid point of a channel, counted in ``n_features_in_`` (``X.shape[1]`` for a
+2-D ``X``, as in scikit-learn). The transformers that keep every value in place
+(:class:`GridStandardScaler`, :class:`GridFunctionTransformer`) pass the input names through
+(``x0, x1, ...``, in the C order of the array); :class:`GridResampler`, whose outputs are values
+on another grid, names them after itself (``gridresampler0, gridresampler1, ...``), as
+scikit-learn's ``PCA`` does.
 """
 
 from __future__ import annotations
 
 import numbers
+import warnings
+from collections.abc import Callable
 
 import numpy as np
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    OneToOneFeatureMixin,
+    TransformerMixin,
+)
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import POSITIVE_INT, Options, StrOptions
 from ._data_contract import check_grid_input
+
+__all__ = [
+    "GridFunctionTransformer",
+    "GridResampler",
+    "GridStandardScaler",
+    "channel_scale",
+    "channel_statistics",
+]
 
 
 def channel_statistics(a: np.ndarray, axis: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -93,6 +120,12 @@ class GridStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Channels seen during fit.
     n_features_in_ : int
         Values per training sample.
+
+    Notes
+    -----
+    ``get_feature_names_out()`` passes the input names through (``x0, ..., x{n-1}`` for the
+    ``n_features_in_`` values of a training sample, in the C order of the array), as
+    scikit-learn's one-to-one transformers do: each output value is its input value, rescaled.
 
     Examples
     --------
@@ -176,6 +209,242 @@ class GridStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return self._apply(X, forward=False)
 
 
+# -- functions ---------------------------------------------------------------------------------------
+
+
+def _identity(X):
+    return X
+
+
+class GridFunctionTransformer(TransformerMixin, BaseEstimator):
+    """Apply a function (and its inverse) to gridded data: scikit-learn's ``FunctionTransformer`` for fields.
+
+    :class:`sklearn.preprocessing.FunctionTransformer` checks its input as a 2-D table when
+    ``validate=True``, which :class:`~sklearn.compose.TransformedTargetRegressor` sets for its
+    ``func``/``inverse_func``: a field target ``(n_samples, *grid)`` of a 2-D or 3-D grid is
+    refused (``Found array with dim 3``). This transformer checks ``X`` against the package's
+    data contract instead (1-D, 2-D and 3-D grids, optionally channels last; finite values),
+    and applies the function to the array in the layout it came in. Give it to
+    ``TransformedTargetRegressor(transformer=...)`` to learn a transformed field target.
+
+    Parameters
+    ----------
+    func : callable or None, default=None
+        The function applied by ``transform``, ``func(X, **kw_args)``, on the array in its
+        layout (``(n_samples, *grid)`` or ``(n_samples, *grid, n_channels)``); it must return
+        an array of that shape. ``None``: the identity.
+    inverse_func : callable or None, default=None
+        The function applied by ``inverse_transform``, ``inverse_func(X, **inv_kw_args)``.
+        ``None``: the identity.
+    validate : bool, default=True
+        Check ``X`` (``fit``, ``transform`` and ``inverse_transform``) against the data
+        contract: 1 to 3 grid axes, the channel count and number of grid axes seen in ``fit``,
+        finite numbers (converted to float64). ``False`` hands ``X`` to the function as it
+        came.
+    check_inverse : bool, default=True
+        At ``fit``, warn (``UserWarning``) when ``inverse_func(func(X))`` is not ``X`` on every
+        100th sample (``np.allclose``), as scikit-learn does. Only when both functions are given.
+    feature_names_out : "one-to-one", callable or None, default="one-to-one"
+        What ``get_feature_names_out`` returns: ``"one-to-one"`` (the default, unlike
+        scikit-learn's ``None``: a function of a field acts on each value, so each output value
+        keeps its input's name), a callable ``feature_names_out(transformer, input_features)``,
+        or ``None`` (no ``get_feature_names_out``).
+    channel_axis : None or -1, default=None
+        ``None``: ``X`` is ``(n_samples, *grid)``; ``-1``: ``(n_samples, *grid, n_channels)``.
+    kw_args : dict or None, default=None
+        Keyword arguments of ``func``.
+    inv_kw_args : dict or None, default=None
+        Keyword arguments of ``inverse_func``.
+
+    Attributes
+    ----------
+    n_dim_ : int
+        Grid axes seen in ``fit`` (with ``validate=True``).
+    n_channels_in_ : int
+        Channels seen in ``fit`` (with ``validate=True``).
+    n_features_in_ : int
+        Values per training sample (with ``validate=True``).
+
+    See Also
+    --------
+    sklearn.preprocessing.FunctionTransformer : the same for 2-D tables.
+
+    Examples
+    --------
+    A log-transformed field target on a 2-D grid:
+
+    >>> import numpy as np
+    >>> from sklearn.compose import TransformedTargetRegressor
+    >>> from sklearn_amfno import FNORegressor
+    >>> from sklearn_amfno.preprocessing import GridFunctionTransformer
+    >>> X = np.random.default_rng(0).standard_normal((8, 8, 8))
+    >>> log = GridFunctionTransformer(np.log1p, np.expm1)
+    >>> model = TransformedTargetRegressor(
+    ...     regressor=FNORegressor(n_modes=2, width=4, max_epochs=1, random_state=0),
+    ...     transformer=log,
+    ... ).fit(X, np.exp(X))
+    >>> model.predict(X).shape
+    (8, 8, 8)
+    >>> log.fit(np.exp(X)).get_feature_names_out()[:3]
+    array(['x0', 'x1', 'x2'], dtype=object)
+    """
+
+    _parameter_constraints: dict = {
+        "func": [callable, None],
+        "inverse_func": [callable, None],
+        "validate": ["boolean"],
+        "check_inverse": ["boolean"],
+        "feature_names_out": [callable, StrOptions({"one-to-one"}), None],
+        "channel_axis": [None, Options(numbers.Integral, {-1})],
+        "kw_args": [dict, None],
+        "inv_kw_args": [dict, None],
+    }
+
+    def __init__(
+        self,
+        func: Callable | None = None,
+        inverse_func: Callable | None = None,
+        *,
+        validate: bool = True,
+        check_inverse: bool = True,
+        feature_names_out: str | Callable | None = "one-to-one",
+        channel_axis: int | None = None,
+        kw_args: dict | None = None,
+        inv_kw_args: dict | None = None,
+    ):
+        self.func = func
+        self.inverse_func = inverse_func
+        self.validate = validate
+        self.check_inverse = check_inverse
+        self.feature_names_out = feature_names_out
+        self.channel_axis = channel_axis
+        self.kw_args = kw_args
+        self.inv_kw_args = inv_kw_args
+
+    def _check(self, X, fitted: bool):
+        """``X`` checked against the data contract, in its own layout (float64); as given without
+        ``validate``."""
+        if not self.validate:
+            return X
+        Xc = check_grid_input(
+            X,
+            channel_axis=self.channel_axis,
+            n_dim=getattr(self, "n_dim_", None) if fitted else None,
+            n_channels=getattr(self, "n_channels_in_", None) if fitted else None,
+            estimator=self,
+            dtype=np.float64,
+        )
+        return np.moveaxis(Xc, 1, -1) if self.channel_axis == -1 else Xc[:, 0]
+
+    def _apply(self, func: Callable | None, X, kw_args: dict | None):
+        out = (func or _identity)(X, **(kw_args or {}))
+        if self.validate and np.shape(out) != np.shape(X):
+            name = getattr(func, "__name__", repr(func))
+            raise ValueError(
+                f"GridFunctionTransformer: {name} turned X of shape {np.shape(X)} into an array of "
+                f"shape {np.shape(out)}; a function of gridded data must keep the shape (or pass "
+                "validate=False)."
+            )
+        return out
+
+    def fit(self, X, y=None):
+        """Check ``X`` and, with ``check_inverse``, that ``inverse_func`` undoes ``func``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, *grid) or (n_samples, *grid, n_channels)
+            Gridded data (see ``channel_axis``); anything ``func`` takes with ``validate=False``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        self._validate_params()
+        Xc = self._check(X, fitted=False)
+        if self.validate:
+            shape = np.shape(Xc)
+            self.n_dim_ = len(shape) - (1 if self.channel_axis is None else 2)
+            self.n_channels_in_ = 1 if self.channel_axis is None else int(shape[-1])
+            self.n_features_in_ = int(np.prod(shape[1:]))
+        if self.check_inverse and self.func is not None and self.inverse_func is not None:
+            sample = Xc[:: max(1, len(Xc) // 100)]
+            round_trip = self._apply(
+                self.inverse_func, self._apply(self.func, sample, self.kw_args), self.inv_kw_args
+            )
+            if not np.allclose(sample, round_trip, equal_nan=True):
+                warnings.warn(
+                    "GridFunctionTransformer: inverse_func(func(X)) differs from X on the samples "
+                    "checked: the functions are not inverses of each other. Pass "
+                    "check_inverse=False if that is intended.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+        return self
+
+    def transform(self, X):
+        """Apply ``func`` to ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, *grid) or (n_samples, *grid, n_channels)
+            Gridded data: any grid of the fitted dimension and channel count.
+
+        Returns
+        -------
+        X_new : ndarray of the same shape
+        """
+        check_is_fitted(self)
+        return self._apply(self.func, self._check(X, fitted=True), self.kw_args)
+
+    def inverse_transform(self, X):
+        """Apply ``inverse_func`` to ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, *grid) or (n_samples, *grid, n_channels)
+            Transformed gridded data.
+
+        Returns
+        -------
+        X_original : ndarray of the same shape
+        """
+        check_is_fitted(self)
+        return self._apply(self.inverse_func, self._check(X, fitted=True), self.inv_kw_args)
+
+    @available_if(lambda self: self.feature_names_out is not None)
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output values of a sample.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Names of the ``n_features_in_`` input values; ``None``: ``x0, ..., x{n-1}``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            The input names (``feature_names_out="one-to-one"``) or what the callable returns.
+        """
+        names = OneToOneFeatureMixin.get_feature_names_out(self, input_features)
+        if callable(self.feature_names_out):
+            names = self.feature_names_out(self, names)
+        return np.asarray(names, dtype=object)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        # Stateless without validation, as scikit-learn's FunctionTransformer; with it, fit
+        # records the grid and channels that transform checks.
+        return not self.validate or hasattr(self, "n_features_in_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = self.validate
+        tags.input_tags.allow_nan = not self.validate
+        return tags
+
+
 # -- resampling ------------------------------------------------------------------------------------
 
 
@@ -227,7 +496,7 @@ def _linear_resample(a: np.ndarray, m: int, axis: int, periodic: bool) -> np.nda
     return (1.0 - frac) * np.take(a, left, axis=axis) + frac * np.take(a, right, axis=axis)
 
 
-class GridResampler(TransformerMixin, BaseEstimator):
+class GridResampler(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Resample gridded data to another resolution (Fourier or linear interpolation).
 
     For training and testing at several resolutions in a ``Pipeline``: in front of an operator it
@@ -276,6 +545,13 @@ class GridResampler(TransformerMixin, BaseEstimator):
         Channels seen during fit.
     n_features_in_ : int
         Values per training sample.
+
+    Notes
+    -----
+    ``get_feature_names_out()`` names the values of a transformed sample
+    ``gridresampler0, ..., gridresampler{m-1}`` (``m = prod(grid_shape_) * n_channels_in_``, in
+    the C order of the output array): they lie on a new grid, so the input names do not carry
+    over (scikit-learn's rule for transformers that make new features, as ``PCA``).
 
     Examples
     --------
@@ -364,6 +640,11 @@ class GridResampler(TransformerMixin, BaseEstimator):
         self.n_channels_in_ = Xc.shape[1]
         self.n_features_in_ = int(np.prod(Xc.shape[1:]))
         return self
+
+    @property
+    def _n_features_out(self) -> int:
+        """Values per transformed sample (``get_feature_names_out``'s count)."""
+        return int(np.prod(self.grid_shape_)) * self.n_channels_in_
 
     def _resample(self, X, grid: tuple[int, ...]) -> np.ndarray:
         check_is_fitted(self)

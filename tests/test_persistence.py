@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import pickle
@@ -26,6 +27,7 @@ from sklearn_amfno import (
     AFNORegressor,
     AMFNORegressor,
     AutoregressiveRegressor,
+    EnsembleRegressor,
     FFNORegressor,
     FNORegressor,
     LSMRegressor,
@@ -33,7 +35,7 @@ from sklearn_amfno import (
     UFNORegressor,
 )
 from sklearn_amfno._model_file import FORMAT_TENSOR, FORMAT_VERSION, read_container, write_container
-from sklearn_amfno._persistence import register_estimator
+from sklearn_amfno._persistence import Saver, encode_estimator, register_estimator
 from sklearn_amfno.datasets import make_heat
 
 # One small instance per family (the settings of tests/test_models.py).
@@ -146,19 +148,41 @@ def test_a_loaded_model_refits_and_clones(saved, heat):
     assert loaded.fit(X, y).n_epochs_ == 2
 
 
-def test_saving_an_unfitted_estimator_loads_an_unfitted_one(tmp_path):
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        AMFNORegressor(width=12),
+        EnsembleRegressor(FNORegressor(n_modes=4), n_estimators=2),
+        AutoregressiveRegressor(FNORegressor(n_modes=4)),
+    ],
+    ids=["operator", "ensemble", "autoregressive"],
+)
+def test_save_refuses_an_unfitted_estimator_and_writes_no_file(estimator, tmp_path):
+    with pytest.raises(NotFittedError, match=f"This {type(estimator).__name__} is not fitted: save writes"):
+        estimator.save(tmp_path / "m.safetensors")
+    assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_a_file_of_an_unfitted_estimator_from_an_earlier_version_loads_unfitted(tmp_path):
+    # Earlier versions saved unfitted estimators: such files still load, as unfitted estimators.
     est = AMFNORegressor(width=12, optimizer=torch.optim.RMSprop, optimizer_params={"alpha": 0.9})
-    est.save(tmp_path / "m.safetensors")
+    saver = Saver()
+    root = encode_estimator(est, saver)
+    assert root["state"] is None
+    write_container(tmp_path / "m.safetensors", {"versions": {}, "root": root}, saver.tensors)
     loaded = sklearn_amfno.load(tmp_path / "m.safetensors")
     assert loaded.get_params() == est.get_params()
     with pytest.raises(NotFittedError):
         loaded.predict(np.zeros((1, 16)))
 
 
-def test_skorch_callbacks_and_random_states_round_trip_as_parameters(tmp_path):
+def test_skorch_callbacks_and_random_states_round_trip_as_parameters(fitted, tmp_path):
     rng = np.random.RandomState(3)
     rng.standard_normal(5)
-    est = AMFNORegressor(callbacks=[EarlyStopping(patience=3), ("named", EarlyStopping)], random_state=rng)
+    # Parameters set on a fitted estimator are saved as they are (the fit is untouched).
+    est = copy.deepcopy(fitted).set_params(
+        callbacks=[EarlyStopping(patience=3), ("named", EarlyStopping)], random_state=rng
+    )
     est.save(tmp_path / "m.safetensors")
     loaded = sklearn_amfno.load(tmp_path / "m.safetensors")
     callback, (name, cls) = loaded.callbacks
@@ -366,7 +390,7 @@ def test_values_without_a_safe_form_are_refused_at_save(fitted, tmp_path):
         pass
 
     with pytest.raises(TypeError, match="cannot save params.callbacks.0: a value of type .*MyCallback"):
-        AMFNORegressor(callbacks=[MyCallback()]).save(tmp_path / "m")
+        copy.deepcopy(fitted).set_params(callbacks=[MyCallback()]).save(tmp_path / "m")
     with pytest.raises(TypeError, match="path must be a str or os.PathLike"):
         fitted.save(open(os.devnull, "wb"))
     assert not (tmp_path / "m").exists()
@@ -396,7 +420,7 @@ def test_load_is_documented_in_numpydoc():
     assert "load" in sklearn_amfno.__all__
 
 
-def test_two_threads_saving_to_one_path_leave_one_loadable_file(tmp_path, monkeypatch):
+def test_two_threads_saving_to_one_path_leave_one_loadable_file(fitted, tmp_path, monkeypatch):
     # The temporary file of the atomic write was named by the process id only: two threads
     # saving to one path wrote the same temporary file, and the second rename found it gone.
     # Both threads wait before renaming, so that their writes always overlap.
@@ -417,20 +441,21 @@ def test_two_threads_saving_to_one_path_leave_one_loadable_file(tmp_path, monkey
         except Exception as error:  # reported by the assertion below
             errors.append(error)
 
-    threads = [threading.Thread(target=save, args=(AMFNORegressor(width=w),)) for w in (4, 6)]
+    models = [copy.deepcopy(fitted).set_params(lr=lr) for lr in (1e-3, 2e-3)]
+    threads = [threading.Thread(target=save, args=(model,)) for model in models]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert not errors, errors
-    assert sklearn_amfno.load(path).width in (4, 6)
+    assert sklearn_amfno.load(path).lr in (1e-3, 2e-3)
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]  # no temporary file left
 
 
-def test_a_saved_file_gets_the_permissions_of_a_plainly_written_one(tmp_path):
+def test_a_saved_file_gets_the_permissions_of_a_plainly_written_one(fitted, tmp_path):
     plain = tmp_path / "plain"
     plain.write_bytes(b"")
-    AMFNORegressor().save(tmp_path / "model.safetensors")
+    fitted.save(tmp_path / "model.safetensors")
     assert (tmp_path / "model.safetensors").stat().st_mode == plain.stat().st_mode
 
 

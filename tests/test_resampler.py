@@ -172,3 +172,29 @@ def test_pipeline_resamples_inputs_and_target_transformer_resamples_y():
     np.testing.assert_allclose(
         pred, GridResampler(32).fit_transform(manual.predict(GridResampler(16).fit_transform(X))), rtol=1e-5
     )
+
+
+# -- feature names ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "X, grid_shape, n_out",
+    [
+        (np.zeros((3, 16)), 8, 8),
+        (np.zeros((3, 8, 8)), (4, 6), 24),
+        (np.zeros((3, 8, 8, 2)), 4, 32),  # channels last: 4 * 4 points times 2 channels
+    ],
+    ids=["1-D", "2-D", "2-D-channels"],
+)
+def test_feature_names_out_name_the_values_of_a_resampled_sample(X, grid_shape, n_out):
+    resampler = GridResampler(grid_shape, channel_axis=-1 if X.ndim == 4 else None).fit(X)
+    names = resampler.get_feature_names_out()
+    assert names.dtype == object and list(names) == [f"gridresampler{i}" for i in range(n_out)]
+    assert resampler.transform(X)[0].size == n_out
+
+
+def test_feature_names_out_of_an_unfitted_resampler_is_refused():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        GridResampler(8).get_feature_names_out()

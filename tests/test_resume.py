@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 import torch
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
 
 import sklearn_amfno
 from sklearn_amfno import FNORegressor
@@ -122,6 +122,33 @@ def test_resume_continues_the_cosine_where_warm_start_restarts_it(tmp_path, data
     # warm_start: 6 more epochs, the cosine restarted from lr.
     assert warm.n_epochs_ == 9
     np.testing.assert_allclose(warm.net_.history[3:, "event_lr"], cosine, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        LRScheduler("StepLR", step_size=2, gamma=0.1),
+        LRScheduler("CosineAnnealingLR", T_max=20, step_every="batch"),
+    ],
+    ids=["per-epoch", "per-batch"],
+)
+def test_resume_continues_a_user_lr_scheduler_as_the_uninterrupted_fit(tmp_path, data, schedule):
+    X, y = data
+    with one_thread():
+        full = FNORegressor(**PARAMS, callbacks=[schedule]).fit(X, y)
+        est = FNORegressor(**PARAMS, callbacks=[schedule, EstimatorCheckpoint(tmp_path), _FailAfter()])
+        with pytest.warns(UserWarning, match="_FailAfter"), pytest.raises(RuntimeError, match="stopped by"):
+            est.fit(X, y)
+        resumed = sklearn_amfno.load(latest_checkpoint(tmp_path)).fit(X, y, resume=True)
+
+    def lrs(est):
+        if schedule.step_every == "batch":
+            return [batch["event_lr"] for row in est.net_.history for batch in row["batches"]]
+        return list(est.net_.history[:, "event_lr"])
+
+    assert resumed.n_epochs_ == 6 and lrs(resumed) == lrs(full)
+    assert list(resumed.net_.history[:, "train_loss"]) == list(full.net_.history[:, "train_loss"])
+    assert _same_weights(resumed, full)
 
 
 def test_resume_of_a_completed_fit_changes_nothing(data):

@@ -3,9 +3,18 @@
 import numpy as np
 import pytest
 import torch
+from sklearn.metrics import mean_squared_error, r2_score
+from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler
 
 from sklearn_amfno import AMFNORegressor, FNORegressor
 from sklearn_amfno.datasets import make_heat
+from sklearn_amfno.metrics import (
+    flat_r2_score,
+    relative_h1_scorer,
+    relative_l2_error,
+    relative_l2_scorer,
+    spectral_high_error_scorer,
+)
 
 TINY = dict(width=8, n_layers=2, random_state=0)
 
@@ -172,8 +181,6 @@ def test_without_early_stopping_there_is_no_split_and_no_best_epoch(heat):
 
 
 def test_early_stopping_accepts_validation_monitoring_callbacks_without_a_fraction(heat):
-    from skorch.callbacks import EarlyStopping
-
     X, y = heat
     # Without early_stopping (and without validation_fraction) this callback is refused.
     est = AMFNORegressor(max_epochs=2, early_stopping=True, callbacks=[EarlyStopping()], **TINY).fit(X, y)
@@ -192,6 +199,111 @@ def test_training_controls_are_validated(heat, params, match):
     X, y = heat
     with pytest.raises(ValueError, match=f"'{match}' parameter of AMFNORegressor"):
         AMFNORegressor(max_epochs=1, **params).fit(X, y)
+
+
+# -- learning-rate schedules ---------------------------------------------------------------------
+
+
+def test_a_user_lr_scheduler_replaces_the_builtin_cosine(heat):
+    X, y = heat
+    step = LRScheduler("StepLR", step_size=1, gamma=0.1)
+    est = FNORegressor(n_modes=4, max_epochs=4, lr=1e-2, callbacks=[step], **TINY).fit(X, y)
+    # The user's step decay alone: no cosine on top of it.
+    np.testing.assert_allclose(est.net_.history[:, "event_lr"], [1e-2, 1e-3, 1e-4, 1e-5], rtol=1e-12)
+    assert "lr_schedule" not in dict(est.net_.callbacks_)
+    # Whatever lr_schedule says; the user's callback itself is left as it was given.
+    constant = FNORegressor(
+        n_modes=4, max_epochs=2, lr=1e-2, lr_schedule="constant", callbacks=[step], **TINY
+    )
+    np.testing.assert_allclose(constant.fit(X, y).net_.history[:, "event_lr"], [1e-2, 1e-3], rtol=1e-12)
+    assert "last_epoch" not in step.kwargs and not hasattr(step, "lr_scheduler_")
+
+
+def test_without_a_user_lr_scheduler_the_builtin_cosine_acts(heat):
+    X, y = heat
+    est = FNORegressor(
+        n_modes=4, max_epochs=4, lr=1e-2, callbacks=[EarlyStopping(monitor="train_loss")], **TINY
+    )
+    lrs = est.fit(X, y).net_.history[:, "event_lr"]
+    np.testing.assert_allclose(lrs, [1e-2 * (1 + np.cos(np.pi * k / 4)) / 2 for k in range(4)], rtol=1e-12)
+
+
+def test_warm_start_restarts_a_user_lr_scheduler_from_lr(heat):
+    X, y = heat
+    step = LRScheduler("StepLR", step_size=1, gamma=0.5)
+    est = FNORegressor(n_modes=4, max_epochs=3, lr=1e-2, warm_start=True, callbacks=[step], **TINY)
+    est.fit(X, y).fit(X, y)
+    assert est.n_epochs_ == 6
+    np.testing.assert_allclose(est.net_.history[:, "event_lr"], [1e-2, 5e-3, 2.5e-3] * 2, rtol=1e-12)
+
+
+# -- scoring callbacks ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_channel_field():
+    # A 2-D grid with two target channels: the net's arrays are 4-D, (n, c, 8, 8).
+    X = np.random.default_rng(0).standard_normal((12, 8, 8))
+    return X, np.stack([X**2, np.roll(X, 1, axis=1)], axis=-1)
+
+
+@pytest.mark.parametrize(
+    "scoring, expected",
+    [
+        ("r2", lambda y, p: r2_score(y.reshape(len(y), -1), p.reshape(len(p), -1))),
+        (
+            "neg_mean_squared_error",
+            lambda y, p: -mean_squared_error(y.reshape(len(y), -1), p.reshape(len(p), -1)),
+        ),
+        (relative_l2_scorer, lambda y, p: -relative_l2_error(y, p)),
+        (None, flat_r2_score),
+    ],
+    ids=["r2", "neg_mean_squared_error", "relative_l2_scorer", "None"],
+)
+def test_epoch_scoring_scores_fields_in_the_layout_of_predict(two_channel_field, scoring, expected):
+    X, y = two_channel_field
+    # Without caching, on the training data: the last epoch's score is that of the fitted model.
+    scoring_callback = EpochScoring(scoring, on_train=True, use_caching=False, name="score_")
+    est = FNORegressor(n_modes=2, max_epochs=2, channel_axis=None, callbacks=[scoring_callback], **TINY)
+    est.fit(X, y)
+    assert est.net_.history[-1, "score_"] == pytest.approx(expected(y, est.predict(X)), rel=1e-4, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "scorer", [spectral_high_error_scorer, relative_h1_scorer], ids=["spectral_high", "h1"]
+)
+def test_epoch_scoring_gives_the_package_scorers_the_grid_unflattened(scorer):
+    # These scorers need the grid (Fourier modes, derivatives): no flattening for them.
+    X = np.random.default_rng(1).standard_normal((12, 32, 32))
+    callback = EpochScoring(scorer, on_train=True, use_caching=False, name="score_")
+    est = FNORegressor(n_modes=2, max_epochs=1, callbacks=[callback], **TINY).fit(X, X**2)
+    expected = scorer(est, X, X**2)
+    assert est.net_.history[-1, "score_"] == pytest.approx(expected, rel=1e-4, abs=1e-8)
+
+
+def test_epoch_scoring_with_a_scorer_name_is_named_after_it_on_a_validation_split(two_channel_field):
+    X, y = two_channel_field
+    callbacks = [EpochScoring("r2", lower_is_better=False), EpochScoring("neg_mean_squared_error")]
+    est = FNORegressor(n_modes=2, max_epochs=2, validation_fraction=0.25, callbacks=callbacks, **TINY).fit(
+        X, y
+    )
+    for name in ("r2", "neg_mean_squared_error"):
+        assert np.isfinite(est.net_.history[:, name]).all()
+    assert est.net_.history[-1, "neg_mean_squared_error"] < 0
+    # The user's callbacks are left as given.
+    assert callbacks[0].scoring == "r2" and callbacks[0].name is None
+
+
+def test_a_callable_scoring_still_receives_the_net_and_its_channels_first_arrays(two_channel_field):
+    X, y = two_channel_field
+    shapes = []
+
+    def scoring(net, X, y):
+        shapes.append((net.predict(X).shape, y.shape))
+        return 0.0
+
+    FNORegressor(n_modes=2, max_epochs=1, callbacks=[EpochScoring(scoring, on_train=True)], **TINY).fit(X, y)
+    assert shapes == [((12, 2, 8, 8), (12, 2, 8, 8))]
 
 
 # -- verbose -------------------------------------------------------------------------------------

@@ -25,20 +25,22 @@ class AMFNORegressor(BaseOperatorRegressor):
         Kernel network: a basis embedding followed by an MLP, or a B-spline KAN.
     basis : {"chebyshev", "fourier", "legendre", "polynomial"}, default="chebyshev"
         Basis of the MLP kernel's frequency embedding (``"fourier"`` is the paper's triangular
-        basis, ``"polynomial"`` the non-orthogonal ablation). Ignored by the KAN kernel.
+        basis, ``"polynomial"`` the non-orthogonal ablation). Ignored by the KAN kernel: a fit
+        with ``kernel="kan"`` and another basis warns (:class:`~sklearn_amfno.IgnoredParameterWarning`),
+        as for every parameter below set where it has no effect.
     n_basis : int, default=32
-        Basis functions per frequency coordinate (MLP kernel). The paper uses 10 (1-D, Darcy)
-        and 32 (Navier-Stokes); with the log frequency map 32 beat 16 on Burgers, Darcy and
-        Navier-Stokes by rollout over 3 seeds (``docs/defaults.md``).
+        Basis functions per frequency coordinate (MLP kernel; ignored by the KAN kernel). The
+        paper uses 10 (1-D, Darcy) and 32 (Navier-Stokes); with the log frequency map 32 beat 16
+        on Burgers, Darcy and Navier-Stokes by rollout over 3 seeds (``docs/defaults.md``).
     kernel_hidden : int or None, default=None
         Hidden size of the kernel network: ``None`` means ``2 * n_basis`` for the MLP (the paper's
         ``n -> 2n -> width^2``) and 8 for the KAN.
     factorization : {"separable", "joint"}, default="separable"
         ``"separable"``: one kernel network per axis and ``R(k) = prod_d R_d(k_d)`` (rank one over
         axes, as the public re-implementations do); ``"joint"``: one network of all coordinates.
-        The two coincide in 1-D.
+        The two coincide in 1-D (``"joint"`` then warns that it has no effect).
     kan_grid_size : int, default=5
-        Spline intervals of the KAN kernel.
+        Spline intervals of the KAN kernel (ignored by the MLP kernel).
     ffn_ratio : float, default=4
         Hidden channels of each block's pointwise feed-forward network relative to ``width``
         (the papers' 4).
@@ -50,7 +52,8 @@ class AMFNORegressor(BaseOperatorRegressor):
     kernel_rank : int, default=1
         Separable kernel on a 2-D or 3-D grid: ``R(k)`` is a sum of ``kernel_rank`` products of
         axis kernels (one is the public code's rank-one kernel). Each term adds an output layer
-        to every axis network, where nearly all of the kernel's parameters sit.
+        to every axis network, where nearly all of the kernel's parameters sit. Ignored on 1-D
+        grids and by ``factorization="joint"``.
     domain_padding : float, default=0
         Zero padding appended to every axis inside the network, as a fraction of the axis
         length, cropped before the projection: for non-periodic problems such as Darcy flow.
@@ -112,6 +115,20 @@ class AMFNORegressor(BaseOperatorRegressor):
     }
 
     _legacy_parameters: dict = {**BaseOperatorRegressor._legacy_parameters, "dense_modes": 0}
+
+    def _ignored_parameters(self, grid_shape: tuple[int, ...]) -> dict[str, str]:
+        ignored = super()._ignored_parameters(grid_shape)
+        if self.kernel == "kan":
+            for name in ("basis", "n_basis"):
+                ignored[name] = "the KAN kernel (kernel='kan') has no basis embedding"
+        else:
+            ignored["kan_grid_size"] = "it shapes the KAN kernel only, and kernel='mlp'"
+        if len(grid_shape) == 1:
+            ignored["factorization"] = "the joint and separable kernels coincide on a 1-D grid"
+            ignored["kernel_rank"] = "it sums products of per-axis kernels, and the grid has one axis"
+        elif self.factorization == "joint":
+            ignored["kernel_rank"] = "it sums products of per-axis kernels, and factorization='joint'"
+        return ignored
 
     def __init__(
         self,

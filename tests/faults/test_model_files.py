@@ -9,6 +9,7 @@ run code or reach a sink other than ``print``.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -48,6 +49,11 @@ def _tiny(**params):
 @pytest.fixture(scope="module")
 def fitted():
     return _tiny().fit(X, Y)
+
+
+def _with_callbacks(fitted, callbacks):
+    """A fitted estimator whose ``callbacks`` parameter is ``callbacks`` (save refuses unfitted ones)."""
+    return copy.deepcopy(fitted).set_params(callbacks=callbacks)
 
 
 @pytest.fixture
@@ -144,9 +150,9 @@ def test_a_callback_class_that_writes_files_is_dropped_not_built_with_default_pa
     assert loaded.callbacks is None
 
 
-def test_load_init_state_is_refused_at_save_and_at_load(saved, tmp_path):
+def test_load_init_state_is_refused_at_save_and_at_load(fitted, saved, tmp_path):
     with pytest.raises(TypeError, match="LoadInitState"):
-        _tiny(callbacks=[LoadInitState(Checkpoint())]).save(tmp_path / "m")
+        _with_callbacks(fitted, [LoadInitState(Checkpoint())]).save(tmp_path / "m")
     forged = _forge(saved, _set_callbacks([{"__callback__": {"class": "skorch.callbacks.LoadInitState"}}]))
     _refused(forged, "not among the objects a file may name")
 
@@ -196,9 +202,9 @@ def test_callbacks_written_before_this_release_still_load(tmp_path):
     np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
 
 
-def test_a_callback_with_a_sink_other_than_print_is_refused_at_save(tmp_path):
+def test_a_callback_with_a_sink_other_than_print_is_refused_at_save(fitted, tmp_path):
     with pytest.raises(TypeError, match="sink=.*must be print or skorch.utils.noop"):
-        _tiny(callbacks=[EarlyStopping(sink=torch.optim.SGD)]).save(tmp_path / "m")
+        _with_callbacks(fitted, [EarlyStopping(sink=torch.optim.SGD)]).save(tmp_path / "m")
 
 
 # -- 2. the model's size is checked against the file's tensors before anything is built ----------
