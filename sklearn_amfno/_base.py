@@ -26,6 +26,7 @@ from skorch.dataset import ValidSplit, unpack_data
 from skorch.history import History
 from torch import nn
 
+from ._allocator import reuse_freed_memory
 from ._compat import (
     NON_NEGATIVE_INT,
     NON_NEGATIVE_REAL,
@@ -636,7 +637,11 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             if input_noise:
                 trained = InputNoise(trained, input_noise, augment)
             net = self.initialize_net(trained, criterion, fitted["device_"], seed, callbacks, generator)
-            with watch.watch(), device_in_use(fitted["device_"], type(self).__name__):
+            with (
+                watch.watch(),
+                device_in_use(fitted["device_"], type(self).__name__),
+                reuse_freed_memory(torch.device(fitted["device_"]).type),
+            ):
                 start = len(self.net_.history) if warm else 0
                 # Checkpoint callbacks (sklearn_amfno.callbacks) save the estimator from this.
                 progress = FitInProgress(self, fitted, module, fit_start if resume else start, generator)
@@ -1140,7 +1145,11 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         )
         # The net's loader draws its seeds from the net's own generator, never from torch's
         # global one, so nothing here changes the caller's random state (in threads too).
-        with float32_default_dtype(), torch.inference_mode():
+        with (
+            float32_default_dtype(),
+            torch.inference_mode(),
+            reuse_freed_memory(torch.device(self.net_.device).type),
+        ):
             out = self.net_.predict(X)
         if not np.isfinite(out).all():
             bad = int((~np.isfinite(out.reshape(len(out), -1))).any(axis=1).sum())
