@@ -156,7 +156,7 @@ def register_estimator(cls: type, name: str | None = None) -> type:
 
 def _known_classes() -> dict[str, type]:
     """Registered classes and the public estimators of :mod:`sklearn_amfno`, by file name."""
-    import sklearn_amfno  # the package is imported already: this is a lookup, not an import
+    import sklearn_amfno  # imported already; getattr imports the public names on first use
 
     public = {
         name: obj

@@ -2,7 +2,7 @@
 
 Returns ``X, y`` as float64 arrays in the package's data contract. MATLAB v7.3 files are HDF5
 files, sliced lazily (``h5py`` is imported only for them), and can be returned as
-:class:`~sklearn_amfno._streaming.LazyArray` objects (``lazy=True``); v5 files are read by
+:class:`~sklearn_amfno._lazy_array.LazyArray` objects (``lazy=True``); v5 files are read by
 :func:`scipy.io.loadmat`, whole.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .._compat import POSITIVE_INT, StrOptions, renamed_parameters, validate_params
-from .._streaming import LazyArray
+from .._lazy_array import LazyArray
 from ._constraints import LAZY, N_SAMPLES_TO_READ, PATH
 from ._files import (
     check_file,
@@ -126,7 +126,7 @@ def _load_mat_arrays(
 ):
     """Return ``X, y`` from a MATLAB v5 or v7.3 file, samples first, lazily sliced.
 
-    ``lazy=True`` returns :class:`~sklearn_amfno._streaming.LazyArray` objects (v7.3 only).
+    ``lazy=True`` returns :class:`~sklearn_amfno._lazy_array.LazyArray` objects (v7.3 only).
     """
     keys = _FNO_KEYS[problem]
     spatial_axes = _SPATIAL_AXES[problem]
@@ -226,7 +226,7 @@ def load_fno_mat(
            Renamed from ``input_steps`` and ``output_steps``.
     lazy : bool, default=False
         Return arrays read from the file only where indexed
-        (:class:`sklearn_amfno._streaming.LazyArray`) instead of reading them now: the same
+        (:class:`sklearn_amfno._lazy_array.LazyArray`) instead of reading them now: the same
         shapes, dtype and values, the stride and the time split applied at each read. ``fit``
         and ``predict`` stream them (``docs/scaling_out.md``). MATLAB v7.3 (HDF5) files only: a
         v5 file, which ``scipy.io.loadmat`` reads whole, raises ValueError.

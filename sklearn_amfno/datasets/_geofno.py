@@ -2,7 +2,7 @@
 
 Returns ``X, y`` as float64 arrays in the package's data contract; the ``.npy`` files are
 memory-mapped, so ``n_samples`` limits what is read from disk. With ``lazy=True`` they stay
-memory-mapped: :class:`~sklearn_amfno._streaming.LazyArray` objects over the maps, read through
+memory-mapped: :class:`~sklearn_amfno._lazy_array.LazyArray` objects over the maps, read through
 the same functions as the eager read. :func:`save_geofno` writes arrays in the same layout, so
 that generated data (``make_pipe``) is read back exactly like the original files.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .._compat import StrOptions, validate_params
-from .._streaming import LazyArray
+from .._lazy_array import LazyArray
 from ._constraints import LAZY, N_SAMPLES_TO_READ, PATH
 from ._files import (
     check_file,
@@ -81,7 +81,7 @@ def load_geofno(
         Read only the first ``n_samples`` samples (files are memory-mapped).
     lazy : bool, default=False
         Return arrays read from the memory-mapped files only where indexed
-        (:class:`sklearn_amfno._streaming.LazyArray`) instead of reading them now: the same
+        (:class:`sklearn_amfno._lazy_array.LazyArray`) instead of reading them now: the same
         shapes, dtype and values (the two coordinate files stacked and the fields selected at
         each read). ``fit`` and ``predict`` stream them (``docs/scaling_out.md``).
 

@@ -3,7 +3,7 @@
 Returns ``X, y`` as float64 arrays in the package's data contract (channel axis last). The HDF5
 datasets are sliced lazily, so ``n_samples``, the strides and the frame selection limit what is
 read from disk. ``h5py`` is imported only when a file is actually read. With ``lazy=True`` the
-arrays are :class:`~sklearn_amfno._streaming.LazyArray` objects whose reads go through the same
+arrays are :class:`~sklearn_amfno._lazy_array.LazyArray` objects whose reads go through the same
 functions as the eager read, one chunk of samples at a time.
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._compat import POSITIVE_INT, StrOptions, validate_params
-from .._streaming import LazyArray
+from .._lazy_array import LazyArray
 from ._constraints import LAZY, N_SAMPLES_TO_READ, PATH
 from ._files import (
     ReaderKeyError,
@@ -107,7 +107,7 @@ def _read_trajectories(
     """Samples ``rows`` of the fields ``names`` at the stored ``frames``, channels frame-major.
 
     The one read of both modes: ``lazy=False`` calls it once for all samples, a
-    :class:`~sklearn_amfno._streaming.LazyArray` once per chunk or sample.
+    :class:`~sklearn_amfno._lazy_array.LazyArray` once per chunk or sample.
     """
     fields = [_read_frames(f[name], rows, list(frames), spatial) for name in names]
     return _frames_to_channels(np.stack(fields, axis=-1), squeeze)
@@ -212,7 +212,7 @@ def load_pdebench(
         Read only the first ``n_samples`` samples.
     lazy : bool, default=False
         Return arrays read from the file only where indexed
-        (:class:`sklearn_amfno._streaming.LazyArray`) instead of reading them now: the same
+        (:class:`sklearn_amfno._lazy_array.LazyArray`) instead of reading them now: the same
         shapes, dtype and values, with the strides and the frame selection applied at each
         read. ``fit`` and ``predict`` stream them (``docs/scaling_out.md``); ``np.asarray``
         reads them whole. The file must stay in place while they are used.

@@ -5,7 +5,7 @@ the channel axis, ``X`` the first frames of a window and ``y`` the following one
 :class:`~sklearn_amfno.AutoregressiveRegressor`. The HDF5 datasets are sliced, so the fields,
 the strides, the trajectories and the windows limit what is read from disk; ``h5py`` is imported
 only when a file is read. With ``lazy=True`` the arrays are
-:class:`~sklearn_amfno._streaming.LazyArray` objects whose reads go through the same function as
+:class:`~sklearn_amfno._lazy_array.LazyArray` objects whose reads go through the same function as
 the eager read, one chunk of samples at a time.
 
 The layout read here (verified against ``the-well`` 1.2.0 from PyPI: its specification
@@ -61,7 +61,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from .._compat import POSITIVE_INT, StrOptions, validate_params
-from .._streaming import LazyArray
+from .._lazy_array import LazyArray
 from ._constraints import LAZY, N_SAMPLES_TO_READ, PATH
 from ._files import ReaderKeyError, check_file, check_real_dtype, hdf5_contents, open_hdf5, quoted
 
@@ -202,7 +202,7 @@ def _read_windows(f, rows: slice, *, plan: _Plan) -> np.ndarray:
     """Samples ``rows`` with the window frames ``plan.frames``, channels frame-major.
 
     The one read of both modes: ``lazy=False`` calls it once for all samples, a
-    :class:`~sklearn_amfno._streaming.LazyArray` once per chunk or sample.
+    :class:`~sklearn_amfno._lazy_array.LazyArray` once per chunk or sample.
     """
     n = rows.stop - rows.start
     ts, first, count = plan.time_stride, plan.frames[0], len(plan.frames)
@@ -439,7 +439,7 @@ def load_the_well(
         Read only the first ``n_trajectories`` trajectories; ``None``: all of them.
     lazy : bool, default=False
         Return arrays read from the file only where indexed
-        (:class:`sklearn_amfno._streaming.LazyArray`) instead of reading them now: the same
+        (:class:`sklearn_amfno._lazy_array.LazyArray`) instead of reading them now: the same
         shapes, dtype and values, with the fields, strides and windows applied at each read.
         ``fit`` and ``predict`` stream them (``docs/scaling_out.md``); ``np.asarray`` reads
         them whole. The file must stay in place while they are used.

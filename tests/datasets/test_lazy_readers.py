@@ -115,6 +115,26 @@ def test_lazy_arrays_pickle_and_reopen_their_file(tmp_path):
     np.testing.assert_array_equal(X[0], first)  # reopened after close
 
 
+def test_lazy_arrays_pickled_before_the_move_to_lazy_array_still_load(tmp_path):
+    # LazyArray and its file handles were defined in sklearn_amfno._streaming; pickles written
+    # then name that module, which still gives them.
+    path = write_h5(tmp_path / "darcy.h5", nu=rng.random((3, 8, 8)), tensor=rng.random((3, 1, 8, 8)))
+    X, _ = load_pdebench(path, lazy=True)
+    for suffix, shape in (("X", (3, 12, 5)), ("Y", (3, 12, 5)), ("Q", (3, 5, 12, 5))):
+        np.save(tmp_path / f"NACA_Cylinder_{suffix}.npy", rng.random(shape))
+    Xm, _ = load_geofno(tmp_path, "airfoil", lazy=True)
+    for lazy in (X, Xm):
+        payload = pickle.dumps(lazy, protocol=0)  # names classes as "c<module>\n<name>\n"
+        assert b"csklearn_amfno._lazy_array\n" in payload
+        old = payload.replace(b"csklearn_amfno._lazy_array\n", b"csklearn_amfno._streaming\n")
+        assert b"sklearn_amfno._lazy_array" not in old and b"csklearn_amfno._streaming\nLazyArray\n" in old
+        copy = pickle.loads(old)
+        assert isinstance(copy, LazyArray)
+        np.testing.assert_array_equal(np.asarray(copy), np.asarray(lazy))
+        copy.close()
+        lazy.close()
+
+
 def test_fit_on_lazy_reader_output_equals_the_eager_fit_bit_for_bit(tmp_path):
     n, t, x = 12, 6, 16
     fields = {k: rng.random((n, t, x)) for k in ("density", "Vx", "pressure")}
