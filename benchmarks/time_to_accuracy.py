@@ -419,6 +419,34 @@ def report(lines: Sequence[dict], info: dict, stem: Path) -> None:
         "shared the machine during that fit (its error is still the budget's).",
         "",
     ]
+    # Every row at the budget most rows ran at, problems as columns (the README's headline form),
+    # the lowest error of each column in bold.
+    full_budget = max(budgets, key=lambda b: (len({k[1] for k in summary if k[2] == b}), b), default=None)
+    if full_budget is not None:
+        md += [f"## Every model at {full_budget:g} s", ""]
+        md += ["| model | " + " | ".join(paper.PROBLEMS[k] for k in problems) + " |"]
+        md += ["| --- |" + " ---: |" * len(problems)]
+        lowest = {
+            k: min(
+                (s["error"] for (p, _, b), s in summary.items() if p == k and b == full_budget and s["n"]),
+                default=None,
+            )
+            for k in problems
+        }
+        for label in labels:
+            cells = []
+            for k in problems:
+                c = summary.get((k, label, full_budget))
+                if c is None:
+                    cells.append("")
+                elif not c["n"]:
+                    cells.append(f"failed: {c['failed'][0]}")
+                else:
+                    text = paper._fmt(c["error"])
+                    cells.append(f"**{text}**" if c["error"] == lowest[k] else text)
+            if any(cells):
+                md.append(f"| {label} | " + " | ".join(cells) + " |")
+        md.append("")
     csv_rows = []
     for key in problems:
         title = paper.PROBLEMS[key]

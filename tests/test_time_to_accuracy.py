@@ -138,6 +138,8 @@ def test_the_report_tables_ratios_and_figure_come_from_the_result_lines(tta, tmp
     assert "| Darcy 2-D | 120 s | 0.50 met (0.6) | 0.40 met | 1.33 **missed** (LSM) |" in md
     assert "OFormer" in md and "RuntimeError: boom" in md
     assert "| Darcy 2-D | 60 s" not in md  # the targets start at 2 minutes
+    # The headline: every model at the budget most of them ran at, the column's best in bold.
+    assert "## Every model at 120 s" in md and "| LSM | **0.0150** |" in md and "| FNO | 0.0400 |" in md
     with open(stem.with_suffix(".csv")) as f:
         rows = list(csv.DictReader(f))
     amfno = [r for r in rows if r["model"] == "AM-FNO (MLP)" and r["budget_s"] == "120"]
