@@ -539,8 +539,11 @@ def figure(summary: dict, labels: Sequence[str], problems: Sequence[str], path: 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 
     keys = list(problems) or list(paper.PROBLEMS)
+    budgets = sorted({b for (_, _, b) in summary})
     fig, axes = plt.subplots(1, len(keys), figsize=(3.4 * len(keys), 3.3), squeeze=False)
     markers = "osD^v<>phX*"
     for ax, key in zip(axes[0], keys):
@@ -568,6 +571,14 @@ def figure(summary: dict, labels: Sequence[str], problems: Sequence[str], path: 
             )
         ax.set_xscale("log")
         ax.set_yscale("log")
+        # The budgets themselves as ticks (log axes otherwise print overlapping 6x10^1 labels),
+        # the same range on every panel.
+        if budgets:
+            ax.set_xlim(budgets[0] / 1.5, budgets[-1] * 1.5)
+            ax.xaxis.set_major_locator(FixedLocator(budgets))
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title(paper.PROBLEMS[key], fontsize=10)
         ax.set_xlabel("training budget (s)")
         ax.grid(True, which="both", alpha=0.3)
