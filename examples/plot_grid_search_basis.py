@@ -68,4 +68,4 @@ plt.show()
 
 # %%
 # On these short budgets the differences are small and depend on the data; the measured choice
-# of the defaults (more epochs, Darcy, Burgers and Navier-Stokes) is in ``docs/defaults.md``.
+# of the defaults (more epochs, Darcy, Burgers and Navier-Stokes) is in :doc:`/defaults`.

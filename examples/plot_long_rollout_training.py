@@ -8,7 +8,7 @@ yet a rollout feeds it nothing else. ``AutoregressiveRegressor(training="pushfor
 the step on its own predictions at almost the cost of teacher forcing (one step unrolled without
 gradient), and ``input_noise`` trains it on slightly perturbed frames. Here the two together
 are compared with teacher forcing on a 20-frame rollout of 2-D Navier-Stokes (viscosity
-``1e-3``, 32 x 32), on a budget small enough for the gallery. ``docs/time_dependent.md`` has the
+``1e-3``, 32 x 32), on a budget small enough for the gallery. :doc:`/time_dependent` has the
 measured comparison at equal fit time: neither beats teacher forcing on 10 frames, and
 pushforward with noise slows the late error growth on 40.
 """

@@ -32,7 +32,7 @@ print("X", X.shape, "y", y.shape)
 # ``fit`` cuts each trajectory into windows (4 frames -> the next one) and fits a clone of the
 # inner estimator on them. ``training="rollout"`` would instead train through the unrolled
 # steps, which costs more per epoch and usually slows the error growth
-# (``docs/time_dependent.md``).
+# (:doc:`/time_dependent`).
 est = AutoregressiveRegressor(AMFNORegressor(width=16, max_epochs=20, random_state=0))
 est.fit(X_train, y_train)
 print("training windows per trajectory:", est.n_windows_)

@@ -43,5 +43,6 @@ for name, values in counts.items():
     ax.plot(grids, values, marker="o", label=name)
 ax.set(xscale="log", yscale="log", xlabel="grid points per axis", ylabel="parameters")
 ax.set_xticks(grids, [str(n) for n in grids])
+ax.set_xticks([], minor=True)  # the log axis's minor ticks would add labels between the grids
 ax.legend(fontsize="small")
 plt.show()

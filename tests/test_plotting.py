@@ -256,6 +256,37 @@ def test_rollout_error_display_from_an_autoregressive_estimator_on_one_axes():
     _png(TrainingCurveDisplay.from_estimator(est))
 
 
+# -- repr: what a cell's last expression prints in the gallery and notebooks -----------------------
+
+
+def test_displays_repr_says_what_they_hold_and_whether_they_are_drawn():
+    y = np.random.default_rng(0).standard_normal((2, 8, 6))
+    field = FieldDisplay(y_true=y[0], y_pred=y[1])
+    assert repr(field) == "<FieldDisplay: field on 8 x 6 points, not drawn>"
+    assert repr(FieldDisplay.from_predictions(y, y, X=y)) == (
+        "<FieldDisplay: field on 8 x 6 points with its input, drawn on 4 axes>"
+    )
+    spectrum = SpectrumDisplay.from_predictions(y, 1.1 * y)
+    assert repr(spectrum) == (
+        f"<SpectrumDisplay: {spectrum.wavenumbers.size} shells of truth, prediction and error, "
+        "drawn on 1 axes>"
+    )
+    curve = TrainingCurveDisplay(
+        epochs=np.arange(1, 4), train_loss=np.ones(3), valid_loss=np.ones(3), loss_name="RelativeL2Loss"
+    )
+    assert repr(curve) == (
+        "<TrainingCurveDisplay: 3 epochs of training and validation loss (RelativeL2Loss), not drawn>"
+    )
+    rollout = RolloutErrorDisplay(errors=np.array([0.01, 0.1, 0.25])).plot()
+    assert repr(rollout) == "<RolloutErrorDisplay: 3 steps, relative L2 error 0.01 to 0.25, drawn on 1 axes>"
+
+
+def test_display_repr_never_raises_on_data_it_cannot_describe():
+    # The constructors keep their arguments as they are; a ragged list has no shape.
+    display = FieldDisplay(y_true=[[0.0, 1.0], [2.0]], y_pred=None)
+    assert repr(display).startswith("<sklearn_amfno.plotting._field.FieldDisplay object at ")
+
+
 # -- matplotlib is optional -------------------------------------------------------------------------
 
 

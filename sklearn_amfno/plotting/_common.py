@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -88,6 +89,22 @@ def predict_like(estimator: Any, X: np.ndarray, y: np.ndarray) -> np.ndarray:
     if isinstance(estimator, AutoregressiveRegressor):
         return np.asarray(estimator.predict(X, n_steps=y.shape[-1] // estimator.n_fields))
     return np.asarray(estimator.predict(X))
+
+
+def display_repr(display: Any, describe: Callable[[], str]) -> str:
+    """``<Name: description, drawn on n axes>``: what a display holds and whether it was drawn.
+
+    The gallery and notebooks print the value of a cell's last expression, often a display; the
+    default ``<... object at 0x...>`` says nothing. ``describe`` reads the display's data; data
+    it cannot describe (a ragged list passed to the constructor) leave the default repr.
+    """
+    try:
+        description = describe()
+    except Exception:  # a repr never raises
+        return object.__repr__(display)
+    ax = getattr(display, "ax_", None)
+    state = "not drawn" if ax is None else f"drawn on {np.asarray(ax, dtype=object).size} axes"
+    return f"<{type(display).__name__}: {description}, {state}>"
 
 
 def check_index(index: int, size: int, name: str, what: str) -> int:

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ..metrics import rollout_error
-from ._common import estimator_layouts, predict_like, single_axes
+from ._common import display_repr, estimator_layouts, predict_like, single_axes
 
 
 def _history_of(estimator: Any) -> tuple[Any, str | None]:
@@ -74,6 +74,14 @@ class TrainingCurveDisplay:
         self.train_loss = train_loss
         self.valid_loss = valid_loss
         self.loss_name = loss_name
+
+    def __repr__(self) -> str:
+        def describe() -> str:
+            curves = "training" if self.valid_loss is None else "training and validation"
+            loss = "" if not self.loss_name else f" ({self.loss_name})"
+            return f"{np.size(self.epochs)} epochs of {curves} loss{loss}"
+
+        return display_repr(self, describe)
 
     def plot(
         self, ax: Any = None, *, log_scale: bool = True, name: str | None = None
@@ -192,6 +200,15 @@ class RolloutErrorDisplay:
     def __init__(self, *, errors: Any, steps: Any = None) -> None:
         self.errors = errors
         self.steps = steps
+
+    def __repr__(self) -> str:
+        def describe() -> str:
+            errors = np.asarray(self.errors, dtype=float).ravel()
+            if errors.size == 0:
+                return "no steps"
+            return f"{errors.size} steps, relative L2 error {errors[0]:.3g} to {errors[-1]:.3g}"
+
+        return display_repr(self, describe)
 
     def plot(
         self, ax: Any = None, *, log_scale: bool = False, name: str | None = None

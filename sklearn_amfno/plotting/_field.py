@@ -10,6 +10,7 @@ from ._common import (
     axes_for,
     channel_axis_by_rank,
     check_index,
+    display_repr,
     estimator_layouts,
     grid_axes,
     predict_like,
@@ -98,6 +99,13 @@ class FieldDisplay:
         self.y_true = y_true
         self.y_pred = y_pred
         self.X = X
+
+    def __repr__(self) -> str:
+        def describe() -> str:
+            points = " x ".join(str(n) for n in np.shape(self.y_true))
+            return f"field on {points} points" + ("" if self.X is None else " with its input")
+
+        return display_repr(self, describe)
 
     def plot(
         self, ax: Any = None, *, cmap: str = "viridis", error_cmap: str = "RdBu_r", colorbar: bool = True

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..metrics import _binned_power, _channels_first
-from ._common import check_index, estimator_layouts, predict_like, single_axes
+from ._common import check_index, display_repr, estimator_layouts, predict_like, single_axes
 
 
 class SpectrumDisplay:
@@ -67,6 +67,13 @@ class SpectrumDisplay:
         self.power_true = power_true
         self.power_pred = power_pred
         self.power_error = power_error
+
+    def __repr__(self) -> str:
+        def describe() -> str:
+            curves = "truth and prediction" if self.power_error is None else "truth, prediction and error"
+            return f"{np.size(self.wavenumbers)} shells of {curves}"
+
+        return display_repr(self, describe)
 
     def plot(self, ax: Any = None, *, name: str | None = None) -> SpectrumDisplay:
         """Draw the spectra.
