@@ -22,11 +22,13 @@ __all__ = [
     "FNORegressor",
     "LSMRegressor",
     "OFormerRegressor",
+    "OperatorRegressor",
     "UFNORegressor",
     "IgnoredParameterWarning",
     "TargetKindWarning",
     "TrainingDivergedError",
     "load",
+    "register_module",
     "__version__",
 ]
 
@@ -39,12 +41,14 @@ _LAZY_NAMES = {
     "FNORegressor": ".estimators",
     "LSMRegressor": ".estimators",
     "OFormerRegressor": ".estimators",
+    "OperatorRegressor": ".estimators",
     "UFNORegressor": ".estimators",
     "EnsembleRegressor": "._ensemble",
     "IgnoredParameterWarning": "._base",
     "TargetKindWarning": "._data_contract",
     "TrainingDivergedError": "._training",
     "load": "._persistence",
+    "register_module": "._file_schema",
 }
 
 # The public submodules, listed by ``dir``. These and the private ones (``_base``, ...), which
@@ -66,6 +70,7 @@ if TYPE_CHECKING:  # static tools see the names as plain imports
     from ._base import IgnoredParameterWarning
     from ._data_contract import TargetKindWarning
     from ._ensemble import EnsembleRegressor
+    from ._file_schema import register_module
     from ._persistence import load
     from ._training import TrainingDivergedError
     from .estimators import (
@@ -76,6 +81,7 @@ if TYPE_CHECKING:  # static tools see the names as plain imports
         FNORegressor,
         LSMRegressor,
         OFormerRegressor,
+        OperatorRegressor,
         UFNORegressor,
     )
 

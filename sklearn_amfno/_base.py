@@ -24,6 +24,7 @@ from skorch import NeuralNetRegressor
 from skorch.callbacks import LRScheduler
 from skorch.dataset import ValidSplit, unpack_data
 from skorch.history import History
+from skorch.utils import to_tensor
 from torch import nn
 
 from ._allocator import reuse_freed_memory
@@ -34,8 +35,17 @@ from ._compat import (
     POSITIVE_INT,
     POSITIVE_REAL,
     RANDOM_STATE,
+    HasMethods,
     Options,
     StrOptions,
+)
+from ._custom_loss import (
+    LOSS_NAMES,
+    build_loss,
+    check_loss_module,
+    is_loss_module,
+    loss_probe_target,
+    probe_loss,
 )
 from ._data_contract import (
     TARGET_KINDS,
@@ -66,6 +76,13 @@ from ._file_schema import (
 from ._persistence import Loader, SaveMixin, Saver, fitted_attributes
 from ._precision import PRECISIONS, autocast_forward
 from ._resources import device_memory, meta_module, parameter_bytes, resolve_device, training_bytes
+from ._sample_weight import (
+    check_fit_sample_weight,
+    per_sample_criterion,
+    split_input,
+    weight_scale,
+    weighted_input,
+)
 from ._streaming import GridDataset, is_lazy, materialize, stream_fit_data, stream_predict, target_norms
 from ._torch_state import ShuffleSampler, fit_generator, float32_default_dtype, seeded_global_rng
 from ._training import (
@@ -91,6 +108,7 @@ from .nn.losses import (
     LastStepLoss,
     RelativeH1Loss,
     RelativeL2Loss,
+    SampleWeightedLoss,
     ScaledMSELoss,
     StepwiseLoss,
 )
@@ -117,12 +135,21 @@ width : int, default={width}
         ``target_kind_`` says what was learned.
     add_grid : bool, default=True
         Append the grid coordinates (``j / n`` per axis) to the input channels.
-    loss : {{"auto", "relative_l2", "relative_h1", "mse"}}, default="auto"
+    loss : {{"auto", "relative_l2", "relative_h1", "mse"}} or torch.nn.Module, default="auto"
         Training loss. ``"auto"``: relative L2 error per sample for field targets (the paper's
         loss), mean squared error of standardised targets for per-sample targets.
         ``"relative_h1"`` (field targets): relative H1 error, every grid axis taken as periodic
         (spectral derivatives, :class:`sklearn_amfno.nn.losses.RelativeH1Loss`; see
-        ``docs/h1_loss.md`` for non-periodic data).
+        ``docs/h1_loss.md`` for non-periodic data). A ``torch.nn.Module`` instance (copied at
+        each fit) or subclass (built without arguments), such as ``torch.nn.MSELoss()``, is the
+        loss itself: ``loss(prediction, target)`` returns a scalar tensor, the tensors in the
+        network's layout (``(n_samples, n_outputs, *grid)`` for a field, ``(n_samples, k)``
+        for a per-sample target) and, as for the built-in losses, in physical units (the
+        targets as given to ``fit``, never standardised). With ``sample_weight``, the module
+        needs torch's ``reduction`` attribute, ``"mean"``, whose ``"none"`` gives per-sample or
+        per-value losses. ``save`` stores torch.nn's losses, those of
+        :mod:`sklearn_amfno.nn.losses` and classes registered with
+        :func:`~sklearn_amfno.register_module` (``docs/user_guide/pipelines_and_search.md``).
     optimizer : {{"adamw", "adam", "sgd"}} or torch optimizer class, default="{optimizer}"
         The optimizer; a class (``torch.optim.Optimizer`` subclass) is built with ``lr``,
         ``weight_decay`` and ``optimizer_params``. Optimizers whose step needs a closure
@@ -332,6 +359,9 @@ class OperatorNet(NeuralNetRegressor):
         self.data_parallel = data_parallel
 
     def infer(self, x, **fit_params):
+        # A weighted fit's input carries the weights (_sample_weight.weighted_input): the model
+        # sees the samples only; get_loss takes the weights.
+        x, _ = split_input(x)
         if self.precision == "fp32":
             return super().infer(x, **fit_params)
         with autocast_forward(self.module_, torch.device(self.device).type, self.precision):
@@ -339,20 +369,39 @@ class OperatorNet(NeuralNetRegressor):
         # The loss and the predictions in float32.
         return y_pred.float()
 
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        _, weights = split_input(X)
+        if weights is None:
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+        # Weights over the mean weight of the split the batch comes from (get_split_datasets):
+        # the batch mean estimates the split's weighted mean without bias (_sample_weight).
+        scale = self._weight_scales["train" if training else "valid"]
+        weights = to_tensor(weights, device=self.device) * scale
+        return self.criterion_(y_pred, to_tensor(y_true, device=self.device), sample_weight=weights)
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
+        self._weight_scales = {"train": weight_scale(dataset_train, "training")}
+        if dataset_valid is not None:
+            self._weight_scales["valid"] = weight_scale(dataset_valid, "validation")
+        return dataset_train, dataset_valid
+
     def train_step_single(self, batch, **fit_params):
         group = self.data_parallel
         if group is None:
             return super().train_step_single(batch, **fit_params)
         self._set_training(True)
         Xi, yi = unpack_data(batch)
-        n_batch = len(Xi)
+        n_batch = len(yi)
         start, stop = shard_bounds(n_batch, group.rank, group.world_size)
         # The shard's mean loss weighted by its share of the batch: summed over the ranks, the
         # weighted means give the mean over the global batch, whatever the shard sizes.
         weight = (stop - start) / n_batch
         if stop > start:
-            y_pred = self.infer(Xi[start:stop], **fit_params)
-            loss = self.get_loss(y_pred, yi[start:stop], X=Xi[start:stop], training=True) * weight
+            # A weighted input is a dict of the samples and their weights: shard both.
+            Xs = {k: v[start:stop] for k, v in Xi.items()} if isinstance(Xi, dict) else Xi[start:stop]
+            y_pred = self.infer(Xs, **fit_params)
+            loss = self.get_loss(y_pred, yi[start:stop], X=Xs, training=True) * weight
             loss.backward()
         else:
             # An empty shard (a last batch smaller than the group): zero gradients, no forward.
@@ -429,7 +478,8 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         "channel_axis": [None, Options(numbers.Integral, {-1})],
         "target_kind": [StrOptions(set(TARGET_KINDS))],
         "add_grid": ["boolean"],
-        "loss": [StrOptions({"auto", "relative_l2", "relative_h1", "mse"})],
+        # A torch module (instance or class) too: _check_training_params checks which.
+        "loss": [StrOptions(set(LOSS_NAMES)), HasMethods(["forward"])],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), callable],
         "optimizer_params": [None, dict],
         "lr": POSITIVE_REAL,
@@ -504,7 +554,7 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
 
     # -- fit, step by step ---------------------------------------------------------------------
 
-    def fit(self, X, y, *, resume: bool = False):
+    def fit(self, X, y, sample_weight=None, *, resume: bool = False):
         """Train the operator on input functions ``X`` and targets ``y``.
 
         Parameters
@@ -514,6 +564,16 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         y : array-like
             A field on X's grid, ``(n_samples, *grid)`` or ``(n_samples, *grid, n_out)``, or a
             per-sample target ``(n_samples,)`` / ``(n_samples, k)`` (see ``target_kind``).
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Non-negative weights, not all zero (scikit-learn's ``_check_sample_weight``). Each
+            sample's loss counts with its weight over the mean weight of its split (training
+            or validation, whose ``valid_loss`` is weighted too), so a weight 0 drops the sample,
+            an integer weight ``k`` counts as ``k`` copies (in expectation over the batches)
+            and scaling every weight changes nothing; weights that are all equal fit exactly as
+            none. The scaling statistics and the typical target norm are weighted too. A
+            ``warm_start`` or ``resume`` fit keeps the first fit's scaling. Searches pass it
+            with ``fit_params`` or, with metadata routing, after ``set_fit_request(
+            sample_weight=True)`` (``docs/user_guide/pipelines_and_search.md``).
         resume : bool, default=False
             Complete the last fit instead of starting one: train until that fit has run
             ``max_epochs`` epochs, with the optimizer's saved state and learning rate and the
@@ -530,7 +590,7 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         """
         if not isinstance(resume, bool):
             raise TypeError(f"resume must be True or False, got {resume!r} of type {type(resume).__name__}.")
-        return self._fit(X, y, resume=resume)
+        return self._fit(X, y, resume=resume, sample_weight=sample_weight)
 
     def _fit(
         self,
@@ -541,6 +601,7 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         pushforward: bool = False,
         input_noise: float = 0.0,
         resume: bool = False,
+        sample_weight=None,
     ):
         """``fit``, optionally training the one-step model through ``rollout_steps`` unrolled steps.
 
@@ -550,7 +611,8 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         the sum of the per-step losses, or with ``pushforward=True`` as ``nn.models.Pushforward``
         (``j - 1`` steps without gradient, ``j`` uniform in ``1..k`` per batch) on the loss of
         its last step. ``input_noise > 0`` adds ``nn.models.InputNoise`` to the input, in every
-        mode. The fitted estimator keeps the one-step model.
+        mode. The fitted estimator keeps the one-step model. ``sample_weight``: one weight per
+        sample of ``X`` (per window, for ``AutoregressiveRegressor``).
         """
         # Everything that can be refused is refused before any training.
         self._validate_params()
@@ -568,6 +630,8 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
                 )
             y = y_unrolled[..., : y_unrolled.shape[-1] // rollout_steps]
         X, y, fitted = self._validate_fit_data(X, y)
+        # None when absent or all equal: such a fit is the unweighted one, bit for bit.
+        sample_weight = check_fit_sample_weight(sample_weight, len(X))
         if y_unrolled is not None:
             y_unrolled = check_grid_target(y_unrolled, fitted["grid_shape_"], len(X))[0]
         fitted.update(self._validate_family_params(fitted["grid_shape_"]))
@@ -589,7 +653,7 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             done = len(self.net_.history) - fit_start
             if done >= self.max_epochs:
                 return self
-        target_norm, degenerate = target_norms(X, y)
+        target_norm, degenerate = target_norms(X, y, sample_weight)
         fitted["_target_norm"] = target_norm
         self._warn_degenerate_targets(degenerate, fitted["target_kind_"], target_norm)
         # A process group (torchrun) makes the fit data-parallel: one seed, one GPU per rank.
@@ -602,6 +666,10 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             callbacks.insert(at, ("continue_schedule", ContinueSchedule(done)))
         fitted["checkpoint_dirs_"] = separate_checkpoint_dirs(callbacks, type(self).__name__)
         self._check_memory(fitted, len(X))
+        if sample_weight is not None and isinstance(X, GridDataset):
+            # The items carry their weights; the statistics are weighted (one more pass) unless
+            # a warm start keeps the fitted ones.
+            X.weigh(sample_weight, statistics=not warm)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         seed = broadcast_seed(seed, group)
         watch = InterruptWatch()
@@ -619,9 +687,16 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
                 # torch's initialisers draw from the global generator only: build in a locked,
                 # seeded fork of it, and go on from the state the build leaves.
                 with seeded_global_rng(seed):
-                    module = self.initialize_module(X, y, fitted)
+                    weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+                    module = self.initialize_module(X, y, fitted, **weights)
                     generator = fit_generator(torch.get_rng_state())
             criterion = self.initialize_criterion(fitted["target_kind_"], module, target_norm)
+            if sample_weight is not None:
+                # Refused here, before training, if the loss has no per-sample form.
+                criterion = per_sample_criterion(criterion, self.loss)
+            if is_loss_module(self.loss):
+                target = loss_probe_target(X, y)
+                probe_loss(criterion, target, self.loss, per_sample=sample_weight is not None)
             trained = module
             augment = None
             if pushforward or input_noise:
@@ -636,6 +711,8 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
                 criterion = StepwiseLoss(criterion, rollout_steps)
             if input_noise:
                 trained = InputNoise(trained, input_noise, augment)
+            if sample_weight is not None:
+                criterion = SampleWeightedLoss(criterion)
             net = self.initialize_net(trained, criterion, fitted["device_"], seed, callbacks, generator)
             with (
                 watch.watch(),
@@ -646,11 +723,12 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
                 # Checkpoint callbacks (sklearn_amfno.callbacks) save the estimator from this.
                 progress = FitInProgress(self, fitted, module, fit_start if resume else start, generator)
                 with fit_in_progress(progress):
+                    X_net = weighted_input(X, sample_weight)
                     if warm:
                         self._resume_net(net, keep_groups=resume)
-                        net.partial_fit(X, y_train, epochs=self.max_epochs - done if resume else None)
+                        net.partial_fit(X_net, y_train, epochs=self.max_epochs - done if resume else None)
                     else:
-                        net.fit(X, y_train)
+                        net.fit(X_net, y_train)
             fitted["_fit_start_epoch"] = progress.start_epoch
             fitted["_rng_state"] = generator.get_state()
         # Keep the one-step model: prediction steps it as often as asked.
@@ -699,6 +777,8 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         """
         if self.training_status_ in ("diverged", "interrupted"):
             return  # said already
+        if is_loss_module(self.loss):
+            return  # a loss module's value for a constant prediction is not known
         history = self.net_.history[self._fit_start_epoch :]
         losses = [row["train_loss"] for row in history if "train_loss" in row]
         if len(losses) < NOT_LEARNED_EPOCHS or not np.isfinite(losses[-1]) or losses[-1] < NOT_LEARNED_LOSS:
@@ -813,7 +893,9 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         net.optimizer_.load_state_dict({"state": state, "param_groups": groups})
         net.history = copy.deepcopy(old.history)
 
-    def initialize_module(self, X: np.ndarray, y: np.ndarray, fitted: dict) -> OperatorNetwork:
+    def initialize_module(
+        self, X: np.ndarray, y: np.ndarray, fitted: dict, sample_weight: np.ndarray | None = None
+    ) -> OperatorNetwork:
         """The torch model for this data, with the per-channel scaling statistics of X and y.
 
         Parameters
@@ -826,6 +908,9 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         fitted : dict
             The fitted attributes resolved so far (``grid_shape_``, ``n_channels_in_``,
             ``n_outputs_``, ``target_kind_``, ...).
+        sample_weight : ndarray of shape (n_samples,) or None, default=None
+            Validated weights of a weighted fit: the statistics are weighted (those of a
+            streamed ``X`` are, already).
 
         Returns
         -------
@@ -836,8 +921,8 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         if isinstance(X, GridDataset):
             (x_mean, x_scale), (y_mean, y_scale) = X.x_statistics, X.y_statistics
         else:
-            x_mean, x_scale = channel_statistics(X, axis=1)
-            y_mean, y_scale = channel_statistics(y, axis=1)
+            x_mean, x_scale = channel_statistics(X, axis=1, sample_weight=sample_weight)
+            y_mean, y_scale = channel_statistics(y, axis=1, sample_weight=sample_weight)
         module.set_scaling(x_mean, x_scale, y_mean, y_scale)
         return module
 
@@ -889,8 +974,11 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         Returns
         -------
         criterion : torch.nn.Module
+            A built-in loss, or the fit's own copy of a ``loss`` module.
         """
         loss = self.loss
+        if is_loss_module(loss):
+            return build_loss(loss)
         if loss == "auto":
             loss = "relative_l2" if kind == "field" else "mse"
         if loss == "relative_l2":
@@ -941,7 +1029,9 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         return callbacks
 
     def _check_training_params(self) -> None:
-        """Refuse an optimizer, or optimizer_params, that would fail inside skorch or torch."""
+        """Refuse an optimizer, or optimizer_params, that would fail inside skorch or torch, and a
+        ``loss`` class that is no torch module or cannot be built without arguments."""
+        check_loss_module(self.loss)
         check_optimizer(
             self.optimizer,
             self.optimizer_params,

@@ -10,12 +10,13 @@ import scipy.sparse as sp
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from ._base import flat_r2_score
 from ._compat import OPEN_FRACTION, POSITIVE_INT, RANDOM_STATE, HasMethods, StrOptions
 from ._persistence import SaveMixin
 from ._resources import resolve_device
+from ._sample_weight import check_fit_sample_weight
 from .datasets._constraints import N_JOBS
 from .estimators import AMFNORegressor
 
@@ -32,8 +33,10 @@ _STD_FLOOR_FRACTION = 1e-3
 _OPEN_UNIT = OPEN_FRACTION[0]
 
 
-def _fit_member(estimator, X, y):
-    return estimator.fit(X, y)
+def _fit_member(estimator, X, y, sample_weight=None):
+    if sample_weight is None:
+        return estimator.fit(X, y)
+    return estimator.fit(X, y, sample_weight=sample_weight)
 
 
 def _seed_parameters(estimator) -> list[str]:
@@ -138,7 +141,8 @@ class EnsembleRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, BaseEstim
     member_seeds_ : ndarray of shape (n_estimators,)
         The seed each member was given.
     calibration_indices_ : ndarray of int or None
-        Indices of the samples held out for calibration (``None`` without calibration).
+        Indices of the samples held out for calibration (``None`` without calibration); those
+        of weight 0 left out when fitted with ``sample_weight``.
     calibration_scores_ : ndarray of shape (n_calibration_samples, n_values) or None
         Nonconformity score of every value of every calibration sample.
     std_floor_ : float or None
@@ -204,7 +208,7 @@ class EnsembleRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, BaseEstim
 
     # -- fit ---------------------------------------------------------------------------------------
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train the members, each with its own seed, and calibrate the bands if asked.
 
         Parameters
@@ -213,6 +217,11 @@ class EnsembleRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, BaseEstim
             Inputs in the layout ``estimator`` takes (e.g. ``(n_samples, *grid)``).
         y : array-like
             Targets in the layout ``estimator`` takes.
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Passed to every member's ``fit`` (the weights of its training samples), whose
+            ``fit`` must take it. The conformal calibration leaves out the held-out samples of
+            weight 0 and counts the others once each: split conformal prediction's guarantee is
+            over exchangeable samples, and weighted calibration is not implemented.
 
         Returns
         -------
@@ -250,6 +259,13 @@ class EnsembleRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, BaseEstim
         y = y if hasattr(y, "shape") else np.asarray(y)
         if len(X) != len(y):
             raise ValueError(f"X and y hold different numbers of samples: {len(X)} and {len(y)}.")
+        weights = check_fit_sample_weight(sample_weight, len(X))
+        if weights is not None and not has_fit_parameter(estimator, "sample_weight"):
+            raise TypeError(
+                f"sample_weight was given, but the member {type(estimator).__name__}.fit takes no "
+                "sample_weight. Use a member that does (the estimators of this package do), or fit "
+                "without sample_weight."
+            )
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_estimators)
         calibration = None
@@ -266,6 +282,22 @@ class EnsembleRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, BaseEstim
             order = rng.permutation(n)
             calibration, train = np.sort(order[:n_calibration]), np.sort(order[n_calibration:])
             X_fit, y_fit = X[train], y[train]
+            if weights is not None:
+                if not weights[train].any():
+                    raise ValueError(
+                        "Every sample left to train the members on has sample_weight 0 (the others "
+                        "were held out for calibration): give them positive weights or change "
+                        "random_state."
+                    )
+                # Samples of weight 0 are dropped from the calibration as from the training.
+                calibration = calibration[weights[calibration] > 0]
+                if len(calibration) == 0:
+                    raise ValueError(
+                        "Every sample held out for calibration has sample_weight 0, so no "
+                        "sample is left to calibrate on: raise calibration_fraction, change "
+                        "random_state or give them positive weights."
+                    )
+                weights = weights[train]
 
         members = [clone(estimator).set_params(**dict.fromkeys(seed_names, int(s))) for s in seeds]
         n_jobs = self.n_jobs
@@ -282,7 +314,7 @@ class EnsembleRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, BaseEstim
         # Processes: the package's fits seed torch's global RNG and set its default dtype, which
         # threads would share (a threading backend chosen by the user still wins).
         fitted = Parallel(n_jobs=n_jobs, verbose=self.verbose, prefer="processes")(
-            delayed(_fit_member)(member, X_fit, y_fit) for member in members
+            delayed(_fit_member)(member, X_fit, y_fit, weights) for member in members
         )
 
         scores, floor = None, None

@@ -67,6 +67,121 @@ def writing_callbacks() -> dict[str, type]:
     return writing
 
 
+# -- torch module classes (OperatorRegressor's ``module``) ------------------------------------------
+#
+# A file names a module class by the name it was registered under; load builds it with the
+# file's ``module__`` parameters (plain values). Registering a class is the user's statement that
+# they trust its code: a file never brings code, it can only pick among registered classes.
+
+_MODULE_REGISTRY: dict[str, type] = {}
+
+
+def _package_modules() -> dict[str, type]:
+    """The package's own operator models, known without registration (``sklearn_amfno.nn.FNO``...)."""
+    from .nn import models
+
+    names = ("AFNO", "AMFNO", "FFNO", "FNO", "LSM", "OFormer", "UFNO")
+    return {f"sklearn_amfno.nn.{name}": getattr(models, name) for name in names}
+
+
+def module_classes() -> dict[str, type]:
+    """The torch module classes a file may name: the package's models and the registered ones."""
+    return {**_MODULE_REGISTRY, **_package_modules()}
+
+
+def register_module(cls: type | None = None, *, name: str | None = None) -> Any:
+    """Let :func:`sklearn_amfno.load` build the torch module class ``cls``.
+
+    :class:`~sklearn_amfno.OperatorRegressor` saves its ``module`` class by name, never as
+    code, and ``load`` builds only the package's models (:mod:`sklearn_amfno.nn`) and the
+    classes registered here, with the file's ``module__`` parameters. Registering a class says
+    that you trust its code (a file cannot bring code): register it in the code that saves *and*
+    in the code that loads, under the same ``name``. Usable as a class decorator, with or
+    without ``name``. A class may be registered under several names; registering another class
+    under a name replaces it (a class redefined in a notebook). The same registry admits loss
+    modules: an estimator's ``loss=MyLoss(...)`` is saved by class name and its constructor's
+    plain arguments when ``MyLoss`` is registered (torch.nn's losses and the package's need no
+    registration).
+
+    Parameters
+    ----------
+    cls : type or None, default=None
+        A ``torch.nn.Module`` subclass. ``None`` returns a decorator (``@register_module(name=...)``).
+    name : str or None, default=None
+        The name written to files; ``None`` means ``"<module>.<qualname>"`` of ``cls``. Give one
+        that stays when the code moves (``"mylab.UNet"``): files name the class by it.
+
+    Returns
+    -------
+    cls : type
+        ``cls`` itself (or a decorator, when ``cls`` is None).
+
+    See Also
+    --------
+    sklearn_amfno.OperatorRegressor : the estimator around any torch module.
+    sklearn_amfno.load : builds a saved estimator without unpickling.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import sklearn_amfno
+    >>> @sklearn_amfno.register_module(name="docs.Pointwise")
+    ... class Pointwise(torch.nn.Module):
+    ...     def __init__(self, in_channels, out_channels):
+    ...         super().__init__()
+    ...         self.conv = torch.nn.Conv1d(in_channels, out_channels, 1)
+    ...
+    ...     def forward(self, x):
+    ...         return self.conv(x)
+    >>> Pointwise.__name__
+    'Pointwise'
+    """
+    if cls is None:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a str or None, got {type(name).__name__}.")
+        return lambda decorated: register_module(decorated, name=name)
+    if not (isinstance(cls, type) and issubclass(cls, torch.nn.Module)):
+        raise TypeError(
+            f"register_module expects a torch.nn.Module subclass (the class, not an instance), got {cls!r}."
+        )
+    if name is None:
+        name = f"{cls.__module__}.{cls.__qualname__}"
+    if not (isinstance(name, str) and name and name.isprintable()):
+        raise ValueError(f"name must be a non-empty printable str, got {name!r}.")
+    package = _package_modules()
+    if name in package and package[name] is not cls:
+        raise ValueError(
+            f"{name!r} names one of the package's models; register {cls.__name__} under another name."
+        )
+    _MODULE_REGISTRY[name] = cls
+    return cls
+
+
+def module_class_name(cls: type) -> str | None:
+    """The name a file gives the module class ``cls`` (None when it is not registered)."""
+    for name, known in module_classes().items():
+        if known is cls:
+            return name
+    return None
+
+
+def module_class(name: Any, path: str) -> type:
+    """The module class a file names at ``path`` (``{"__object__": name}``); a ValueError if none."""
+    if not (isinstance(name, dict) and set(name) == {"__object__"} and isinstance(name["__object__"], str)):
+        raise ValueError(f"{path}: a torch module class is expected here (by name), found {describe(name)}.")
+    name = name["__object__"]
+    known = module_classes()
+    if name not in known:
+        raise ValueError(
+            f"{path}: the torch module class {name!r} is not registered in this process, so the "
+            "file cannot be loaded (a model file names its module class, it never brings the "
+            "code). If you trust that class's code, import it and call "
+            f"sklearn_amfno.register_module(cls, name={name!r}) before load. Known module classes: "
+            f"{sorted(known)}."
+        )
+    return known[name]
+
+
 def is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
@@ -202,7 +317,13 @@ def check_callback_params(name: str, params: Any) -> str | None:
 def _allowed_objects() -> dict[str, object]:
     """Every class and function a file may name (each only at its place, see above)."""
     callbacks = {name: cls for name, (cls, _) in callback_rules().items()}
-    return {**allowed_sinks(), **optimizer_classes(), **callbacks, **writing_callbacks()}
+    return {
+        **allowed_sinks(),
+        **optimizer_classes(),
+        **callbacks,
+        **writing_callbacks(),
+        **module_classes(),
+    }
 
 
 def allowed_name_of(obj: object) -> str | None:
@@ -517,3 +638,112 @@ def check_optimizer_state(saved: Any, optimizer: torch.optim.Optimizer, where: s
                     f"{describe(value) if not isinstance(value, torch.Tensor) else tuple(value.shape)} "
                     f"does not fit the parameter of shape {tuple(param.shape)}.",
                 )
+
+
+# -- loss modules (the estimators' ``loss``) --------------------------------------------------------
+#
+# An estimator's ``loss`` may be a torch module (``torch.nn.MSELoss()``): a file names its class
+# and holds its constructor arguments (plain values read back from the attributes of the same
+# names, torch's and scikit-learn's convention). Only torch.nn's losses, the package's and the
+# classes registered with ``register_module`` can be named.
+
+# torch's deprecated loss arguments, folded into ``reduction`` and not kept as attributes.
+_DEPRECATED_LOSS_ARGUMENTS = frozenset({"size_average", "reduce"})
+
+
+def loss_classes() -> dict[str, type]:
+    """The loss module classes a file may name as an estimator's ``loss``."""
+    from torch.nn.modules.loss import _Loss
+
+    from .nn import losses
+
+    torch_losses = {
+        f"torch.nn.{name}": obj
+        for name in dir(torch.nn)
+        if isinstance(obj := getattr(torch.nn, name), type) and issubclass(obj, _Loss)
+    }
+    package = {
+        f"sklearn_amfno.nn.losses.{cls.__name__}": cls
+        for cls in (losses.RelativeL2Loss, losses.RelativeH1Loss)
+    }
+    return {**_MODULE_REGISTRY, **torch_losses, **package}
+
+
+def _loss_arguments(cls: type) -> list[str]:
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    return [
+        p.name
+        for p in parameters
+        if p.name != "self"
+        and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        and p.name not in _DEPRECATED_LOSS_ARGUMENTS
+    ]
+
+
+def loss_payload(loss: Any, path: str) -> tuple[str, dict | None]:
+    """The class name a file gives the loss module ``loss`` (instance or class) and, for an
+    instance, its constructor arguments; a TypeError saying what to do instead when it has none.
+    """
+    cls = loss if isinstance(loss, type) else type(loss)
+    name = next((n for n, known in loss_classes().items() if known is cls), None)
+    alternatives = (
+        "Use a built-in loss name (loss='relative_l2', 'relative_h1', 'mse' or 'auto') or a loss of "
+        "torch.nn (torch.nn.MSELoss(), ...), register the class with sklearn_amfno.register_module "
+        "(in the program that saves and in the one that loads), or save the estimator with "
+        "pickle/joblib, for files you trust (they run code when loaded)."
+    )
+    if name is None:
+        raise TypeError(
+            f"cannot save {path}: the loss module {cls.__module__}.{cls.__qualname__} is not one a "
+            f"model file can name (a file names classes, it never holds code). {alternatives}"
+        )
+    if isinstance(loss, type):
+        return name, None
+    arguments = {}
+    for argument in _loss_arguments(cls):
+        if not hasattr(loss, argument) or not _is_plain(getattr(loss, argument)):
+            raise TypeError(
+                f"cannot save {path}: {cls.__qualname__}'s constructor argument {argument!r} is not "
+                "kept as a plain attribute of the same name (a number, string, bool, None or a "
+                f"list of them), so a file cannot rebuild the loss. {alternatives}"
+            )
+        arguments[argument] = getattr(loss, argument)
+    if loss.state_dict():
+        raise TypeError(
+            f"cannot save {path}: the loss module {cls.__qualname__} holds tensors "
+            f"({sorted(loss.state_dict())}), which a file does not restore into a loss. {alternatives}"
+        )
+    return name, arguments
+
+
+def build_loss_module(class_name: str, arguments: Any, path: str) -> torch.nn.Module:
+    """The loss module a file describes, its class and arguments checked before it is built."""
+    known = loss_classes()
+    if class_name not in known:
+        raise ValueError(
+            f"{path}: {class_name!r} is not a loss module a file may name (torch.nn's losses, "
+            "sklearn_amfno.nn.losses' RelativeL2Loss and RelativeH1Loss, and the classes "
+            "registered with sklearn_amfno.register_module in this process): refused."
+        )
+    cls = known[class_name]
+    if not isinstance(arguments, dict):
+        raise ValueError(f"{path}: the arguments of a loss module are a dict, found {describe(arguments)}.")
+    accepted = _loss_arguments(cls)
+    for key, value in arguments.items():
+        if key not in accepted:
+            raise ValueError(f"{path}: {cls.__qualname__} has no argument {key!r} (it takes {accepted}).")
+        if not _is_plain(value):
+            raise ValueError(f"{path}: the argument {key}={describe(value)} is not a plain value.")
+    try:
+        # First on the meta device, which allocates nothing: a loss holds no tensors (save
+        # refuses those that do), so a file cannot make load build a model, or allocate
+        # memory, through a registered class named as a loss.
+        with torch.device("meta"):
+            probe = cls(**arguments)
+        if not isinstance(probe, torch.nn.Module) or probe.state_dict():
+            raise ValueError(f"{path}: {cls.__qualname__} with these arguments is no loss without tensors.")
+        return cls(**arguments)
+    except (TypeError, ValueError, RuntimeError) as error:
+        if isinstance(error, ValueError) and str(error).startswith(path):
+            raise
+        raise ValueError(f"{path}: cannot build the loss {cls.__qualname__}: {error}") from None

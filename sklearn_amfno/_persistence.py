@@ -23,7 +23,9 @@ objects for what JSON lacks: ``{"__tuple__": [...]}``, ``{"__dict__": [[key, val
 ``{"__ndarray__": name}`` (a tensor of the file), ``{"__estimator__": node}`` (a nested estimator,
 saved recursively), ``{"__object__": name}`` (a class or function from a fixed allow-list, each
 valid at one place: a torch optimizer as ``optimizer``, a restorable callback class in
-``callbacks``, ``print`` or ``skorch.utils.noop`` as a callback's ``sink``), ``{"__callback__":
+``callbacks``, ``print`` or ``skorch.utils.noop`` as a callback's ``sink``, a torch module class
+of the package or registered with :func:`~sklearn_amfno.register_module` as
+:class:`~sklearn_amfno.OperatorRegressor`'s ``module`` or a ``module__`` value), ``{"__callback__":
 {"class", "params"}}`` (a restorable callback instance), ``{"__callback__": {"class"}}`` (the
 placeholder of a callback that writes files) and ``{"__random_state__": ...}`` (a
 ``numpy.random.RandomState``).
@@ -49,7 +51,10 @@ ValueError naming the file:
   optimizer state and the history.
 
 Nothing is unpickled, no module is imported, no name from the file is looked up anywhere but in
-the registry of estimator classes and the allow-list above. Callbacks that write files or open
+the registries of estimator and torch module classes and the allow-list above. A registered
+module class is built with the file's ``module__`` values (plain data, bounded like every size
+parameter) on the ``meta`` device first: register only classes whose constructor does nothing
+but build the model. Callbacks that write files or open
 external sinks (skorch's ``Checkpoint``, ``TrainEndCheckpoint``, ``TensorBoard`` and loggers,
 :class:`~sklearn_amfno.callbacks.EstimatorCheckpoint`) are saved as placeholders (their class,
 no parameters) and dropped by ``load`` with a warning; one with parameters is refused.
@@ -101,6 +106,7 @@ from ._file_schema import (
     allowed_name_of,
     allowed_object,
     allowed_sinks,
+    build_loss_module,
     callback_rules,
     check_callback_params,
     check_state_names,
@@ -109,6 +115,10 @@ from ._file_schema import (
     expect,
     is_callback,
     is_key,
+    loss_classes,
+    loss_payload,
+    module_class,
+    module_classes,
     optimizer_classes,
     required,
     writing_callbacks,
@@ -124,6 +134,7 @@ _TAGS = (
     "__object__",
     "__callback__",
     "__random_state__",
+    "__loss__",
 )
 
 _REGISTRY: dict[str, type] = {}
@@ -285,6 +296,22 @@ class Saver:
                 return encoded
         elif (object_name := allowed_name_of(value)) is not None:
             return {"__object__": object_name}
+        if isinstance(value, type) and issubclass(value, torch.nn.Module):
+            raise TypeError(
+                f"cannot save {path}: the torch module class {value.__module__}.{value.__qualname__} "
+                "is not registered, and a model file names classes, it never holds code. Either "
+                "register it with sklearn_amfno.register_module (a decorator on the class, or a "
+                "call before save and, in the loading program, before load), or save the "
+                "estimator with pickle/joblib, for files you trust (they run code when loaded)."
+            )
+        if isinstance(value, torch.nn.Module):
+            raise TypeError(
+                f"cannot save {path}: a torch module instance ({type(value).__qualname__}) has no "
+                "safe form (the file would need the code and arguments that built it). Pass the "
+                "class and its module__ parameters instead (OperatorRegressor(MyNet, "
+                "module__width=32)) with the class registered by sklearn_amfno.register_module, or "
+                "save the estimator with pickle/joblib, for files you trust (they run code when loaded)."
+            )
         raise TypeError(
             f"cannot save {path}: a value of type {type(value).__module__}.{type(value).__qualname__} "
             "has no safe form (JSON, tensors, estimators of this package, torch optimizers, the "
@@ -344,7 +371,9 @@ def encode_estimator(estimator: BaseEstimator, saver: Saver) -> dict:
         ``{"class", "params", "state"}``.
     """
     params = {
-        name: saver.encode(value, f"params.{name}")
+        name: _encode_loss(value, saver)
+        if name == "loss" and _is_module(value)
+        else saver.encode(value, f"params.{name}")
         for name, value in estimator.get_params(deep=False).items()
     }
     node = {"class": _class_name(type(estimator)), "params": params, "state": None}
@@ -355,6 +384,20 @@ def encode_estimator(estimator: BaseEstimator, saver: Saver) -> dict:
         else:
             node["state"] = get_state(saver)
     return node
+
+
+def _is_module(value: Any) -> bool:
+    return isinstance(value, torch.nn.Module) or (
+        isinstance(value, type) and issubclass(value, torch.nn.Module)
+    )
+
+
+def _encode_loss(loss: Any, saver: Saver) -> dict:
+    """An estimator's ``loss`` module: its class by name, an instance with its arguments."""
+    class_name, arguments = loss_payload(loss, f"{saver.prefix}params.loss")
+    if arguments is None:
+        return {"__object__": class_name}
+    return {"__loss__": {"class": class_name, "params": saver.encode(arguments, "params.loss.params")}}
 
 
 def check_saveable(estimator: BaseEstimator) -> None:
@@ -534,10 +577,42 @@ class Loader:
             return decode_random_state(payload, path)
         if tag == "__object__":
             return allowed_object(expect(payload, str, path), path, objects or {})
+        if tag == "__loss__":
+            raise ValueError(
+                f"{path}: a loss module can only be an estimator's loss parameter, not a value here."
+            )
         raise ValueError(
             f"{path}: a callback can only be an entry of an estimator's callbacks parameter, not "
             "a value here."
         )
+
+    def decode_loss(self, obj: Any, name: str) -> Any:
+        """The ``loss`` parameter: a name, or a loss module class or instance (``{"__loss__":
+        {"class", "params"}}``) of :func:`~sklearn_amfno._file_schema.loss_classes`.
+
+        Parameters
+        ----------
+        obj : object
+            Decoded JSON.
+        name : str
+            Where it sits, for error messages.
+
+        Returns
+        -------
+        loss : str or torch.nn.Module or type
+        """
+        path = self.prefix + name
+        if not (isinstance(obj, dict) and set(obj) == {"__loss__"}):
+            return self.decode(obj, name, loss_classes())
+        payload = expect(obj["__loss__"], dict, path)
+        unknown = sorted(set(payload) - {"class", "params"})
+        if unknown:
+            raise ValueError(
+                f"{path}: a loss module has the keys 'class' and 'params', found also {unknown}."
+            )
+        class_name = expect(required(payload, "class", path), str, path)
+        params = self.decode(expect(required(payload, "params", path), dict, path), f"{name}.params")
+        return build_loss_module(class_name, params, path)
 
     def decode_callbacks(self, obj: Any, name: str) -> list | None:
         """The ``callbacks`` parameter: restorable callbacks kept, file-writing ones dropped.
@@ -685,7 +760,13 @@ def decode_estimator(node: dict, loader: Loader) -> BaseEstimator:
     cls = known[class_name]
     params_json = expect(required(node, "params", loader.prefix), dict, where)
     accepted = inspect.signature(cls.__init__).parameters
-    unknown = sorted(set(params_json) - set(accepted) - {"self"})
+    # A class taking **kwargs (OperatorRegressor's module__<name>) says which names it accepts.
+    extra = getattr(cls, "_is_extra_parameter", None)
+    unknown = sorted(
+        name
+        for name in set(params_json) - set(accepted) - {"self"}
+        if not (extra is not None and isinstance(name, str) and extra(name))
+    )
     if unknown or "self" in params_json:
         raise ValueError(
             f"{where}: {class_name} has no parameters {unknown or ['self']}: the file was written by "
@@ -695,8 +776,14 @@ def decode_estimator(node: dict, loader: Loader) -> BaseEstimator:
     for name, value in params_json.items():
         if name == "callbacks":
             params[name] = loader.decode_callbacks(value, "params.callbacks")
+        elif name == "module":  # OperatorRegressor's torch module: a registered class, by name
+            params[name] = module_class(value, f"{loader.prefix}params.module")
+        elif name == "loss":  # a name, or a loss module of an allowed class
+            params[name] = loader.decode_loss(value, "params.loss")
         else:
             objects = optimizer_classes() if name == "optimizer" else None
+            if name.startswith("module__"):  # a module's argument may name a module class
+                objects = module_classes()
             params[name] = loader.decode(value, f"params.{name}", objects)
     # A parameter added after the file was written gets the value that rebuilds the model it holds.
     params = {**getattr(cls, "_legacy_parameters", {}), **params}

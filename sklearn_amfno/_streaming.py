@@ -127,17 +127,32 @@ class ChannelMoments:
         self.mean: np.ndarray | None = None
         self.m2: np.ndarray | None = None
 
-    def update(self, a: np.ndarray) -> None:
-        """Add a chunk ``(n, n_channels, ...)`` (channels on axis 1)."""
+    def update(self, a: np.ndarray, sample_weight: np.ndarray | None = None) -> None:
+        """Add a chunk ``(n, n_channels, ...)`` (channels on axis 1).
+
+        With ``sample_weight`` (one weight per sample of the chunk), every value of a sample
+        counts with its sample's weight: ``count`` is then the sum of the weights, and the
+        statistics are those of ``channel_statistics(..., sample_weight=...)``.
+        """
         if a.shape[0] == 0:
             return
         c = np.asarray(a, dtype=np.float64).copy()
         axes = tuple(d for d in range(c.ndim) if d != 1)
-        n_b = c.size // c.shape[1]
-        mean_b = c.mean(axis=axes)
-        c -= mean_b.reshape((1, -1) + (1,) * (c.ndim - 2))
-        np.square(c, out=c)
-        m2_b = c.sum(axis=axes)
+        if sample_weight is None:
+            n_b = c.size // c.shape[1]
+            mean_b = c.mean(axis=axes)
+            c -= mean_b.reshape((1, -1) + (1,) * (c.ndim - 2))
+            np.square(c, out=c)
+            m2_b = c.sum(axis=axes)
+        else:
+            w = np.asarray(sample_weight, dtype=np.float64).reshape((-1,) + (1,) * (c.ndim - 1))
+            n_b = float(w.sum()) * (c.size // (c.shape[0] * c.shape[1]))
+            if n_b == 0:
+                return  # a chunk of weight 0 adds nothing
+            mean_b = (c * w).sum(axis=axes) / n_b
+            c -= mean_b.reshape((1, -1) + (1,) * (c.ndim - 2))
+            np.square(c, out=c)
+            m2_b = (c * w).sum(axis=axes)
         if self.mean is None or self.m2 is None:
             self.count, self.mean, self.m2 = n_b, mean_b, m2_b
             return
@@ -200,6 +215,10 @@ class GridDataset(torch.utils.data.Dataset):
         self.x_statistics = x_statistics
         self.y_statistics = y_statistics
         self.target_norms = target_norms
+        #: Set by a weighted fit (``fit(..., sample_weight=...)``): item ``i`` then carries its
+        #: weight with its input, ``({"x": x, "sample_weight": w_i}, y)``, as skorch's dataset
+        #: of the in-memory arrays does.
+        self.sample_weight: np.ndarray | None = None
         self._sources = (_h5py_source(X), _h5py_source(y))
         self._pid = os.getpid()
 
@@ -214,7 +233,7 @@ class GridDataset(torch.utils.data.Dataset):
                 self.y = _reopen_h5py(self._sources[1])
             self._pid = os.getpid()
 
-    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+    def __getitem__(self, i: int) -> tuple[Any, np.ndarray]:
         self._local()
         check_map_intact(self.X, "X")
         check_map_intact(self.y, "y")
@@ -230,7 +249,50 @@ class GridDataset(torch.utils.data.Dataset):
         # file. Releasing costs tens of microseconds.
         release_pages(self.X)
         release_pages(self.y)
+        if self.sample_weight is not None:
+            return {"x": x, "sample_weight": np.float32(self.sample_weight[i])}, y
         return x, y
+
+    def _layout(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of X and y in the network's layout (channels first), float32: ``__getitem__``'s
+        conversion, for a chunk of samples."""
+        x = _as_float32(X)
+        x = x[:, np.newaxis] if self.channel_axis is None else np.moveaxis(x, -1, 1)
+        y = _as_float32(y)
+        if self.target_kind == "field":
+            y = np.moveaxis(y, -1, 1) if self.y_has_channels else y[:, np.newaxis]
+        elif self.target_kind == "scalar":
+            y = y.reshape(-1, 1)
+        return x, y
+
+    def weigh(self, sample_weight: np.ndarray, statistics: bool = True) -> None:
+        """Weight the samples: the items carry their weights and, with ``statistics``, the
+        scaling statistics become weighted ones (one more streaming pass over the data).
+
+        Parameters
+        ----------
+        sample_weight : ndarray of shape (n_samples,)
+            Validated weights (non-negative, finite, not all zero).
+        statistics : bool, default=True
+            Recompute the scaling statistics (a warm start keeps those of its first fit).
+        """
+        self.sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        if not statistics:
+            return
+        n = len(self)
+        rows = _rows_per_chunk(tuple(int(d) for d in self.X.shape))
+        x_moments, y_moments = ChannelMoments(), ChannelMoments()
+        for start in range(0, n, rows):
+            stop = min(n, start + rows)
+            check_map_intact(self.X, "X")
+            check_map_intact(self.y, "y")
+            x, y = self._layout(self.X[start:stop], self.y[start:stop])
+            x_moments.update(x, sample_weight[start:stop])
+            y_moments.update(y, sample_weight[start:stop])
+            del x, y
+            release_pages(self.X)
+            release_pages(self.y)
+        self.x_statistics, self.y_statistics = x_moments.statistics(), y_moments.statistics()
 
     def __getstate__(self) -> dict:
         # h5py objects do not pickle (spawned workers, joblib): keep where to reopen them.
@@ -318,19 +380,22 @@ def stream_fit_data(
     return dataset, fitted
 
 
-def target_norms(X: Any, y: Any) -> tuple[float, np.ndarray]:
+def target_norms(X: Any, y: Any, sample_weight: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """The typical target norm and the degenerate-sample mask, from arrays or a :class:`GridDataset`.
 
     Equal to ``metrics.typical_norm(y)`` and ``metrics.degenerate_target_mask(y,
-    reference_norm=...)``; a streamed fit takes the per-sample norms its pass computed.
+    reference_norm=...)``; a streamed fit takes the per-sample norms its pass computed. With
+    ``sample_weight``, the typical norm is the weighted root mean square (a sample of weight 0
+    counts for nothing) and samples of weight 0 are never reported as degenerate.
     """
     if isinstance(X, GridDataset):
         norms = X.target_norms
     else:
         a = np.asarray(y, dtype=float)
         norms = _sample_norms(a.reshape(len(a), -1))
-    typical = _root_mean_square(norms)
-    return typical, norms <= DEGENERATE_THRESHOLD * typical
+    typical = _root_mean_square(norms, sample_weight)
+    degenerate = norms <= DEGENERATE_THRESHOLD * typical
+    return typical, degenerate if sample_weight is None else degenerate & (sample_weight > 0)
 
 
 def stream_predict(

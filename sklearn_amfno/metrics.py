@@ -10,7 +10,8 @@
   derivatives);
 - scorers for :class:`~sklearn.model_selection.GridSearchCV`: ``relative_l2_scorer``,
   ``rollout_error_scorer``, ``spectral_high_error_scorer``, ``relative_h1_scorer`` (each the
-  negated error, so that greater is better).
+  negated error, so that greater is better), and :func:`field_scorer`, which makes any of
+  scikit-learn's scorers (``field_scorer("r2")``) score fields.
 
 Gridded arrays follow the package's data contract: ``(n_samples, *grid)`` with
 ``channel_axis=None``, or ``(n_samples, *grid, n_channels)`` with ``channel_axis=-1``, on 1-D,
@@ -30,15 +31,17 @@ otherwise pass silently through averages, comparisons and model selection.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import warnings
 
 import numpy as np
 from sklearn.exceptions import UndefinedMetricWarning
-from sklearn.metrics import make_scorer, r2_score
+from sklearn.metrics import get_scorer, make_scorer, r2_score
+from sklearn.utils.validation import _check_sample_weight
 
-from ._compat import POSITIVE_INT, Options, StrOptions, validate_params
+from ._compat import POSITIVE_INT, BaseScorer, Options, StrOptions, validate_params
 from .nn.losses import DEGENERATE_THRESHOLD
 
 
@@ -82,9 +85,23 @@ def _as_samples(y, name: str) -> np.ndarray:
     return y.reshape(len(y), -1)
 
 
-def _root_mean_square(norms: np.ndarray) -> float:
-    top = norms.max()
-    return float(np.sqrt(np.mean((norms / top) ** 2)) * top) if top > 0 else 0.0
+def _root_mean_square(norms: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
+    if sample_weight is None:
+        top = norms.max()
+        return float(np.sqrt(np.mean((norms / top) ** 2)) * top) if top > 0 else 0.0
+    # Weighted: a sample of weight 0 counts for nothing, one of weight k as k copies.
+    top = norms[sample_weight > 0].max()
+    return float(np.sqrt(np.average((norms / top) ** 2, weights=sample_weight)) * top) if top > 0 else 0.0
+
+
+def _weights(sample_weight, y: np.ndarray) -> np.ndarray | None:
+    """Checked sample weights (scikit-learn's rules: finite, non-negative, one per sample)."""
+    if sample_weight is None:
+        return None
+    weights = _check_sample_weight(sample_weight, y, dtype=np.float64, ensure_non_negative=True)
+    if not weights.any():
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return weights
 
 
 def typical_norm(y) -> float:
@@ -152,6 +169,7 @@ def relative_l2_error(
     *,
     multioutput: str = "uniform_average",
     rel_threshold: float = DEGENERATE_THRESHOLD,
+    sample_weight=None,
 ) -> float | np.ndarray:
     """Relative L2 error ``||y_pred - y_true|| / ||y_true||`` per sample, averaged.
 
@@ -176,6 +194,9 @@ def relative_l2_error(
     rel_threshold : float, default=1e-2
         Relative norm at or below which a true sample is degenerate (see
         :func:`degenerate_target_mask`).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights: the average over samples and the typical norm ``ref`` are weighted (a
+        sample of weight 0 counts for nothing, one of weight ``k`` as ``k`` copies).
 
     Returns
     -------
@@ -203,8 +224,11 @@ def relative_l2_error(
     true, pred = _as_samples(y_true, "y_true"), _as_samples(y_pred, "y_pred")
     with np.errstate(over="ignore"):
         diff = _sample_norms(pred - true)
-    errors = _relative_errors(diff, _sample_norms(true), rel_threshold, "relative_l2_error", "L2")
-    return errors if multioutput == "raw_values" else float(errors.mean())
+    weights = _weights(sample_weight, true)
+    errors = _relative_errors(
+        diff, _sample_norms(true), rel_threshold, "relative_l2_error", "L2", sample_weight=weights
+    )
+    return errors if multioutput == "raw_values" else float(np.average(errors, weights=weights))
 
 
 def _relative_errors(
@@ -215,14 +239,16 @@ def _relative_errors(
     norm: str,
     where: str = "",
     stacklevel: int = 3,
+    sample_weight: np.ndarray | None = None,
 ) -> np.ndarray:
     """``diff / norms`` per sample by the degenerate-target rule of :func:`relative_l2_error`.
 
-    A sample with ``norms <= rel_threshold * ref`` (``ref``: the root mean square of ``norms``) is
-    divided by ``ref`` instead; if ``ref`` is 0, by 1 (the absolute error), with a warning that
-    blames the caller of ``caller`` (``stacklevel=4`` behind :func:`validate_params`).
+    A sample with ``norms <= rel_threshold * ref`` (``ref``: the root mean square of ``norms``,
+    weighted by ``sample_weight``) is divided by ``ref`` instead; if ``ref`` is 0, by 1 (the
+    absolute error), with a warning that blames the caller of ``caller`` (``stacklevel=4``
+    behind :func:`validate_params`).
     """
-    ref = _root_mean_square(norms)
+    ref = _root_mean_square(norms, sample_weight)
     if ref == 0:
         warnings.warn(
             f"{caller}: every true sample is zero{where}, so the relative error is undefined; "
@@ -572,6 +598,7 @@ def _h1_norms(a: np.ndarray, n_dim: int) -> np.ndarray:
         "n_dim": _N_DIM,
         "channel_axis": _CHANNEL_AXIS,
         "multioutput": _MULTIOUTPUT,
+        "sample_weight": ["array-like", None],
     },
     prefer_skip_nested_validation=True,
 )
@@ -582,6 +609,7 @@ def relative_h1_error(
     n_dim: int | None = None,
     channel_axis: int | None = None,
     multioutput: str = "uniform_average",
+    sample_weight=None,
 ) -> float | np.ndarray:
     """Relative H1 (Sobolev) error per sample, averaged.
 
@@ -610,6 +638,8 @@ def relative_h1_error(
         ``None``: one channel, ``(n_samples, *grid)``; ``-1``: channels last.
     multioutput : {"uniform_average", "raw_values"}, default="uniform_average"
         ``"raw_values"`` returns the error of each sample.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights, as in :func:`relative_l2_error`.
 
     Returns
     -------
@@ -631,6 +661,7 @@ def relative_h1_error(
     true = _channels_first(y_true, n_dim, channel_axis)
     pred = _channels_first(y_pred, n_dim, channel_axis)
     n_dim = true.ndim - 2
+    weights = _weights(sample_weight, y_true)
     errors = _relative_errors(
         _h1_norms(pred - true, n_dim),
         _h1_norms(true, n_dim),
@@ -638,8 +669,9 @@ def relative_h1_error(
         "relative_h1_error",
         "H1",
         stacklevel=4,
+        sample_weight=weights,
     )
-    return errors if multioutput == "raw_values" else float(errors.mean())
+    return errors if multioutput == "raw_values" else float(np.average(errors, weights=weights))
 
 
 # -- scorers ---------------------------------------------------------------------------------------
@@ -695,3 +727,88 @@ spectral_high_error_scorer = make_scorer(_spectral_high_error, greater_is_better
 
 relative_h1_scorer = make_scorer(relative_h1_error, greater_is_better=False)
 """Scorer: the negated :func:`relative_h1_error`, for targets ``(n_samples, *grid)``."""
+
+
+class _FlatMetric:
+    """A metric of ``(y_true, y_pred)`` applied to both flattened to ``(n_samples, n_values)``.
+
+    Arrays of at most two axes pass unchanged, so the metric's own result on tables is kept.
+    A class (not a closure) so that scorers made from it pickle, for ``n_jobs`` searches.
+    """
+
+    def __init__(self, metric) -> None:
+        self.metric = metric
+        self.__name__ = f"field_{getattr(metric, '__name__', type(metric).__name__)}"
+        # The metric's own signature: scikit-learn reads it to tell whether a scorer takes
+        # sample_weight (searches forward fit's weights to such scorers).
+        self.__signature__ = inspect.signature(metric)
+
+    def __call__(self, y_true, y_pred, **kwargs):
+        return self.metric(_flat(y_true), _flat(y_pred), **kwargs)
+
+
+def _flat(y):
+    y = np.asarray(y)
+    return y.reshape(len(y), -1) if y.ndim > 2 else y
+
+
+def field_scorer(scoring):
+    """A scorer of scikit-learn that scores fields: ``field_scorer("r2")``.
+
+    scikit-learn's metrics take at most 2-D targets, so ``GridSearchCV(est, grid,
+    scoring="r2")`` fails on fields on 2-D and 3-D grids (or with channels): the search hands
+    ``r2_score`` the targets as sliced from ``y``, ``(n_samples, *grid)``, and ``r2_score``
+    refuses them ("Found array with dim 3, while dim <= 2 is required"). A scoring name resolves
+    to scikit-learn's own scorer, which no estimator can change, so the package cannot make the
+    name itself work; this makes the same scorer flatten the targets and the predictions to
+    ``(n_samples, n_values)`` first (as the estimators' ``score`` does). On targets of at most
+    two axes it gives the scorer's own value.
+
+    Parameters
+    ----------
+    scoring : str or scorer
+        A scorer name of scikit-learn (``"r2"``, ``"neg_mean_squared_error"``,
+        ``"explained_variance"``, ... see :func:`sklearn.metrics.get_scorer_names`) or a scorer
+        made by :func:`sklearn.metrics.make_scorer` (its metric and keyword arguments are kept;
+        a metadata request set on it is not: set it on the result).
+
+    Returns
+    -------
+    scorer : callable
+        A scorer (``make_scorer``'s) for ``scoring=``, in a dict of several scorers too. With
+        metadata routing, ``field_scorer("r2").set_score_request(sample_weight=True)`` weighs
+        the samples.
+
+    Notes
+    -----
+    ``"r2"`` averages the R² of the grid points uniformly (scikit-learn's default), where the
+    estimators' ``score`` (``scoring=None``) weighs them by their variance: a point of constant
+    target (a Dirichlet boundary) scores 1 or 0 in the first and does not count in the second.
+    ``field_scorer(make_scorer(r2_score, multioutput="variance_weighted"))`` gives the latter.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sklearn_amfno import FNORegressor
+    >>> from sklearn_amfno.datasets import make_darcy
+    >>> from sklearn_amfno.metrics import field_scorer
+    >>> X, y = make_darcy(16, resolution=8, random_state=0)       # fields on an 8 x 8 grid
+    >>> est = FNORegressor(n_modes=4, width=8, max_epochs=2, random_state=0)
+    >>> search = GridSearchCV(est, {"lr": [1e-3, 1e-2]}, scoring=field_scorer("r2"), cv=2)
+    >>> bool(np.isfinite(search.fit(X, y).cv_results_["mean_test_score"]).all())
+    True
+    """
+    scorer = get_scorer(scoring) if isinstance(scoring, str) else scoring
+    if not isinstance(scorer, BaseScorer):
+        raise TypeError(
+            "field_scorer expects a scorer name of scikit-learn (e.g. 'r2') or a scorer made by "
+            f"sklearn.metrics.make_scorer, got {scoring!r}."
+        )
+    # scikit-learn keeps a scorer's parts in private attributes, unchanged since 1.4.
+    return make_scorer(
+        _FlatMetric(scorer._score_func),
+        response_method=scorer._response_method,
+        greater_is_better=scorer._sign > 0,
+        **scorer._kwargs,
+    )

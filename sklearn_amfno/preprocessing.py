@@ -45,7 +45,9 @@ __all__ = [
 ]
 
 
-def channel_statistics(a: np.ndarray, axis: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def channel_statistics(
+    a: np.ndarray, axis: int = 1, sample_weight: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and scale of gridded data, over samples and grid.
 
     Parameters
@@ -54,6 +56,9 @@ def channel_statistics(a: np.ndarray, axis: int = 1) -> tuple[np.ndarray, np.nda
         Gridded data, e.g. ``(n_samples, n_channels, *grid)``.
     axis : int, default=1
         The channel axis.
+    sample_weight : ndarray of shape (n_samples,) or None, default=None
+        Weights of the samples (axis 0; not all zero): the weighted mean and standard deviation,
+        as for ``k`` copies of a sample of weight ``k`` (a sample of weight 0 counts for nothing).
 
     Returns
     -------
@@ -68,8 +73,18 @@ def channel_statistics(a: np.ndarray, axis: int = 1) -> tuple[np.ndarray, np.nda
     :class:`GridStandardScaler` both follow this one rule.
     """
     axes = tuple(d for d in range(a.ndim) if d != axis % a.ndim)
-    mean = a.mean(axis=axes, dtype=np.float64)
-    std = a.std(axis=axes, dtype=np.float64)
+    if sample_weight is None:
+        mean = a.mean(axis=axes, dtype=np.float64)
+        std = a.std(axis=axes, dtype=np.float64)
+        return mean, channel_scale(mean, std)
+    # Every value of a sample carries the sample's weight.
+    shape = [1] * a.ndim
+    shape[0] = -1
+    weights = np.broadcast_to(np.asarray(sample_weight, dtype=np.float64).reshape(shape), a.shape)
+    mean = np.average(a, axis=axes, weights=weights)
+    keep = [1] * a.ndim
+    keep[axis % a.ndim] = -1
+    std = np.sqrt(np.average((a - mean.reshape(keep)) ** 2, axis=axes, weights=weights))
     return mean, channel_scale(mean, std)
 
 

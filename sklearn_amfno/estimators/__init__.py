@@ -10,6 +10,7 @@ from ._ffno import FFNORegressor
 from ._fno import FNORegressor
 from ._lsm import LSMRegressor
 from ._oformer import OFormerRegressor
+from ._operator import OperatorRegressor
 from ._ufno import UFNORegressor
 
 __all__ = [
@@ -20,5 +21,6 @@ __all__ = [
     "FNORegressor",
     "LSMRegressor",
     "OFormerRegressor",
+    "OperatorRegressor",
     "UFNORegressor",
 ]

@@ -13,6 +13,7 @@ from .._compat import NON_NEGATIVE_REAL, POSITIVE_INT, StrOptions
 from .._data_contract import MAX_ABS_VALUE
 from .._persistence import SaveMixin
 from .._resources import device_memory
+from .._sample_weight import check_fit_sample_weight
 from .._training_checks import check_validation_split
 from ._amfno import AMFNORegressor
 
@@ -186,7 +187,7 @@ class AutoregressiveRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, Bas
 
     # -- fit ---------------------------------------------------------------------------------------
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train the one-step operator on windows of the trajectories ``[X, y]``.
 
         Parameters
@@ -195,6 +196,10 @@ class AutoregressiveRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, Bas
             The first ``n_in`` frames of each trajectory, frame-major.
         y : array-like of shape (n_samples, *grid, n_frames * n_fields)
             The following frames, on X's grid, ``n_frames >= n_steps_out``.
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            One weight per **trajectory**, given to each of its windows (the inner estimator's
+            ``sample_weight``, with its rules: a weight 0 drops the trajectory, equal weights fit
+            as none).
 
         Returns
         -------
@@ -214,6 +219,7 @@ class AutoregressiveRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, Bas
                 f"y holds {n_out} frames, fewer than n_steps_out={self.n_steps_out}: a training window "
                 "needs n_steps_out target frames."
             )
+        weights = check_fit_sample_weight(sample_weight, len(X))
         estimator = AMFNORegressor() if self.estimator is None else self.estimator
         inner = clone(estimator).set_params(channel_axis=-1)
         f, s = self.n_fields, self.n_steps_out
@@ -252,6 +258,8 @@ class AutoregressiveRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, Bas
             rollout_steps=steps,
             pushforward=self.training == "pushforward",
             input_noise=float(self.input_noise),
+            # The windows are cut start by start, each over all trajectories (above).
+            sample_weight=None if weights is None else np.tile(weights, len(starts)),
         )
         self.estimator_ = inner
         self.n_in_, self.n_frames_out_ = n_in, n_out

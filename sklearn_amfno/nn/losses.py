@@ -6,7 +6,13 @@
   ``H1Loss``), equal to :func:`sklearn_amfno.metrics.relative_h1_error` on periodic data;
 - :class:`ScaledMSELoss`: the mean squared error of standardised (per-sample) targets;
 - :class:`StepwiseLoss`: a per-step loss summed over the steps of a rollout;
-- :class:`LastStepLoss`: a per-step loss of the last step of a pushforward prediction.
+- :class:`LastStepLoss`: a per-step loss of the last step of a pushforward prediction;
+- :class:`SampleWeightedLoss`: the weighted mean over samples of a per-sample criterion
+  (the estimators' ``fit(X, y, sample_weight=...)``).
+
+Every criterion here takes ``reduction`` as torch's losses do: ``"mean"`` (the default) returns
+the mean over the batch, ``"none"`` one loss per sample, ``(n_samples,)`` (the relative errors
+have no elementwise form, so ``"none"`` is per sample here, where torch's is per element).
 
 Degenerate targets
 ------------------
@@ -44,6 +50,21 @@ Per-sample norms of ordinary operator-learning data stay within a factor of ~10 
 square (``make_heat``: 0.11 to 2.1), so 1 % leaves ordinary samples untouched, while a sample
 below it would count more than 100 times a typical one in the relative error.
 """
+
+
+REDUCTIONS = ("mean", "none")
+"""The ``reduction`` values of the criteria here: the batch mean, or one loss per sample."""
+
+
+def _check_reduction(reduction: str) -> str:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be 'mean' or 'none' (one loss per sample), got {reduction!r}.")
+    return reduction
+
+
+def _reduce(per_sample: torch.Tensor, reduction: str) -> torch.Tensor:
+    """The batch mean of per-sample losses, or the losses themselves (``reduction="none"``)."""
+    return per_sample.mean() if reduction == "mean" else per_sample
 
 
 def relative_l2_denominators(
@@ -99,6 +120,8 @@ class RelativeL2Loss(nn.Module):
         :func:`sklearn_amfno.metrics.typical_norm`). ``None``: that of each batch. A fixed value
         makes the rule independent of how samples are batched (a batch holding only a zero
         target is then still measured in units of a typical target).
+    reduction : {"mean", "none"}, default="mean"
+        ``"mean"``: the mean over the batch; ``"none"``: one loss per sample.
 
     Examples
     --------
@@ -115,11 +138,13 @@ class RelativeL2Loss(nn.Module):
         eps: float = 1e-12,
         rel_threshold: float = DEGENERATE_THRESHOLD,
         reference_norm: float | None = None,
+        reduction: str = "mean",
     ) -> None:
         super().__init__()
         self.eps = eps
         self.rel_threshold = rel_threshold
         self.reference_norm = reference_norm
+        self.reduction = _check_reduction(reduction)
 
     def _ratios(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """``||pred_i - y_i||`` over the denominators, per sample (inputs flattened)."""
@@ -138,12 +163,12 @@ class RelativeL2Loss(nn.Module):
 
         Returns
         -------
-        loss : torch.Tensor of shape ()
-            The loss, a scalar.
+        loss : torch.Tensor of shape () or (n_samples,)
+            The loss, a scalar; each sample's with ``reduction="none"``.
         """
         pred, target = pred.flatten(1), target.flatten(1)
         if target.dtype == torch.float64 or target.shape[1] == 0:
-            return self._ratios(pred, target).mean()
+            return _reduce(self._ratios(pred, target), self.reduction)
         # In float32 the squares of the norms overflow beyond |y| ~ 1e19 (and underflow below
         # ~1e-19), and pred - y may overflow: such a batch is measured in float64. Both are
         # computed and one is selected, so that no value is read back from the device; an
@@ -162,7 +187,7 @@ class RelativeL2Loss(nn.Module):
         wide = self._ratios(
             torch.where(ordinary, zero, pred).double(), torch.where(ordinary, zero, target).double()
         )
-        return torch.where(ordinary, narrow, wide.to(narrow.dtype)).mean()
+        return _reduce(torch.where(ordinary, narrow, wide.to(narrow.dtype)), self.reduction)
 
 
 def _axis_flags(periodic: bool | Sequence[bool], n_dim: int) -> tuple[bool, ...]:
@@ -269,6 +294,8 @@ class RelativeH1Loss(nn.Module):
         Relative H1 norm at or below which a target sample is degenerate.
     reference_norm : float or None, default=None
         A fixed typical target **H1** norm; ``None``: that of each batch.
+    reduction : {"mean", "none"}, default="mean"
+        ``"mean"``: the mean over the batch; ``"none"``: one loss per sample.
 
     Examples
     --------
@@ -290,12 +317,14 @@ class RelativeH1Loss(nn.Module):
         eps: float = 1e-12,
         rel_threshold: float = DEGENERATE_THRESHOLD,
         reference_norm: float | None = None,
+        reduction: str = "mean",
     ) -> None:
         super().__init__()
         self.periodic = periodic
         self.eps = eps
         self.rel_threshold = rel_threshold
         self.reference_norm = reference_norm
+        self.reduction = _check_reduction(reduction)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """The mean relative H1 error of the batch (1 to 3 grid axes).
@@ -309,8 +338,8 @@ class RelativeH1Loss(nn.Module):
 
         Returns
         -------
-        loss : torch.Tensor of shape ()
-            The loss, a scalar.
+        loss : torch.Tensor of shape () or (n_samples,)
+            The loss, a scalar; each sample's with ``reduction="none"``.
         """
         if target.ndim not in (3, 4, 5) or pred.shape != target.shape:
             raise ValueError(
@@ -320,7 +349,8 @@ class RelativeH1Loss(nn.Module):
         denominators = relative_l2_denominators(
             h1_norms(target, self.periodic), self.rel_threshold, self.reference_norm
         )
-        return (h1_norms(pred - target, self.periodic) / (denominators + self.eps)).mean()
+        ratios = h1_norms(pred - target, self.periodic) / (denominators + self.eps)
+        return _reduce(ratios, self.reduction)
 
 
 class ScaledMSELoss(nn.Module):
@@ -335,13 +365,22 @@ class ScaledMSELoss(nn.Module):
     ----------
     scale : torch.Tensor or float, default=1.0
         The targets' scale (broadcast against them), e.g. their standard deviation.
+    reduction : {"mean", "none"}, default="mean"
+        ``"mean"``: the mean over every value of the batch; ``"none"``: the mean over each
+        sample's values, one loss per sample (their mean is the ``"mean"`` loss).
     """
 
     scale: torch.Tensor
 
-    def __init__(self, scale: torch.Tensor | float = 1.0) -> None:
+    def __init__(self, scale: torch.Tensor | float = 1.0, reduction: str = "mean") -> None:
         super().__init__()
         self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
+        self.reduction = _check_reduction(reduction)
+
+    def _reduce(self, squares: torch.Tensor) -> torch.Tensor:
+        if self.reduction == "mean":
+            return squares.mean()
+        return squares.flatten(1).mean(1) if squares.ndim > 1 else squares
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """The mean squared error of ``(pred - target) / scale``.
@@ -355,24 +394,24 @@ class ScaledMSELoss(nn.Module):
 
         Returns
         -------
-        loss : torch.Tensor of shape ()
-            The loss, a scalar.
+        loss : torch.Tensor of shape () or (n_samples,)
+            The loss, a scalar; each sample's with ``reduction="none"``.
         """
         if target.dtype == torch.float64:
-            return (((pred - target) / self.scale) ** 2).mean()
+            return self._reduce(((pred - target) / self.scale) ** 2)
         with torch.no_grad():
-            ordinary = torch.isfinite((((pred - target) / self.scale) ** 2).mean())
+            ordinary = torch.isfinite(self._reduce(((pred - target) / self.scale) ** 2)).all()
         zero = torch.zeros((), dtype=target.dtype, device=target.device)
-        narrow = (
+        narrow = self._reduce(
             ((torch.where(ordinary, pred, zero) - torch.where(ordinary, target, zero)) / self.scale) ** 2
-        ).mean()
-        wide = (
+        )
+        wide = self._reduce(
             (
                 (torch.where(ordinary, zero, pred).double() - torch.where(ordinary, zero, target).double())
                 / self.scale.double()
             )
             ** 2
-        ).mean()
+        )
         return torch.where(ordinary, narrow, wide.to(narrow.dtype))
 
 
@@ -407,8 +446,8 @@ class StepwiseLoss(nn.Module):
 
         Returns
         -------
-        loss : torch.Tensor of shape ()
-            The loss, a scalar.
+        loss : torch.Tensor
+            The loss: a scalar, or one per sample when ``criterion`` gives per-sample losses.
         """
         total = pred.new_zeros(())
         for p, t in zip(pred.chunk(self.n_steps, dim=1), target.chunk(self.n_steps, dim=1)):
@@ -447,8 +486,8 @@ class LastStepLoss(nn.Module):
 
         Returns
         -------
-        loss : torch.Tensor of shape ()
-            The loss, a scalar.
+        loss : torch.Tensor
+            ``criterion``'s value: a scalar, or one per sample for a per-sample criterion.
         """
         width = target.shape[1] // self.n_steps
         steps_ok = width * self.n_steps == target.shape[1]
@@ -459,3 +498,93 @@ class LastStepLoss(nn.Module):
             )
         stop = pred.shape[1]
         return self.criterion(pred[:, stop - width :], target[:, stop - width : stop])
+
+
+class SampleWeightedLoss(nn.Module):
+    """The weighted mean over samples of a criterion's per-sample losses (sample weights).
+
+    ``criterion(pred, target)`` must return one loss per sample, ``(n_samples,)`` (the criteria
+    here with ``reduction="none"``), or one per value, of ``pred``'s shape (torch's losses with
+    ``reduction="none"``), whose mean over every axis but the first is the sample's loss. The
+    weighted loss of a batch is ``mean_i(w_i * l_i)``: the estimators pass weights divided by
+    their mean over the data being fitted (the training or the validation split), so that the
+    batch's value is an unbiased estimate of the weighted mean ``sum_i w_i l_i / sum_i w_i`` over
+    those data, and equal to it for a batch holding all of them (scikit-learn's normalisation:
+    weights ``c * w`` fit as ``w``, a weight 0 drops the sample, an integer weight ``k`` counts
+    as ``k`` copies). Without weights it is the plain mean of the per-sample losses.
+
+    Parameters
+    ----------
+    criterion : torch.nn.Module
+        A per-sample (or per-value) criterion.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_amfno.nn.losses import RelativeL2Loss, SampleWeightedLoss
+    >>> y = torch.tensor([[3.0, 4.0], [6.0, 8.0]])
+    >>> pred = y * torch.tensor([[1.1], [1.2]])                # relative errors 0.1 and 0.2
+    >>> loss = SampleWeightedLoss(RelativeL2Loss(reduction="none"))
+    >>> round(loss(pred, y).item(), 6)
+    0.15
+    >>> round(loss(pred, y, sample_weight=torch.tensor([1.5, 0.5])).item(), 6)  # mean weight 1
+    0.125
+    """
+
+    def __init__(self, criterion: nn.Module) -> None:
+        super().__init__()
+        self.criterion = criterion
+
+    def forward(
+        self, pred: torch.Tensor, target: torch.Tensor, sample_weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The (weighted) mean over the batch of the per-sample losses.
+
+        Parameters
+        ----------
+        pred : torch.Tensor of shape (n_samples, ...)
+            Predictions.
+        target : torch.Tensor of shape (n_samples, ...)
+            Targets.
+        sample_weight : torch.Tensor of shape (n_samples,) or None, default=None
+            Non-negative weights, normalised by the caller (see above); ``None``: all equal.
+
+        Returns
+        -------
+        loss : torch.Tensor of shape ()
+            The loss, a scalar.
+        """
+        losses = per_sample_losses(self.criterion(pred, target), pred, type(self.criterion).__name__)
+        if sample_weight is None:
+            return losses.mean()
+        return (losses * sample_weight.to(device=losses.device, dtype=losses.dtype)).mean()
+
+
+def per_sample_losses(losses: torch.Tensor, pred: torch.Tensor, name: str = "the loss") -> torch.Tensor:
+    """One loss per sample from a criterion's ``reduction="none"`` output.
+
+    Parameters
+    ----------
+    losses : torch.Tensor
+        Per-sample losses ``(n_samples,)``, or per-value losses of ``pred``'s shape (averaged
+        over every axis but the first).
+    pred : torch.Tensor of shape (n_samples, ...)
+        The prediction the losses were computed for.
+    name : str, default="the loss"
+        The criterion's name, for the error message.
+
+    Returns
+    -------
+    torch.Tensor of shape (n_samples,)
+    """
+    n = pred.shape[0]
+    if isinstance(losses, torch.Tensor) and losses.shape == pred.shape and losses.ndim > 1:
+        return losses.flatten(1).mean(1)
+    if isinstance(losses, torch.Tensor) and losses.shape == (n,):
+        return losses
+    shape = tuple(losses.shape) if isinstance(losses, torch.Tensor) else type(losses).__name__
+    raise ValueError(
+        f"{name} with reduction='none' must return one loss per sample, shape ({n},), or one per "
+        f"value, the prediction's shape {tuple(pred.shape)}; got {shape}. Sample weights need "
+        "per-sample losses."
+    )
