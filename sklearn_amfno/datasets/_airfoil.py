@@ -23,6 +23,7 @@ residual.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -30,7 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 from joblib import Memory
 from scipy.optimize import brentq
-from scipy.sparse.linalg import splu
+from scipy.sparse.linalg import LinearOperator, gmres, splu
 from sklearn.utils import Bunch, check_random_state
 
 from .._compat import POSITIVE_INT, RANDOM_STATE, StrOptions, finite_interval, validate_params
@@ -344,6 +345,69 @@ def _force_change(forces: list, window: int = FORCE_WINDOW) -> float:
     return float(np.max(recent.max(axis=0) - recent.min(axis=0)))
 
 
+# scipy < 1.12 names GMRES's relative tolerance ``tol``.
+_GMRES_RTOL = "rtol" if "rtol" in inspect.signature(gmres).parameters else "tol"
+
+
+def _flat(a: np.ndarray) -> np.ndarray:
+    """``(4, nic, njc)`` -> the unknowns' order of the matrix (cell-major, 4 per cell)."""
+    return np.moveaxis(a, 0, -1).ravel()
+
+
+def _unflat(v: np.ndarray, scheme: _Scheme) -> np.ndarray:
+    return np.moveaxis(v.reshape(scheme.nic, scheme.njc, 4), -1, 0)
+
+
+class _Factor:
+    """The first-order matrix's LU in single precision (MMD on A^T A): 1.5x faster to factorise
+    and solve than in double precision with COLAMD, and it is only a preconditioner (and a
+    pseudo-time step of the first-order phase), where a 1e-3 relative error costs nothing."""
+
+    def __init__(self, matrix: sp.csc_matrix) -> None:
+        self.lu = splu(matrix.astype(np.float32), permc_spec="MMD_ATA")
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        return self.lu.solve(b.astype(np.float32)).astype(np.float64)
+
+
+def _newton_krylov_step(
+    scheme: _Scheme,
+    u: np.ndarray,
+    r: np.ndarray,
+    lu: _Factor,
+    diagonal: np.ndarray,
+    rtol: float = 0.05,
+    restart: int = 20,
+) -> np.ndarray:
+    """Solve ``(diag + dR2/du) du = -R2`` by GMRES, preconditioned by the first-order LU.
+
+    The second-order Jacobian is applied matrix-free (a directional difference of the residual),
+    so the step is Newton's for the scheme that is being converged, not for the first-order one:
+    defect correction with the first-order matrix alone converges linearly, and at the strong
+    shocks of the most cambered shapes the lift then drifts for hundreds of steps or the
+    iteration stalls (3 of 6 samples at the defaults); with these steps all converged.
+    """
+    dg = np.repeat(diagonal.ravel(), 4)
+    scale = np.maximum(np.abs(u).reshape(4, -1).max(axis=1), 1.0)[:, None, None]
+    rhs = -_flat(r)
+
+    def apply(v: np.ndarray) -> np.ndarray:
+        dv = _unflat(v, scheme)
+        size = float(np.sqrt(np.mean((dv / scale) ** 2)))
+        if size == 0.0:
+            return dg * v
+        h = 1e-7 / size
+        return dg * v + _flat(scheme.residual(u + h * dv, 2) - r) / h
+
+    n = rhs.size
+    operator = LinearOperator((n, n), matvec=apply, dtype=np.float64)
+    preconditioner = LinearOperator((n, n), matvec=lu.solve, dtype=np.float64)
+    # An inexact Newton step: ``restart`` Krylov vectors (one cycle) or the residual reduced by
+    # ``rtol``, whichever first; 20 and 0.05 cost about 20 residuals and preconditioner solves.
+    x, _ = gmres(operator, rhs, M=preconditioner, restart=restart, maxiter=1, **{_GMRES_RTOL: rtol})
+    return _unflat(x, scheme)
+
+
 def _steady_state(
     scheme: _Scheme,
     tol: float,
@@ -351,7 +415,7 @@ def _steady_state(
     force_tol: float = 1e-5,
     force_residual: float = 1e-4,
     cfl_start: float = 5.0,
-    cfl_max: float = 200.0,
+    cfl_max: float = 2000.0,
 ) -> tuple[np.ndarray, str, np.ndarray, int, int, float]:
     """Implicit pseudo-time stepping to ``residual <= tol`` (relative to the impulsive start's).
 
@@ -410,16 +474,21 @@ def _steady_state(
             scale, damped = 0.1 * scale, 0
             cfl *= 0.1
         if lu is None or (cfl > 4 * cfl_lu and cfl_lu < cfl_max) or stalled or stuck:
-            lu = splu(scheme.matrix(u, scheme.spectral_radius(u) / cfl), permc_spec="COLAMD")
+            lu = _Factor(scheme.matrix(u, scheme.spectral_radius(u) / cfl))
             cfl_lu, last_factor, n_factor = cfl, it, n_factor + 1
-        du = np.moveaxis(lu.solve(-np.moveaxis(r, 0, -1).ravel()).reshape(scheme.nic, scheme.njc, 4), -1, 0)
+        if order == 1:
+            du = _unflat(lu.solve(-_flat(r)), scheme)
+        else:
+            du = _newton_krylov_step(scheme, u, r, lu, scheme.spectral_radius(u) / cfl)
         # Damp a step that would change a density or pressure by more than 20 %.
         w, w_new = _primitive(u), _primitive(u + du)
         with np.errstate(invalid="ignore"):
             change = max(np.max(np.abs(w_new[0] / w[0] - 1)), np.max(np.abs(w_new[3] / w[3] - 1)))
         theta = 0.01 if not np.isfinite(change) else min(1.0, 0.2 / max(change, 1e-300))
         u = u + theta * du
-        damped = damped + 1 if theta < 0.05 and res < 1e-2 * phase_history[0] else 0
+        # Counted from the eleventh step of a phase (the impulsive start is always damped): a
+        # count that waited for the residual to fall would never start where it stalls early.
+        damped = damped + 1 if theta < 0.05 and len(phase_history) > 10 else 0
     history = np.asarray(history if history else [res]) / max(reference, 1e-300)
     return u, converged, history, it, n_factor, _force_change(forces)
 

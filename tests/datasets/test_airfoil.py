@@ -40,7 +40,9 @@ def test_free_stream_is_preserved_on_the_curvilinear_mesh(displacements, grid):
 
 # -- symmetry -------------------------------------------------------------------------------------
 def test_symmetric_airfoil_gives_symmetric_fields():
-    flow = solve_airfoil(resolution=SMALL, mach=0.8)
+    # The Newton-Krylov steps (GMRES, a single-precision preconditioner) keep the symmetry only to
+    # the level of the remaining residual (4e-8 at tol=1e-6, 2e-9 at tol=1e-9): converge it tightly.
+    flow = solve_airfoil(resolution=SMALL, mach=0.8, tol=1e-9, force_tol=0)
     np.testing.assert_allclose(flow.y, -flow.y[::-1], atol=1e-14)
     np.testing.assert_allclose(flow.x, flow.x[::-1], atol=1e-14)
     for name in ("density", "velocity_x", "pressure", "mach"):
@@ -274,3 +276,38 @@ def test_save_geofno_airfoil_round_trip(tmp_path):
     np.testing.assert_array_equal(X_read, X)
     np.testing.assert_array_equal(mach, y[..., 4])  # the default output, the Mach number
     np.testing.assert_array_equal(load_geofno(tmp_path, "airfoil", fields=FIELDS)[1], y)
+
+
+# -- the Newton-Krylov step of the second-order phase -----------------------------------------------
+def test_newton_krylov_step_is_newton_s_step_for_the_second_order_scheme():
+    # The step solves (diag + dR2/du) du = -R2, the second-order residual's Jacobian applied by
+    # directional differences, to GMRES's tolerance; the first-order matrix's own step (defect
+    # correction, the previous iteration) leaves ten times more of the linearised residual.
+    from sklearn_amfno.datasets._airfoil import _c_grid, _Factor, _flat, _newton_krylov_step, _Scheme, _unflat
+
+    nodes = _c_grid(np.asarray(MORPHED), *SMALL, 20.0)
+    scheme = _Scheme(nodes, 0.8, 1.0)
+    centres = 0.25 * (nodes[:-1, :-1] + nodes[1:, :-1] + nodes[:-1, 1:] + nodes[1:, 1:])
+    bump = 0.05 * np.sin(0.15 * centres[..., 0] + 1.0) * np.cos(0.1 * centres[..., 1])
+    u = scheme.u_inf[:, None, None] * (1.0 + bump * np.array([1.0, 2.0, -1.5, 0.5])[:, None, None])
+    r = scheme.residual(u, 2)
+    diagonal = scheme.spectral_radius(u) / 50.0  # Courant number 50
+    lu = _Factor(scheme.matrix(u, diagonal))
+
+    def linearised_residual(step):
+        h = 1e-7 / np.sqrt(np.mean(step**2))
+        linear = diagonal * step + (scheme.residual(u + h * step, 2) - r) / h + r
+        return np.linalg.norm(_flat(linear)) / np.linalg.norm(_flat(r))
+
+    newton = linearised_residual(_newton_krylov_step(scheme, u, r, lu, diagonal))
+    defect_correction = linearised_residual(_unflat(lu.solve(-_flat(r)), scheme))
+    assert newton <= 0.05 and newton <= 0.2 * defect_correction, (newton, defect_correction)
+
+
+def test_morphed_transonic_samples_converge_on_the_residual():
+    # With Newton-Krylov steps every sample meets the residual criterion; the first-order matrix's
+    # defect correction needed the force criterion for 3 of these 6 (a residual held at 1e-5 to
+    # 1e-4) and did not converge 3 of the 6 at 221 x 51 (docs/datasets.md).
+    _, _, info = make_airfoil(6, SMALL, return_info=True, random_state=0)
+    assert list(info.criterion) == ["residual"] * 6
+    assert np.all(info.residual <= 1e-6)
