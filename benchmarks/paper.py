@@ -6,7 +6,8 @@
 
 Tables (``--only`` takes their names):
 
-1. ``accuracy``: every model on every problem, test relative L2 error, mean +- std over the seeds
+1. ``accuracy``: every model on every problem (Burgers, Darcy, Navier-Stokes, CFD-1D, CFD-2D,
+   and the Geo-FNO Airfoil and Pipe on body-fitted meshes), test relative L2 error, mean +- std over the seeds
    (the rollout problems: the mean over the rolled-out frames of ``metrics.rollout_error``), the
    paper's Table 2 beside it where we have it.
 2. ``cost``: parameters, seconds per epoch and peak memory on Darcy 64 x 64 (the paper's appendix
@@ -82,7 +83,12 @@ PROBLEMS: dict[str, str] = {
     "ns": "Navier-Stokes 2-D",
     "cfd1d": "CFD-1D",
     "cfd2d": "CFD-2D",
+    "airfoil": "Airfoil",
+    "pipe": "Pipe",
 }
+
+#: Problems on a body-fitted grid: the input is the mesh ``(n, H, W, 2)``, channels last.
+MESH_PROBLEMS = ("airfoil", "pipe")
 
 #: Rows of the basis ablation: label -> ``basis`` value (None: "no embedding", see
 #: :func:`no_embedding_basis`).
@@ -106,7 +112,7 @@ GENERATOR_MISSING = "generator missing"
 # (hundreds of epochs on a GPU, full resolution) differ from the reduced runs here, so the two
 # columns show orders of magnitude and rankings, not a reproduction.
 PAPER_TABLE2: dict[str, dict[str, float | None]] = {
-    label: {"darcy": None, "ns": None, "cfd1d": None, "cfd2d": None} for label in ROWS
+    label: {key: None for key in ("darcy", "airfoil", "pipe", "ns", "cfd1d", "cfd2d")} for label in ROWS
 }
 #: Problems the paper has no benchmark for.
 NOT_IN_PAPER = {"burgers"}
@@ -129,6 +135,8 @@ SIZES: dict[str, dict] = {
         "ns": {"n_train": 16, "n_test": 8, "resolution": 32, "n_steps_in": 10, "n_steps_out": 10},
         "cfd1d": {"n_train": 40, "n_test": 10, "resolution": 128, "n_steps_in": 10, "n_steps_out": 5},
         "cfd2d": {"n_train": 16, "n_test": 8, "resolution": 32, "n_steps_in": 10, "n_steps_out": 5},
+        "airfoil": {"n_train": 64, "n_test": 16, "resolution": (111, 26)},
+        "pipe": {"n_train": 96, "n_test": 32, "resolution": 33},
         "spectral": {"n_train": 64, "n_test": 32, "resolution": 64},
         "cost": {"resolution": 64, "n_samples": 64, "epochs": 3, "width": None, "batch_size": 32},
     },
@@ -142,6 +150,8 @@ SIZES: dict[str, dict] = {
         "ns": {"n_train": 8, "n_test": 4, "resolution": 16, "n_steps_in": 10, "n_steps_out": 4},
         "cfd1d": {"n_train": 8, "n_test": 4, "resolution": 64, "n_steps_in": 10, "n_steps_out": 4},
         "cfd2d": {"n_train": 6, "n_test": 4, "resolution": 16, "n_steps_in": 10, "n_steps_out": 2},
+        "airfoil": {"n_train": 16, "n_test": 4, "resolution": (61, 15)},
+        "pipe": {"n_train": 32, "n_test": 8, "resolution": 17},
         "spectral": {"n_train": 32, "n_test": 16, "resolution": 32},
         "cost": {"resolution": 64, "n_samples": 16, "epochs": 2, "width": 8, "batch_size": 8},
     },
@@ -155,10 +165,17 @@ SIZES: dict[str, dict] = {
         "ns": {"n_train": 2, "n_test": 2, "resolution": 8, "n_steps_in": 2, "n_steps_out": 2},
         "cfd1d": {"n_train": 2, "n_test": 2, "resolution": 16, "n_steps_in": 2, "n_steps_out": 2},
         "cfd2d": {"n_train": 2, "n_test": 2, "resolution": 8, "n_steps_in": 2, "n_steps_out": 1},
+        # Mach 0.5: subsonic flow converges in a few steps on the smallest C-grid.
+        "airfoil": {"n_train": 2, "n_test": 2, "resolution": (41, 9), "mach": 0.5},
+        "pipe": {"n_train": 2, "n_test": 2, "resolution": 9},
         "spectral": {"n_train": 4, "n_test": 2, "resolution": 16},
         "cost": {"resolution": 16, "n_samples": 4, "epochs": 2, "width": 8, "batch_size": 4},
     },
 }
+
+#: A joblib cache directory for the generated Airfoil and Pipe data (their solvers take seconds
+#: per sample): ``SKLEARN_AMFNO_BENCH_CACHE=dir python benchmarks/paper.py`` generates each set once.
+DATA_CACHE = os.environ.get("SKLEARN_AMFNO_BENCH_CACHE") or None
 
 #: Navier-Stokes viscosity (FNO's middle setting; the generator's default is 1e-3).
 NS_VISCOSITY = 1e-4
@@ -193,6 +210,8 @@ class Problem:
     X_fine: np.ndarray | None = None
     y_fine: np.ndarray | None = None
     description: str = ""
+    #: Estimator parameters the data need (the mesh problems: ``channel_axis=-1``).
+    estimator_params: dict = field(default_factory=dict)
 
 
 def cfd_2d_generator() -> Callable | None:
@@ -259,7 +278,30 @@ def make_problem(key: str, size: dict, seed: int) -> Problem:
         )
         desc = f"make_cfd_2d({n}, {res}, n_steps_in={size['n_steps_in']}, n_steps_out={size['n_steps_out']})"
         return Problem(key, *_split(X, y, n_train), n_fields=4, description=desc)
+    if key == "airfoil":
+        options = {"mach": size["mach"]} if "mach" in size else {}
+        X, y = datasets.make_airfoil(n, tuple(res), random_state=seed, memory=DATA_CACHE, **options)
+        desc = f"make_airfoil({n}, {tuple(res)}{''.join(f', {k}={v}' for k, v in options.items())})"
+        return Problem(key, *_split(X, y, n_train), description=desc, estimator_params={"channel_axis": -1})
+    if key == "pipe":
+        X, y = datasets.make_pipe(n, res, random_state=seed, memory=DATA_CACHE)
+        desc = f"make_pipe({n}, {res})"
+        return Problem(key, *_split(X, y, n_train), description=desc, estimator_params={"channel_axis": -1})
     raise ValueError(f"unknown problem {key!r}")
+
+
+def grid_points(size: dict, key: str) -> int:
+    """Points of ``key``'s grid at ``size`` (its resolution per axis, or a per-axis tuple)."""
+    res = size["resolution"]
+    if isinstance(res, (tuple, list)):
+        return math.prod(res)
+    return res ** (2 if key in ("darcy", "ns", "cfd2d", "spectral", *MESH_PROBLEMS) else 1)
+
+
+def modes_per_axis(size: dict) -> int:
+    """The fewest Fourier modes along an axis of the grid (``n // 2 + 1``)."""
+    res = size["resolution"]
+    return min(res) // 2 + 1 if isinstance(res, (tuple, list)) else res // 2 + 1
 
 
 # ------------------------------------------------------------------------------------------------
@@ -323,7 +365,7 @@ def fit_eval(
 
     out: dict = {"label": label, "problem": problem.key, "seed": seed, **{k: v for k, v in overrides.items()}}
     try:
-        est = make_estimator(label, budget, seed, rows, **overrides)
+        est = make_estimator(label, budget, seed, rows, **{**problem.estimator_params, **overrides})
         if problem.n_fields is not None:
             est = AutoregressiveRegressor(est, n_fields=problem.n_fields)
 
@@ -434,8 +476,12 @@ class TableOutput:
 class Run:
     """Generated data and finished fits, shared by the tables so that no fit runs twice."""
 
-    def __init__(self, sizes: dict, seeds: list[int], budget: Budget, rows: list[str]):
+    def __init__(
+        self, sizes: dict, seeds: list[int], budget: Budget, rows: list[str], problems: Sequence[str] = ()
+    ):
         self.sizes, self.seeds, self.budget, self.rows = sizes, seeds, budget, rows
+        #: The accuracy table's columns (all of PROBLEMS unless ``--problems`` chose some).
+        self.problems = list(problems) or list(PROBLEMS)
         self._data: dict = {}
         self._fits: dict = {}
         self.data_s: dict[str, float] = {}
@@ -494,7 +540,7 @@ def _problem_sizes_note(run: Run, keys: Sequence[str]) -> str:
 def table_accuracy(run: Run) -> TableOutput:
     have_cfd_2d = cfd_2d_generator() is not None
     results: dict[tuple[str, str], list[dict]] = {}
-    for key in PROBLEMS:
+    for key in run.problems:
         if key == "cfd2d" and not have_cfd_2d:
             continue
         for seed in run.seeds:
@@ -510,12 +556,12 @@ def table_accuracy(run: Run) -> TableOutput:
                 results.setdefault((key, label), []).append(run.fit(key, label, seed))
 
     header = ["model"]
-    for title in PROBLEMS.values():
+    for title in (PROBLEMS[k] for k in run.problems):
         header += [title, f"{title} (paper)"]
     md_rows, csv_rows = [], []
     for label in run.rows:
         row = [label]
-        for key in PROBLEMS:
+        for key in run.problems:
             if key == "cfd2d" and not have_cfd_2d:
                 ours = GENERATOR_MISSING
                 s = {"mean": None, "std": None, "n": 0, "failed": "", "values": []}
@@ -549,15 +595,18 @@ def table_accuracy(run: Run) -> TableOutput:
         + " and otherwise its defaults (FNO: n_modes=12, FNO+: n_modes=None). The defaults include "
         "the learning rate: 1e-2 for AM-FNO and FNO (tuned, docs/defaults.md), 1e-3 for the other "
         "families (their papers'); at these short budgets that favours the first two.",
-        "Sizes: " + _problem_sizes_note(run, [k for k in PROBLEMS if k != "cfd2d" or have_cfd_2d]) + ".",
+        "Sizes: " + _problem_sizes_note(run, [k for k in run.problems if k != "cfd2d" or have_cfd_2d]) + ".",
         "Darcy: solved on the grid twice as fine and subsampled; its permeability is piecewise constant.",
+        "Airfoil and Pipe (the paper's Geo-FNO benchmarks): the package's own solvers "
+        "(`make_airfoil`, `make_pipe`) on coarser body-fitted grids than the paper's 221 x 51 and "
+        "129 x 129 (each sample is a steady solve of seconds); the input is the mesh, `(n, H, W, 2)` "
+        "with `channel_axis=-1`, the target the Mach number (Airfoil) or the horizontal velocity (Pipe); "
+        "see docs/datasets.md for how the data differ from the original files.",
         "(paper): the AM-FNO paper's Table 2 (`PAPER_TABLE2` in benchmarks/paper.py); "
         "n/a = not transcribed (no verified text copy of the table was available; never filled from "
         "memory). The paper's resolutions and budgets differ from these.",
     ]
-    small = [
-        k for k in PROBLEMS if run.sizes[k]["resolution"] // 2 + 1 <= 12 and (k != "cfd2d" or have_cfd_2d)
-    ]
+    small = [k for k in run.problems if modes_per_axis(run.sizes[k]) <= 12 and (k != "cfd2d" or have_cfd_2d)]
     if small:
         notes.append(
             f"On {', '.join(PROBLEMS[k] for k in small)} the grid has at most 12 modes per axis: "
@@ -965,7 +1014,7 @@ def planned_fits(run: Run, tables: Sequence[str]) -> list[dict]:
 
     resolution_rows = [label for label in RESOLUTION_ROWS if label in run.rows]
     if "accuracy" in tables:
-        for key in PROBLEMS:
+        for key in run.problems:
             if key != "cfd2d" or have_cfd_2d:
                 for label in run.rows:
                     add(key, label)
@@ -984,9 +1033,8 @@ def planned_fits(run: Run, tables: Sequence[str]) -> list[dict]:
 
     def cost(task: dict) -> float:
         size = run.sizes[task["key"]]
-        dim = 2 if task["key"] in ("darcy", "ns", "cfd2d", "spectral") else 1
         windows = size.get("n_steps_out", 1)
-        return ROW_COST.get(task["label"], 2.0) * size["n_train"] * windows * size["resolution"] ** dim
+        return ROW_COST.get(task["label"], 2.0) * size["n_train"] * windows * grid_points(size, task["key"])
 
     return sorted(plan.values(), key=cost, reverse=True)
 
@@ -1120,7 +1168,7 @@ def estimate(run: Run, args: argparse.Namespace) -> dict[str, float]:
     left out (a few percent). Returns seconds per table, and prints them.
     """
     have_cfd_2d = cfd_2d_generator() is not None
-    keys = [k for k in PROBLEMS if k != "cfd2d" or have_cfd_2d] + ["spectral"]
+    keys = [k for k in run.problems if k != "cfd2d" or have_cfd_2d] + ["spectral"]
     per_sample: dict[tuple[str, str], float] = {}
     windows: dict[str, int] = {}
     data_s: dict[str, float] = {}
@@ -1293,6 +1341,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--seeds", nargs="+", type=int, default=None, help="default: 0 1 2 (full), 0 (--quick)"
     )
+    parser.add_argument(
+        "--problems",
+        nargs="+",
+        choices=list(PROBLEMS),
+        default=None,
+        metavar="KEY",
+        help="the accuracy table's columns, e.g. --problems airfoil pipe (output paper_airfoil_pipe.*)",
+    )
     parser.add_argument("--device", default="auto", help="estimators' device (auto: CUDA if present)")
     parser.add_argument(
         "--threads",
@@ -1345,6 +1401,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Path]:
     torch.set_num_threads(args.threads)
     preset = "smoke" if args.smoke else "quick" if args.quick else "full"
     stem = {"full": "paper", "quick": "paper_quick", "smoke": "paper_smoke"}[preset]
+    if args.problems is not None and set(args.problems) != set(PROBLEMS):
+        stem += "_" + "_".join(k for k in PROBLEMS if k in args.problems)  # never overwrites the whole run
     sizes = json.loads(json.dumps(SIZES[preset]))
     args.seeds = args.seeds if args.seeds is not None else sizes["seeds"]
     sizes["seeds"] = args.seeds
@@ -1352,7 +1410,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Path]:
         sizes["epochs"], sizes["batch_size"], sizes["width"], args.device, frozenset(args.inject_failure)
     )
     rows = [label for label in ROWS if args.rows is None or label in args.rows]
-    run = Run(sizes, list(args.seeds), budget, rows)
+    run = Run(sizes, list(args.seeds), budget, rows, args.problems or ())
     info = stamp(args, argv, budget)
     info["preset"] = preset
     print(
