@@ -11,7 +11,7 @@ import importlib
 import importlib.util
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.2.0.dev0"
+from ._version import __version__
 
 __all__ = [
     "AFNORegressor",

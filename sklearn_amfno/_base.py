@@ -1,9 +1,11 @@
-"""The estimator every operator family shares: validation, scaling, the skorch net, predict/score.
+"""The estimator every operator family shares: its parameters and ``fit`` in steps, predict, score.
 
 A family names its torch model (``_module_class``, from :mod:`sklearn_amfno.nn`) and, where the
 data decide something, overrides ``_validate_family_params``; its parameters go to the model by
 name. The data flow is always: arrays -> validation -> torch module -> skorch loop -> arrays, and
-``fit`` runs it as small overridable steps, as skorch's ``NeuralNet`` does.
+``fit`` runs it as small overridable steps, as skorch's ``NeuralNet`` does. The pieces live in
+modules of their own: the shared docstrings (``_docs``), the skorch net (``_net``), the memory
+estimate (``_resources``), the fitted state in model files (``_fitted_state``).
 """
 
 from __future__ import annotations
@@ -22,9 +24,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from skorch import NeuralNetRegressor
 from skorch.callbacks import LRScheduler
-from skorch.dataset import ValidSplit, unpack_data
-from skorch.history import History
-from skorch.utils import to_tensor
+from skorch.dataset import ValidSplit
 from torch import nn
 
 from ._allocator import reuse_freed_memory
@@ -56,35 +56,19 @@ from ._data_contract import (
     to_target_layout,
     warn_if_field_like,
 )
-from ._distributed import (
-    DataParallel,
-    all_reduce_gradients,
-    broadcast_seed,
-    is_main_process,
-    process_group,
-    rank_device,
-    shard_bounds,
-)
-from ._file_schema import (
-    check_history,
-    check_module_weights,
-    check_optimizer_state,
-    check_rng_state,
-    check_size_bounds,
-    check_state_names,
-)
-from ._persistence import Loader, SaveMixin, Saver, fitted_attributes
-from ._precision import PRECISIONS, autocast_forward
-from ._resources import device_memory, meta_module, parameter_bytes, resolve_device, training_bytes
-from ._sample_weight import (
-    check_fit_sample_weight,
-    per_sample_criterion,
-    split_input,
-    weight_scale,
-    weighted_input,
-)
+from ._distributed import broadcast_seed, is_main_process, process_group, rank_device
+from ._fitted_state import FittedStateMixin
+
+# The net, its loader and its generators' states pickle by module path, and pickles written before
+# ``_net`` existed name them here (``_base.OperatorNet``, ``_base._data_loader``,
+# ``_base._GeneratorState``): keep these names, whatever this module uses.
+from ._net import OperatorNet, _GeneratorState, data_loader  # noqa: F401
+from ._persistence import SaveMixin
+from ._precision import PRECISIONS
+from ._resources import check_training_memory, count_parameters, resolve_device
+from ._sample_weight import check_fit_sample_weight, per_sample_criterion, weighted_input
 from ._streaming import GridDataset, is_lazy, materialize, stream_fit_data, stream_predict, target_norms
-from ._torch_state import ShuffleSampler, fit_generator, float32_default_dtype, seeded_global_rng
+from ._torch_state import fit_generator, float32_default_dtype, seeded_global_rng
 from ._training import (
     BUILTIN_SCHEDULE,
     ContinueSchedule,
@@ -95,11 +79,11 @@ from ._training import (
     ValidationEarlyStopping,
     check_callbacks,
     device_in_use,
-    fit_in_progress,
     has_lr_scheduler,
     restart_schedules,
     schedule_position,
     separate_checkpoint_dirs,
+    training_for,
 )
 from ._training_checks import check_optimizer, check_validation_split
 from .metrics import flat_r2_score
@@ -115,179 +99,7 @@ from .nn.losses import (
 from .nn.models import InputNoise, OperatorNetwork, Pushforward, Rollout
 from .preprocessing import channel_statistics
 
-COMMON_PARAMETERS_DOC = """\
-width : int, default={width}
-        Channels inside the operator layers.
-    n_layers : int, default={n_layers}
-        {n_layers_doc}
-    channel_axis : None or -1, default=None
-        ``None``: ``X`` is ``(n_samples, *grid)`` with one channel; ``-1``: ``X`` is
-        ``(n_samples, *grid, n_channels)``. A field ``y`` has a channel axis when its rank says so.
-    target_kind : {{"auto", "field", "vector"}}, default="{target_kind}"
-        What ``y`` is. ``"field"``: a function on X's grid, ``(n_samples, *grid)`` or
-        ``(n_samples, *grid, n_outputs)``; any other ``y`` is refused (ValueError). ``"vector"``:
-        a per-sample target, ``(n_samples,)`` or ``(n_samples, k)``, learned through a pooled
-        head, even when ``k`` equals the points of a 1-D grid; a ``y`` of higher rank is refused.
-        ``"auto"``: a ``y`` on X's grid is a field, otherwise a per-sample target, with a
-        :class:`~sklearn_amfno.TargetKindWarning` when that target looks like a
-        field (``(n_samples, k)`` with ``k >= 8`` on a 1-D grid, or ``k`` a multiple of the
-        grid's points on a 2-D or 3-D grid), e.g. a ``y`` that was not resampled with ``X``.
-        ``target_kind_`` says what was learned.
-    add_grid : bool, default=True
-        Append the grid coordinates (``j / n`` per axis) to the input channels.
-    loss : {{"auto", "relative_l2", "relative_h1", "mse"}} or torch.nn.Module, default="auto"
-        Training loss. ``"auto"``: relative L2 error per sample for field targets (the paper's
-        loss), mean squared error of standardised targets for per-sample targets.
-        ``"relative_h1"`` (field targets): relative H1 error, every grid axis taken as periodic
-        (spectral derivatives, :class:`sklearn_amfno.nn.losses.RelativeH1Loss`; see
-        ``docs/h1_loss.md`` for non-periodic data). A ``torch.nn.Module`` instance (copied at
-        each fit) or subclass (built without arguments), such as ``torch.nn.MSELoss()``, is the
-        loss itself: ``loss(prediction, target)`` returns a scalar tensor, the tensors in the
-        network's layout (``(n_samples, n_outputs, *grid)`` for a field, ``(n_samples, k)``
-        for a per-sample target) and, as for the built-in losses, in physical units (the
-        targets as given to ``fit``, never standardised). With ``sample_weight``, the module
-        needs torch's ``reduction`` attribute, ``"mean"``, whose ``"none"`` gives per-sample or
-        per-value losses. ``save`` stores torch.nn's losses, those of
-        :mod:`sklearn_amfno.nn.losses` and classes registered with
-        :func:`~sklearn_amfno.register_module` (``docs/user_guide/pipelines_and_search.md``).
-    optimizer : {{"adamw", "adam", "sgd"}} or torch optimizer class, default="{optimizer}"
-        The optimizer; a class (``torch.optim.Optimizer`` subclass) is built with ``lr``,
-        ``weight_decay`` and ``optimizer_params``. Optimizers whose step needs a closure
-        (``torch.optim.LBFGS``) are refused: training takes one gradient step per mini-batch.
-    optimizer_params : dict or None, default=None
-        Further keyword arguments of the optimizer (e.g. ``{{"momentum": 0.9}}`` for SGD), not
-        ``lr`` or ``weight_decay`` (set those parameters). Before training, the optimizer is
-        built and stepped once on a dummy parameter: a key it does not take or a value it
-        refuses raises a ValueError or TypeError naming the key.
-    lr : float, default={lr}
-        Learning rate.
-    weight_decay : float, default={weight_decay}
-        Weight decay (decoupled for AdamW).
-    lr_schedule : {{"cosine", "constant"}}, default="cosine"
-        ``"cosine"`` anneals the learning rate to zero over ``max_epochs`` (stepped per epoch);
-        a ``warm_start`` fit restarts it from ``lr`` over its own ``max_epochs``. One schedule
-        acts at a time: a ``skorch.callbacks.LRScheduler`` among ``callbacks`` replaces this one
-        (``lr_schedule`` is then ignored, whatever its value).
-    max_epochs : int, default={max_epochs}
-        Training epochs (with ``warm_start``: further epochs).
-    batch_size : int, default={batch_size}
-        Samples per optimisation step; also the chunk size of ``predict``.
-    num_workers : int, default={num_workers}
-        Worker processes of skorch's ``DataLoader`` (its ``iterator_train__num_workers`` and
-        ``iterator_valid__num_workers``) that read the samples of lazily loaded training data
-        (``np.memmap``, ``h5py``/``zarr`` arrays, the readers' ``lazy=True`` output), so that
-        reading overlaps training (``docs/scaling_out.md``). ``0`` reads in the training
-        process. The batches, and so the fit, are the same for every value. Data in memory
-        and ``predict`` (which reads its chunks itself) use no workers: they would only copy
-        the rows.
-    early_stopping : bool, default={early_stopping}
-        Hold out ``validation_fraction`` of the data (0.1 when it is ``None``), stop when the
-        validation loss has not improved by a relative ``1e-4`` for ``n_iter_no_change``
-        epochs, and keep the weights of the epoch with the lowest validation loss
-        (``best_epoch_``), copied in memory, never to files.
-    validation_fraction : float or None, default=None
-        Fraction of the training data held out for skorch's ``valid_loss`` (early stopping and
-        validation-monitoring callbacks): ``ceil(validation_fraction * n_samples)`` samples, as
-        scikit-learn's ``ShuffleSplit``; a split that leaves no training or no validation sample
-        is refused before training. ``None`` trains on everything, unless ``early_stopping`` is
-        set.
-    n_iter_no_change : int, default={n_iter_no_change}
-        Epochs without improvement of the validation loss before early stopping stops (another
-        value without ``early_stopping`` warns: :class:`~sklearn_amfno.IgnoredParameterWarning`).
-    warm_start : bool, default={warm_start}
-        Continue from the fitted weights instead of starting afresh: ``fit`` trains
-        ``max_epochs`` more epochs, the history (``net_.history``) goes on, and the optimizer
-        keeps its state (moments, step counts) and takes the current ``lr``, ``weight_decay``
-        and ``optimizer_params``. The scaling statistics of the first fit are kept. Refused
-        (ValueError) when the grid, the channels, the kind of target, a parameter that shapes
-        the model or the optimizer changed.
-    device : str, default="auto"
-        Torch device; ``"auto"`` takes CUDA when available. Under ``torchrun`` (a process
-        group of several ranks) ``fit`` trains data-parallel: ``batch_size`` stays the global
-        batch, each rank trains on its shard of it, on ``cuda:<LOCAL_RANK>`` for CUDA, and only
-        rank 0 writes files (``docs/scaling_out.md``).
-    precision : {{"fp32", "bf16"}}, default="fp32"
-        ``"bf16"``: forward passes (training and ``predict``) under bfloat16 autocast, with the
-        FFTs, the mode contraction and the spectral kernels kept in float32 and the loss computed
-        in float32 (mixed precision; for GPUs with bfloat16 units, often slower on CPUs).
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling and the validation split. Equal seeds give
-        bit-identical fits on CPU.
-    verbose : int, default=0
-        ``1``: a progress bar over the epochs (epoch, losses, time left); ``>= 2``: skorch's
-        per-epoch table instead.
-    callbacks : list of skorch callbacks or None, default=None
-        Extra skorch callbacks (early stopping, checkpoints, ...), copied at each fit. A callback
-        monitoring a validation quantity needs ``validation_fraction``; checkpoint callbacks
-        write into a subdirectory of their ``dirname`` per fit (``checkpoint_dirs_``), so
-        parallel fits never overwrite each other. A ``skorch.callbacks.LRScheduler`` replaces
-        the built-in ``lr_schedule`` (the learning rate follows the user's schedule alone). An
-        ``EpochScoring`` or ``BatchScoring`` whose ``scoring`` is ``None``, a scorer name
-        (``"r2"``) or a scorer (``sklearn_amfno.metrics.relative_l2_scorer``) scores
-        predictions and targets in the layout of ``predict``, flattened to
-        ``(n_samples, n_values)`` for scikit-learn's scorers
-        (``docs/user_guide/pipelines_and_search.md``).
-    on_divergence : {{"raise", "restore"}}, default="{on_divergence}"
-        What a NaN or infinite training loss does: ``"raise"`` stops the fit with
-        :class:`~sklearn_amfno.TrainingDivergedError` (a fitted estimator stays as it was);
-        ``"restore"`` keeps the weights of the last epoch whose losses were finite, stops, and
-        warns (``training_status_ == "diverged"``)."""
-
-COMMON_ATTRIBUTES_DOC = """\
-net_ : skorch.NeuralNetRegressor
-        The trained network with its history (``net_.history``), on ``device_``.
-    module_ : torch.nn.Module
-        The trained torch module (``net_.module_``).
-    device_ : str
-        The device training ran on.
-    n_dim_ : int
-        Number of grid axes seen in fit.
-    grid_shape_ : tuple of int
-        Training grid. ``predict`` accepts other grids of the same dimension.
-    n_channels_in_ : int
-        Input channels.
-    n_features_in_ : int
-        Values per training sample (grid points times channels); for a 2-D ``X`` this is
-        ``X.shape[1]``, as in scikit-learn.
-    target_kind_ : {"field", "vector", "scalar"}
-        What ``y`` was: a field on X's grid or a per-sample quantity.
-    n_outputs_ : int
-        Output channels of a field target, outputs of a per-sample target.
-    n_parameters_ : int
-        Trainable parameters, counted in real scalars (a complex weight counts two).
-    n_epochs_ : int
-        Epochs trained, over all ``warm_start`` fits (``len(net_.history)``).
-    best_epoch_ : int or None
-        With ``early_stopping``: the epoch (counted from 1, as in the history) whose weights were
-        kept, the one with the lowest validation loss. ``None`` without early stopping.
-    training_status_ : {"completed", "stopped", "diverged", "interrupted", "in_progress"}
-        How the last fit ended: all ``max_epochs``; stopped by early stopping or a callback;
-        rolled back after a non-finite loss (``on_divergence="restore"``); or interrupted by
-        Ctrl-C (the estimator keeps the weights reached and ``fit`` re-raises the
-        ``KeyboardInterrupt``). ``"in_progress"``: a checkpoint saved during the fit
-        (:class:`sklearn_amfno.callbacks.EstimatorCheckpoint`), which ``fit(X, y,
-        resume=True)`` completes.
-    checkpoint_dirs_ : list of str
-        Where this fit's checkpoint callbacks wrote (empty without such callbacks)."""
-
-
-def fill_doc(cls: type, n_layers_doc: str = "Number of operator layers.") -> type:
-    """Insert the shared parameter and attribute descriptions, with ``cls``'s own defaults.
-
-    The defaults are read from ``cls.__init__``'s signature, so a docstring cannot drift from
-    the code; ``n_layers_doc`` lets a family say what its layers are.
-    """
-    defaults = {name: param.default for name, param in inspect.signature(cls.__init__).parameters.items()}
-    common = COMMON_PARAMETERS_DOC.format(n_layers_doc=n_layers_doc, **defaults)
-    cls.__doc__ = cls.__doc__.replace("{common_parameters}", common).replace(
-        "{common_attributes}", COMMON_ATTRIBUTES_DOC
-    )
-    return cls
-
-
-def count_parameters(module: nn.Module) -> int:
-    """Trainable parameters in real scalars (a complex entry counts two)."""
-    return sum(p.numel() * (2 if p.is_complex() else 1) for p in module.parameters() if p.requires_grad)
+_data_loader = data_loader  # named by old pickles (see the import of ._net)
 
 
 def store_parameters(estimator: BaseEstimator, parameters: dict) -> None:
@@ -313,138 +125,6 @@ _OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torc
 _MODULE_PARAMETERS = ("width", "n_layers", "add_grid")
 
 
-def _data_loader(
-    dataset,
-    num_workers: int = 0,
-    shuffle: bool = False,
-    generator: torch.Generator | None = None,
-    **kwargs,
-) -> torch.utils.data.DataLoader:
-    """skorch's iterator: a ``DataLoader``, with worker processes only for lazily read samples.
-
-    Workers pay off where reading a sample is work (a :class:`GridDataset` over lazy arrays,
-    or the subset of it that skorch's validation split makes); for rows already in memory they
-    would only copy them across processes. With a ``generator`` (the fit's), the shuffling and
-    the loader's seeds come from it, never from torch's global generator.
-    """
-    base = dataset.dataset if isinstance(dataset, torch.utils.data.Subset) else dataset
-    if not isinstance(base, GridDataset):
-        num_workers = 0
-    if shuffle and generator is not None:
-        kwargs["sampler"] = ShuffleSampler(dataset, generator)
-    else:
-        kwargs["shuffle"] = shuffle
-    return torch.utils.data.DataLoader(dataset, num_workers=num_workers, generator=generator, **kwargs)
-
-
-class OperatorNet(NeuralNetRegressor):
-    """skorch's ``NeuralNetRegressor`` with data-parallel training steps and mixed precision.
-
-    Parameters
-    ----------
-    *args, **kwargs
-        Those of ``skorch.NeuralNetRegressor``.
-    precision : {"fp32", "bf16"}, default="fp32"
-        Forward passes in float32, or under bfloat16 autocast with the spectral layers in
-        float32 (:mod:`sklearn_amfno._precision`).
-    data_parallel : DataParallel or None, default=None
-        This rank's place in a process group: each training step then trains on this rank's
-        shard of the global batch and sums the weighted gradients over the ranks
-        (:mod:`sklearn_amfno._distributed`). ``None``: one process.
-    """
-
-    def __init__(self, *args, precision: str = "fp32", data_parallel: DataParallel | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.precision = precision
-        self.data_parallel = data_parallel
-
-    def infer(self, x, **fit_params):
-        # A weighted fit's input carries the weights (_sample_weight.weighted_input): the model
-        # sees the samples only; get_loss takes the weights.
-        x, _ = split_input(x)
-        if self.precision == "fp32":
-            return super().infer(x, **fit_params)
-        with autocast_forward(self.module_, torch.device(self.device).type, self.precision):
-            y_pred = super().infer(x, **fit_params)
-        # The loss and the predictions in float32.
-        return y_pred.float()
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        _, weights = split_input(X)
-        if weights is None:
-            return super().get_loss(y_pred, y_true, X=X, training=training)
-        # Weights over the mean weight of the split the batch comes from (get_split_datasets):
-        # the batch mean estimates the split's weighted mean without bias (_sample_weight).
-        scale = self._weight_scales["train" if training else "valid"]
-        weights = to_tensor(weights, device=self.device) * scale
-        return self.criterion_(y_pred, to_tensor(y_true, device=self.device), sample_weight=weights)
-
-    def get_split_datasets(self, X, y=None, **fit_params):
-        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
-        self._weight_scales = {"train": weight_scale(dataset_train, "training")}
-        if dataset_valid is not None:
-            self._weight_scales["valid"] = weight_scale(dataset_valid, "validation")
-        return dataset_train, dataset_valid
-
-    def train_step_single(self, batch, **fit_params):
-        group = self.data_parallel
-        if group is None:
-            return super().train_step_single(batch, **fit_params)
-        self._set_training(True)
-        Xi, yi = unpack_data(batch)
-        n_batch = len(yi)
-        start, stop = shard_bounds(n_batch, group.rank, group.world_size)
-        # The shard's mean loss weighted by its share of the batch: summed over the ranks, the
-        # weighted means give the mean over the global batch, whatever the shard sizes.
-        weight = (stop - start) / n_batch
-        if stop > start:
-            # A weighted input is a dict of the samples and their weights: shard both.
-            Xs = {k: v[start:stop] for k, v in Xi.items()} if isinstance(Xi, dict) else Xi[start:stop]
-            y_pred = self.infer(Xs, **fit_params)
-            loss = self.get_loss(y_pred, yi[start:stop], X=Xs, training=True) * weight
-            loss.backward()
-        else:
-            # An empty shard (a last batch smaller than the group): zero gradients, no forward.
-            y_pred = torch.empty(0, device=self.device)
-            loss = torch.zeros((), device=self.device)
-        loss = all_reduce_gradients(self.module_.parameters(), loss)
-        return {"loss": loss, "y_pred": y_pred}
-
-    def save_params(self, *args, **kwargs):
-        # Checkpoint callbacks write through save_params: once, from rank 0.
-        if is_main_process():
-            super().save_params(*args, **kwargs)
-
-    # The fit's generator, held as the loaders' keyword arguments.
-    _GENERATORS = ("iterator_train__generator", "iterator_valid__generator")
-
-    def __getstate__(self):
-        # torch.Generator pickles only from torch 2.4 on: the generators travel as their states
-        # (one object stays one object), so nets pickle (joblib, searches) with torch 2.2 too.
-        state = super().__getstate__()
-        saved: dict[int, _GeneratorState] = {}
-        for key in self._GENERATORS:
-            generator = state.get(key)
-            if isinstance(generator, torch.Generator):
-                state[key] = saved.setdefault(id(generator), _GeneratorState(generator.get_state()))
-        return state
-
-    def __setstate__(self, state):
-        rebuilt: dict[int, torch.Generator] = {}
-        for key in self._GENERATORS:
-            saved = state.get(key)
-            if isinstance(saved, _GeneratorState):
-                state[key] = rebuilt.setdefault(id(saved), fit_generator(saved.state))
-        super().__setstate__(state)
-
-
-class _GeneratorState:
-    """A ``torch.Generator`` in a pickle: its state (``OperatorNet.__getstate__``)."""
-
-    def __init__(self, state: torch.Tensor) -> None:
-        self.state = state
-
-
 class IgnoredParameterWarning(UserWarning):
     """A parameter set to a value other than its default has no effect on this fit.
 
@@ -455,7 +135,7 @@ class IgnoredParameterWarning(UserWarning):
     """
 
 
-class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseOperatorRegressor(FittedStateMixin, SaveMixin, RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     """Shared base of the neural-operator regressors; not for direct use.
 
     A family defines ``__init__`` with an explicit signature (its own parameters, then the common
@@ -465,9 +145,12 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
     the module); ``_validate_family_params`` checks what depends on the data.
 
     ``fit`` runs as steps that a subclass may override: ``_validate_fit_data`` (the data
-    contract), ``_validate_family_params``, ``initialize_module`` (the torch model with its
-    scaling statistics), ``initialize_criterion``, ``initialize_callbacks`` and ``initialize_net``
-    (the skorch net), then the skorch training loop.
+    contract), ``_validate_family_params``, ``_check_memory``, ``initialize_module`` (the torch
+    model with its scaling statistics), ``initialize_criterion``, ``initialize_callbacks`` and
+    ``initialize_net`` (the skorch net), then the skorch training loop. A meta-estimator that
+    trains the model through unrolled steps calls :meth:`_fit_rollout`, the same steps; the
+    fitted state goes into model files through
+    :class:`~sklearn_amfno._fitted_state.FittedStateMixin`.
     """
 
     _module_class: type[OperatorNetwork]
@@ -592,6 +275,61 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             raise TypeError(f"resume must be True or False, got {resume!r} of type {type(resume).__name__}.")
         return self._fit(X, y, resume=resume, sample_weight=sample_weight)
 
+    def _fit_rollout(
+        self,
+        X,
+        y,
+        *,
+        rollout_steps: int | None = None,
+        pushforward: bool = False,
+        input_noise: float = 0.0,
+        sample_weight=None,
+    ):
+        """Train the one-step model through unrolled steps: the rollout-training entry point.
+
+        The hook for meta-estimators that train a package estimator on windows of trajectories
+        (:class:`~sklearn_amfno.AutoregressiveRegressor`): the same fit as :meth:`fit` (every
+        step, check and fitted attribute, ``warm_start`` included), with the model trained as
+        a rollout. The fitted estimator keeps the one-step model, and predicts one step.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, *grid, n_channels)
+            The inputs (a window's frames), channels last (``channel_axis=-1``, which
+            ``AutoregressiveRegressor`` sets). With ``rollout_steps``, lazily loaded arrays
+            are read into memory.
+        y : array-like of shape (n_samples, *grid, k * n_outputs)
+            With ``rollout_steps=k``: ``k`` consecutive outputs of the model, one after the
+            other along the last axis. With ``rollout_steps=None``: the one-step targets, as
+            for ``fit``.
+        rollout_steps : int or None, default=None
+            ``k``: the model is trained as ``nn.models.Rollout`` (each step fed the last input
+            channels of ``[x, outputs]``) on the sum of the per-step losses. ``None``: one-step
+            training (teacher forcing), as ``fit``.
+        pushforward : bool, default=False
+            Train as ``nn.models.Pushforward`` instead (``j - 1`` steps without gradient, ``j``
+            uniform in ``1..k`` per batch) on the loss of its last step; needs ``rollout_steps``.
+        input_noise : float, default=0.0
+            ``> 0``: ``nn.models.InputNoise`` adds Gaussian noise to the model's input during
+            training, of standard deviation ``input_noise`` times each channel's standard
+            deviation over the grid, in every mode.
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+            One weight per sample of ``X`` (per window), with the rules of ``fit``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(
+            X,
+            y,
+            rollout_steps=rollout_steps,
+            pushforward=pushforward,
+            input_noise=input_noise,
+            sample_weight=sample_weight,
+        )
+
     def _fit(
         self,
         X,
@@ -603,17 +341,7 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
         resume: bool = False,
         sample_weight=None,
     ):
-        """``fit``, optionally training the one-step model through ``rollout_steps`` unrolled steps.
-
-        With ``rollout_steps=k`` (used by :class:`~sklearn_amfno.AutoregressiveRegressor`), ``y``
-        holds ``k`` consecutive outputs of the model along its channel axis; the model is trained
-        as ``nn.models.Rollout`` (each step fed the last input channels of ``[x, outputs]``) on
-        the sum of the per-step losses, or with ``pushforward=True`` as ``nn.models.Pushforward``
-        (``j - 1`` steps without gradient, ``j`` uniform in ``1..k`` per batch) on the loss of
-        its last step. ``input_noise > 0`` adds ``nn.models.InputNoise`` to the input, in every
-        mode. The fitted estimator keeps the one-step model. ``sample_weight``: one weight per
-        sample of ``X`` (per window, for ``AutoregressiveRegressor``).
-        """
+        """The one fit behind :meth:`fit` (``resume``) and :meth:`_fit_rollout` (the others)."""
         # Everything that can be refused is refused before any training.
         self._validate_params()
         self._check_training_params()
@@ -722,7 +450,7 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
                 start = len(self.net_.history) if warm else 0
                 # Checkpoint callbacks (sklearn_amfno.callbacks) save the estimator from this.
                 progress = FitInProgress(self, fitted, module, fit_start if resume else start, generator)
-                with fit_in_progress(progress):
+                with training_for(net, progress):
                     X_net = weighted_input(X, sample_weight)
                     if warm:
                         self._resume_net(net, keep_groups=resume)
@@ -1050,70 +778,20 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
     def _check_memory(self, fitted: dict, n_samples: int) -> None:
         """Fail fast when training certainly cannot fit in the device's memory.
 
-        The estimate (:func:`~sklearn_amfno._resources.training_bytes`) is a lower bound from the
-        model's parameter count (built on the meta device, no allocation) and the activations of
-        one batch. The message names the parameter whose reduction to its default helps most.
+        A lower bound from the model built on the ``meta`` device and one batch's activations
+        (:func:`~sklearn_amfno._resources.check_training_memory`); the message names the
+        parameter whose reduction to its default helps most.
         """
-        total = device_memory(fitted["device_"])
-        if total is None:
-            return
-        grid = fitted["grid_shape_"]
-        n_points = int(np.prod(grid))
-
-        def build(kwargs: dict, n_layers: int) -> nn.Module:
-            return meta_module(
-                lambda: self._module_class(
-                    in_channels=fitted["n_channels_in_"],
-                    out_channels=fitted["n_outputs_"],
-                    grid_shape=grid,
-                    pooled=fitted["target_kind_"] != "field",
-                    **{**kwargs, "n_layers": n_layers},
-                )
-            )
-
-        def estimate(**overrides) -> int:
-            kwargs = {**self._module_kwargs(), **overrides}
-            batch_size = min(kwargs.pop("batch_size", self.batch_size), n_samples)
-            n_layers = kwargs["n_layers"]
-            if n_layers <= 4:
-                module = build(kwargs, n_layers)
-                weights = parameter_bytes(module)
-            else:
-                # Weights grow linearly with the layers: extrapolate from one and two layers
-                # rather than building thousands of (meta) layers.
-                module, two = build(kwargs, 1), build(kwargs, 2)
-                one_bytes = parameter_bytes(module)
-                weights = one_bytes + (n_layers - 1) * (parameter_bytes(two) - one_bytes)
-            return training_bytes(weights, batch_size, n_points, module.activation_channels, n_layers)
-
-        need = estimate()
-        if need <= total:
-            return
-        defaults = {n: p.default for n, p in inspect.signature(type(self).__init__).parameters.items()}
-        current = {**self._module_kwargs(), "batch_size": self.batch_size}
-        relief = {}
-        for name, value in current.items():
-            default = defaults.get(name)
-            if (
-                isinstance(value, numbers.Integral)
-                and isinstance(default, numbers.Integral)
-                and not isinstance(value, bool)
-                and value > default
-            ):
-                relief[name] = estimate(**{name: default})
-        gib = 2.0**30
-        message = (
-            f"Training this {type(self).__name__} needs at least {need / gib:.1f} GiB, more than the "
-            f"{total / gib:.1f} GiB of device {fitted['device_']!r} (grid {tuple(grid)}, "
-            f"batch_size={self.batch_size}, width={self.width}, n_layers={self.n_layers})."
+        check_training_memory(
+            lambda module_kwargs: self._build_module(fitted, module_kwargs),
+            self._module_kwargs(),
+            defaults={n: p.default for n, p in inspect.signature(type(self).__init__).parameters.items()},
+            batch_size=self.batch_size,
+            n_samples=n_samples,
+            grid_shape=fitted["grid_shape_"],
+            device=fitted["device_"],
+            owner=type(self).__name__,
         )
-        if relief:
-            name = min(relief, key=relief.get)
-            message += (
-                f" The largest contributor is {name}={current[name]}: with {name}={defaults[name]} "
-                f"it would need {relief[name] / gib:.2f} GiB."
-            )
-        raise ValueError(message)
 
     def initialize_net(
         self,
@@ -1165,8 +843,8 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
-            iterator_train=_data_loader,
-            iterator_valid=_data_loader,
+            iterator_train=data_loader,
+            iterator_valid=data_loader,
             iterator_train__shuffle=True,
             iterator_train__generator=generator,
             iterator_valid__generator=generator,
@@ -1296,91 +974,6 @@ class BaseOperatorRegressor(SaveMixin, RegressorMixin, BaseEstimator, metaclass=
                 # (skorch reads iterator keyword arguments from the net's attributes.)
                 self.net_.iterator_valid__generator = fit_generator(0)
 
-    # -- safe persistence (sklearn_amfno._persistence) -------------------------------------------
-
-    def _get_persistent_state(self, saver: Saver) -> dict:
-        """The fitted attributes as JSON; ``net_`` as weights, optimizer state and history."""
-        state = {name: saver.encode(v, name) for name, v in fitted_attributes(self).items() if name != "net_"}
-        net = self.net_
-        state["net_"] = {
-            "module": saver.encode(net.module_.state_dict(), "net_.module"),
-            "optimizer": saver.encode(net.optimizer_.state_dict(), "net_.optimizer"),
-            "history": saver.encode(list(net.history), "net_.history"),
-        }
-        return state
-
-    def _set_persistent_state(self, state: dict, loader: Loader) -> None:
-        """Check the fitted state of a file, then set it and rebuild ``net_`` (``sklearn_amfno.load``).
-
-        Everything is checked before anything is built: the names and values of the fitted
-        attributes (``_FITTED_STATE``, and the family's own, which its parameters must
-        resolve to again), then the model's size, from its parameters, against the file's
-        tensors (cheap bounds first, then the ``state_dict`` of the model built on the ``meta``
-        device, name by name and shape by shape), the history and the optimizer state. The net
-        carries the package's own callbacks only (divergence guard, schedule): the user's
-        ``callbacks`` stay a parameter, copied afresh by the next fit.
-        """
-        where = loader.prefix.rstrip(".") or "the estimator"
-        check_state_names(self, state, where)
-        state = dict(state)
-        net_state = state.pop("net_", None)
-        fitted = {name: loader.decode(value, name) for name, value in state.items()}
-        _check_fitted_state(self, fitted, where)
-        if net_state is None:
-            for name, value in fitted.items():
-                setattr(self, name, value)
-            return
-        where_net = f"{loader.prefix}net_"
-        weights = loader.decode(_field(net_state, "module", where_net), "net_.module")
-        optimizer_state = loader.decode(_field(net_state, "optimizer", where_net), "net_.optimizer")
-        history = loader.decode(_field(net_state, "history", where_net), "net_.history")
-        unknown = sorted(set(net_state) - {"module", "optimizer", "history"})
-        if unknown:
-            raise ValueError(f"{where_net}: unexpected keys {unknown} (module, optimizer, history).")
-        for name in ("grid_shape_", "n_channels_in_", "n_outputs_", "target_kind_"):
-            if name not in fitted:
-                raise ValueError(f"{where}: the fitted attribute {name!r} is missing from the file.")
-        module_kwargs = fitted.get("_module_params") or self._module_kwargs()
-        # The model's size from its parameters, against the file's tensors, before allocating.
-        check_size_bounds(module_kwargs, weights, f"{where_net}.module")
-        try:
-            with float32_default_dtype():
-                expected = meta_module(lambda: self._build_module(fitted, module_kwargs))
-        except (ValueError, TypeError, RuntimeError, IndexError) as error:
-            raise ValueError(f"{where}: the parameters {module_kwargs} describe no model: {error}") from None
-        check_module_weights(weights, expected.state_dict(), f"{where_net}.module")
-        if fitted.get("n_parameters_", count_parameters(expected)) != count_parameters(expected):
-            raise ValueError(
-                f"{where}: n_parameters_={fitted['n_parameters_']}, but the model has "
-                f"{count_parameters(expected)} parameters."
-            )
-        check_history(history, f"{where_net}.history")
-        if fitted.get("n_epochs_", len(history)) != len(history):
-            raise ValueError(
-                f"{where}: n_epochs_={fitted['n_epochs_']}, but the history has {len(history)} epochs."
-            )
-        for name, value in fitted.items():
-            setattr(self, name, value)
-        device = _load_device(loader.device, getattr(self, "device_", "cpu"), where_net)
-        with float32_default_dtype():
-            # Built in a locked, seeded fork of the global RNG (its initial weights are
-            # overwritten): the caller's random state stays, in threads too.
-            with seeded_global_rng(0):
-                module = self._build_module(vars(self), module_kwargs)
-            module.load_state_dict(weights)  # names, shapes and dtypes checked above
-            criterion = self.initialize_criterion(
-                self.target_kind_, module, getattr(self, "_target_norm", None)
-            )
-            net = self.initialize_net(module, criterion, device, 0, self._builtin_callbacks())
-            net.initialize()
-            check_optimizer_state(optimizer_state, net.optimizer_, f"{where_net}.optimizer")
-            try:
-                net.optimizer_.load_state_dict(optimizer_state)
-            except (ValueError, KeyError, TypeError) as error:
-                raise ValueError(f"{where_net}: the saved optimizer state does not fit: {error}") from None
-        net.history = History(history)
-        self.net_, self.device_ = net, device
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
@@ -1396,112 +989,3 @@ def _same_value(value, default) -> bool:
         return bool(value == default)
     except (TypeError, ValueError):  # arrays and the like: not the default
         return False
-
-
-def _field(node: dict, key: str, where: str):
-    if not isinstance(node, dict) or key not in node:
-        raise ValueError(f"{where}: the key {key!r} is missing from the file.")
-    return node[key]
-
-
-def _load_device(requested: str | None, saved: str, where: str) -> str:
-    """The device a loaded model goes to: the one asked, else the saved one if present, else CPU."""
-    if requested is not None:
-        return resolve_device(requested)
-    try:
-        return resolve_device(saved)
-    except ValueError:
-        warnings.warn(
-            f"{where} was saved on device {saved!r}, which this machine does not have: loaded on "
-            "'cpu'. Pass load(..., device=...) to choose.",
-            UserWarning,
-            stacklevel=4,
-        )
-        return "cpu"
-
-
-def _is_count(value, low: int = 0) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= low
-
-
-#: The fitted attributes of the operator estimators that a model file may set, with what each
-#: may be; a family's own (``n_modes_``, ...) are what ``_validate_family_params`` resolves.
-#: A fitted attribute added to ``fit`` must be added here to be saved and loaded.
-_FITTED_STATE: dict = {
-    "_fit_start_epoch": ("an int >= 0", _is_count),
-    "_module_params": ("a dict of the model's parameters", lambda v: isinstance(v, dict)),
-    "_rng_state": ("a torch random state", lambda v: isinstance(v, torch.Tensor)),
-    "_target_norm": (
-        "None or a finite number >= 0",
-        lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < np.inf),
-    ),
-    "_y_has_channels": ("True or False", lambda v: isinstance(v, bool)),
-    "best_epoch_": ("None or an int >= 0", lambda v: v is None or _is_count(v)),
-    "checkpoint_dirs_": ("a list of str", lambda v: isinstance(v, list) and all(type(s) is str for s in v)),
-    "device_": ("a str", lambda v: isinstance(v, str)),
-    "grid_shape_": (
-        "a tuple of 1 to 3 ints >= 1",
-        lambda v: isinstance(v, tuple) and 1 <= len(v) <= 3 and all(_is_count(n, 1) for n in v),
-    ),
-    "n_channels_in_": ("an int >= 1", lambda v: _is_count(v, 1)),
-    "n_dim_": ("1, 2 or 3", lambda v: _is_count(v, 1) and v <= 3),
-    "n_epochs_": ("an int >= 0", _is_count),
-    "n_features_in_": ("an int >= 1", lambda v: _is_count(v, 1)),
-    "n_outputs_": ("an int >= 1", lambda v: _is_count(v, 1)),
-    "n_parameters_": ("an int >= 0", _is_count),
-    "target_kind_": ("'field', 'vector' or 'scalar'", lambda v: v in ("field", "vector", "scalar")),
-    "training_status_": (
-        "'completed', 'stopped', 'diverged', 'interrupted' or 'in_progress'",
-        lambda v: v in ("completed", "stopped", "diverged", "interrupted", "in_progress"),
-    ),
-}
-
-
-def _check_fitted_state(estimator: BaseOperatorRegressor, fitted: dict, where: str) -> None:
-    """Refuse fitted attributes of a file that are unknown, of the wrong kind or inconsistent.
-
-    The model parameters the file was fitted with (``_module_params``) must be parameters of the
-    estimator that satisfy its constraints, and the family's own fitted attributes must be what
-    they resolve to on the saved grid.
-    """
-    for name, value in fitted.items():
-        if name in _FITTED_STATE:
-            expected, check = _FITTED_STATE[name]
-            if not check(value):
-                raise ValueError(f"{where}: the fitted attribute {name} must be {expected}, got {value!r}.")
-    if "_rng_state" in fitted:
-        check_rng_state(fitted["_rng_state"], f"{where}._rng_state")
-    grid = fitted.get("grid_shape_")
-    if grid is not None and fitted.get("n_dim_", len(grid)) != len(grid):
-        raise ValueError(f"{where}: n_dim_={fitted['n_dim_']} but grid_shape_={grid} has {len(grid)} axes.")
-    probe = estimator
-    module_params = fitted.get("_module_params")
-    if module_params is not None:
-        unknown = sorted(set(module_params) - set(estimator._module_kwargs()))
-        if unknown:
-            raise ValueError(f"{where}: _module_params has keys {unknown} that are no model parameters.")
-        probe = copy.copy(estimator)
-        for name, value in module_params.items():
-            setattr(probe, name, value)
-        try:
-            probe._validate_params()
-        except (ValueError, TypeError) as error:  # sklearn's InvalidParameterError is both
-            raise ValueError(f"{where}: _module_params: {error}") from None
-    family = {}
-    if grid is not None:
-        try:
-            family = probe._validate_family_params(grid)
-        except (ValueError, TypeError) as error:
-            raise ValueError(f"{where}: the parameters do not fit grid_shape_={grid}: {error}") from None
-    unknown = sorted(set(fitted) - set(_FITTED_STATE) - set(family))
-    if unknown:
-        raise ValueError(
-            f"{where}: {unknown} are not fitted attributes of {type(estimator).__name__} (known: "
-            f"{sorted({*_FITTED_STATE, *family, 'net_'})})."
-        )
-    for name, value in family.items():
-        if name in fitted and fitted[name] != value:
-            raise ValueError(
-                f"{where}: {name}={fitted[name]!r}, but the saved parameters resolve to {value!r} on "
-                f"grid_shape_={grid}."
-            )

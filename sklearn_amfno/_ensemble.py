@@ -12,13 +12,13 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clon
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
-from ._base import flat_r2_score
 from ._compat import OPEN_FRACTION, POSITIVE_INT, RANDOM_STATE, HasMethods, StrOptions
-from ._persistence import SaveMixin
+from ._persistence import SaveMixin, register_estimator
 from ._resources import resolve_device
 from ._sample_weight import check_fit_sample_weight
 from .datasets._constraints import N_JOBS
 from .estimators import AMFNORegressor
+from .metrics import flat_r2_score
 
 # A quantile level is a product of floats (0.9 * 41 = 36.900000000000006): shave the last bits
 # before the ceiling so that an exact integer is not rounded up to the next order statistic.
@@ -64,6 +64,7 @@ def _ceil(value: float) -> int:
     return math.ceil(value * (1 - _CEIL_TOLERANCE))
 
 
+@register_estimator(name="EnsembleRegressor")
 class EnsembleRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     """An ensemble of operators with different seeds: mean, spread and conformal bands.
 

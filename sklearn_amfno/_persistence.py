@@ -63,9 +63,11 @@ which callbacks are kept, dropped or refused.
 
 Adding an estimator class
 -------------------------
-The estimators exported by :mod:`sklearn_amfno` (``__all__``) are known by their public name; a
-class living elsewhere is added with :func:`register_estimator`. A class saves its fitted state
-through two optional methods; without them, the default applies:
+:func:`load` builds the classes of one registry, by the name files give them: the package's
+estimators are registered where they are defined, under their public names
+(``@register_estimator(name="FNORegressor")``), and any other class is added the same way, with
+:func:`register_estimator`. A class saves its fitted state through two optional methods;
+without them, the default applies:
 
 - ``_get_persistent_state(self, saver) -> dict``: the fitted state as JSON, each value through
   ``saver.encode(value, name)``, which stores tensors and arrays in the file and saves nested
@@ -75,10 +77,10 @@ through two optional methods; without them, the default applies:
   ``loader.decode(value, name)``; ``loader.device`` is the device asked of :func:`load`.
 
 So a meta-estimator whose fitted attributes are numbers, strings, arrays, lists, tuples, dicts
-and fitted estimators of this package needs nothing: export it from :mod:`sklearn_amfno` (or
-register it) and derive it from :class:`SaveMixin` for its ``save`` method.
-:class:`~sklearn_amfno._base.BaseOperatorRegressor` defines both methods: its ``net_`` is saved
-as the module's ``state_dict``, the optimizer's state and the history, and rebuilt at load.
+and fitted estimators of this package needs nothing: register it and derive it from
+:class:`SaveMixin` for its ``save`` method. :class:`~sklearn_amfno._base.BaseOperatorRegressor`
+defines both methods (:mod:`sklearn_amfno._fitted_state`): its ``net_`` is saved as the
+module's ``state_dict``, the optimizer's state and the history, and rebuilt at load.
 A change of the format that older releases cannot read raises ``FORMAT_VERSION``
 (:mod:`sklearn_amfno._model_file`, the container; :mod:`sklearn_amfno._file_schema`, what a
 file may name and hold).
@@ -124,6 +126,7 @@ from ._file_schema import (
     writing_callbacks,
 )
 from ._model_file import check_save_path, read_container, write_container
+from ._version import __version__
 
 _TAGS = (
     "__tuple__",
@@ -137,19 +140,22 @@ _TAGS = (
     "__loss__",
 )
 
+#: The estimator classes :func:`load` builds, by the name files give them (the one registry): the
+#: package's estimators, each registered where it is defined, and the classes users register.
 _REGISTRY: dict[str, type] = {}
 
 
-def register_estimator(cls: type, name: str | None = None) -> type:
+def register_estimator(cls: type | None = None, name: str | None = None) -> Any:
     """Let :func:`load` build ``cls``: add it to the registry of estimator classes.
 
-    Usable as a class decorator. The estimators exported by :mod:`sklearn_amfno` need no
-    registration: they are known by their public name.
+    Usable as a class decorator, with or without ``name`` (``@register_estimator(name=...)``).
+    The package's estimators are registered where they are defined, under their public names
+    (``"FNORegressor"``); a subclass of one is a class of its own, to register.
 
     Parameters
     ----------
-    cls : type
-        A scikit-learn estimator class.
+    cls : type or None, default=None
+        A scikit-learn estimator class. ``None`` returns a decorator.
     name : str or None, default=None
         The name written to files; ``None`` means ``"<module>.<qualname>"``. Keep it stable:
         files name their classes by it.
@@ -157,8 +163,10 @@ def register_estimator(cls: type, name: str | None = None) -> type:
     Returns
     -------
     cls : type
-        ``cls`` itself.
+        ``cls`` itself (or a decorator, when ``cls`` is None).
     """
+    if cls is None:
+        return lambda cls: register_estimator(cls, name)
     if not (isinstance(cls, type) and issubclass(cls, BaseEstimator)):
         raise TypeError(f"register_estimator expects a scikit-learn estimator class, got {cls!r}.")
     _REGISTRY[name or f"{cls.__module__}.{cls.__qualname__}"] = cls
@@ -166,15 +174,14 @@ def register_estimator(cls: type, name: str | None = None) -> type:
 
 
 def _known_classes() -> dict[str, type]:
-    """Registered classes and the public estimators of :mod:`sklearn_amfno`, by file name."""
-    import sklearn_amfno  # imported already; getattr imports the public names on first use
+    """The registry, by file name, with every estimator of the package in it.
 
-    public = {
-        name: obj
-        for name in sklearn_amfno.__all__
-        if isinstance(obj := getattr(sklearn_amfno, name), type) and issubclass(obj, BaseEstimator)
-    }
-    return {**_REGISTRY, **public}
+    The package's estimators register when their modules are imported; a program may load a
+    file before it has used any estimator, so those modules are imported here first.
+    """
+    from . import _ensemble, estimators  # noqa: F401
+
+    return _REGISTRY
 
 
 def _class_name(cls: type) -> str:
@@ -417,11 +424,9 @@ def check_saveable(estimator: BaseEstimator) -> None:
 
 
 def _versions() -> dict[str, str]:
-    import sklearn_amfno
-
     return {
         "python": platform.python_version(),
-        "sklearn_amfno": sklearn_amfno.__version__,
+        "sklearn_amfno": __version__,
         "torch": torch.__version__,
         "numpy": np.__version__,
         "safetensors": safetensors.__version__,

@@ -1,11 +1,14 @@
 """The device a fit runs on and whether the model can fit in its memory, checked before training.
 
 Both failures would otherwise come from deep inside torch, minutes into a fit, in torch's words:
-here they come first and name the parameter to change.
+here they come first and name the parameter to change. The model's size (its parameters and
+bytes, counted on a ``meta``-device build) and the CUDA device a name resolves to (which
+:mod:`sklearn_amfno.parallel` and the shared-device warning compare) live here too.
 """
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Callable
 
@@ -49,6 +52,20 @@ def resolve_device(device: str) -> str:
     return device
 
 
+def cuda_device_key(device: str) -> str | None:
+    """``"cuda:<i>"`` for a CUDA device (an unnumbered ``"cuda"`` is the current one), else None.
+
+    Two device names train on the same GPU exactly when their keys are equal.
+    """
+    parsed = torch.device(device)
+    if parsed.type != "cuda":
+        return None
+    index = parsed.index
+    if index is None:
+        index = torch.cuda.current_device() if torch.cuda.is_available() else 0
+    return f"cuda:{index}"
+
+
 def device_memory(device: str) -> int | None:
     """Total memory in bytes of ``device`` (physical RAM for the CPU), or None if unknown."""
     parsed = torch.device(device)
@@ -68,6 +85,11 @@ def meta_module(build: Callable[[], torch.nn.Module]) -> torch.nn.Module:
     """
     with seeded_global_rng(0), torch.device("meta"):
         return build()
+
+
+def count_parameters(module: torch.nn.Module) -> int:
+    """Trainable parameters in real scalars (a complex entry counts two): ``n_parameters_``."""
+    return sum(p.numel() * (2 if p.is_complex() else 1) for p in module.parameters() if p.requires_grad)
 
 
 def parameter_bytes(module: torch.nn.Module) -> int:
@@ -92,3 +114,92 @@ def training_bytes(weight_bytes: int, batch_size: int, n_points: int, channels: 
     """
     activations = 4 * batch_size * n_points * channels * max(n_layers, 1) * _ACTIVATION_VALUES_PER_LAYER
     return 4 * weight_bytes + activations
+
+
+def check_training_memory(
+    build: Callable[[dict], torch.nn.Module],
+    module_kwargs: dict,
+    *,
+    defaults: dict,
+    batch_size: int,
+    n_samples: int,
+    grid_shape: tuple[int, ...],
+    device: str,
+    owner: str,
+) -> None:
+    """Fail fast when training a family's model certainly cannot fit in the device's memory.
+
+    The estimate (:func:`training_bytes`) is a lower bound from the model's parameter count (built
+    on the ``meta`` device, no allocation) and the activations of one batch. The ValueError
+    names the parameter whose reduction to its default helps most.
+
+    Parameters
+    ----------
+    build : callable
+        ``build(module_kwargs)`` returns the model for those keyword arguments (the estimator's
+        ``_build_module`` for the data at hand); it runs on the ``meta`` device.
+    module_kwargs : dict
+        The model's keyword arguments (``width``, ``n_layers``, the family's own).
+    defaults : dict
+        The estimator's ``__init__`` defaults, for the parameter that helps most.
+    batch_size, n_samples : int
+        The training batch and the number of training samples (a batch holds at most that).
+    grid_shape : tuple of int
+        The training grid.
+    device : str
+        The resolved device; nothing is checked where its memory is unknown.
+    owner : str
+        The estimator's class name, for the message.
+    """
+    total = device_memory(device)
+    if total is None:
+        return
+    n_points = 1
+    for n in grid_shape:
+        n_points *= int(n)
+
+    def meta_build(kwargs: dict, n_layers: int) -> torch.nn.Module:
+        return meta_module(lambda: build({**kwargs, "n_layers": n_layers}))
+
+    def estimate(**overrides) -> int:
+        kwargs = {**module_kwargs, **overrides}
+        batch = min(kwargs.pop("batch_size", batch_size), n_samples)
+        n_layers = kwargs["n_layers"]
+        if n_layers <= 4:
+            module = meta_build(kwargs, n_layers)
+            weights = parameter_bytes(module)
+        else:
+            # Weights grow linearly with the layers: extrapolate from one and two layers
+            # rather than building thousands of (meta) layers.
+            module, two = meta_build(kwargs, 1), meta_build(kwargs, 2)
+            one_bytes = parameter_bytes(module)
+            weights = one_bytes + (n_layers - 1) * (parameter_bytes(two) - one_bytes)
+        return training_bytes(weights, batch, n_points, module.activation_channels, n_layers)
+
+    need = estimate()
+    if need <= total:
+        return
+    current = {**module_kwargs, "batch_size": batch_size}
+    relief = {}
+    for name, value in current.items():
+        default = defaults.get(name)
+        if (
+            isinstance(value, numbers.Integral)
+            and isinstance(default, numbers.Integral)
+            and not isinstance(value, bool)
+            and value > default
+        ):
+            relief[name] = estimate(**{name: default})
+    gib = 2.0**30
+    message = (
+        f"Training this {owner} needs at least {need / gib:.1f} GiB, more than the "
+        f"{total / gib:.1f} GiB of device {device!r} (grid {tuple(grid_shape)}, "
+        f"batch_size={batch_size}, width={module_kwargs['width']}, n_layers={module_kwargs['n_layers']})."
+    )
+    if relief:
+        name = min(relief, key=relief.get)
+        message += (
+            f" The largest contributor is {name}={current[name]}: with {name}={defaults[name]} "
+            f"it would need {relief[name] / gib:.2f} GiB."
+        )
+    raise ValueError(message)

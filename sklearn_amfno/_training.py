@@ -13,7 +13,6 @@ replaces the built-in one), and skorch's scoring callbacks score gridded data in
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import copy
 import itertools
 import math
@@ -37,6 +36,7 @@ from tqdm.auto import tqdm
 
 from ._compat import BaseScorer as _BaseScorer
 from ._data_contract import to_target_layout
+from ._resources import cuda_device_key
 from .metrics import flat_r2_score
 
 _FIT_COUNTER = itertools.count()
@@ -356,7 +356,7 @@ class GridScoring:
         self.scoring = scoring
 
     def __call__(self, net, X, y) -> float:
-        fit = current_fit()
+        fit = current_fit(net)
         if fit is not None:
             kind, has_channels = fit.fitted["target_kind_"], fit.fitted["_y_has_channels"]
         else:
@@ -428,25 +428,24 @@ class FitInProgress:
     generator: torch.Generator | None = None
 
 
-# Per thread (a new thread starts with an empty context): the fit running in this thread, if any.
-_FIT_IN_PROGRESS: contextvars.ContextVar[FitInProgress | None] = contextvars.ContextVar(
-    "sklearn_amfno_fit_in_progress", default=None
-)
-
-
 @contextlib.contextmanager
-def fit_in_progress(state: FitInProgress) -> Iterator[None]:
-    """Make ``state`` visible to callbacks (:func:`current_fit`) while the training loop runs."""
-    token = _FIT_IN_PROGRESS.set(state)
+def training_for(net, state: FitInProgress) -> Iterator[None]:
+    """Hand ``state`` to ``net`` while its training loop runs, for its callbacks (:func:`current_fit`).
+
+    The state is the net's (``OperatorNet.fit_in_progress``), so each fit's callbacks see their
+    own fit, in threads too; it is taken back when the loop ends, however it ends.
+    """
+    net.fit_in_progress = state
     try:
         yield
     finally:
-        _FIT_IN_PROGRESS.reset(token)
+        del net.fit_in_progress  # back to the class's None: nothing of the fit stays on the net
 
 
-def current_fit() -> FitInProgress | None:
-    """The estimator fit running in this thread (``None`` outside a package estimator's fit)."""
-    return _FIT_IN_PROGRESS.get()
+def current_fit(net) -> FitInProgress | None:
+    """The estimator's fit that ``net`` is training for (``None`` outside a package estimator's fit,
+    and for a skorch net the package did not build)."""
+    return getattr(net, "fit_in_progress", None)
 
 
 class ContinueSchedule(Callback):
@@ -508,17 +507,6 @@ _ACTIVE_FITS: Counter[str] = Counter()
 _ACTIVE_FITS_LOCK = threading.Lock()
 
 
-def _device_key(device: str) -> str | None:
-    """``"cuda:<i>"`` for a CUDA device (an unnumbered ``"cuda"`` is the current one), else None."""
-    parsed = torch.device(device)
-    if parsed.type != "cuda":
-        return None
-    index = parsed.index
-    if index is None:
-        index = torch.cuda.current_device() if torch.cuda.is_available() else 0
-    return f"cuda:{index}"
-
-
 @contextlib.contextmanager
 def device_in_use(device: str, owner: str) -> Iterator[None]:
     """Count this fit on ``device`` while it trains; warn if another fit of this process is there.
@@ -527,7 +515,7 @@ def device_in_use(device: str, owner: str) -> Iterator[None]:
     worker's threads, user threads), not fits in other processes (loky, dask or ray worker
     processes); :func:`sklearn_amfno.parallel.check_shared_device` covers those before a search.
     """
-    key = _device_key(device)
+    key = cuda_device_key(device)
     if key is None:
         yield
         return

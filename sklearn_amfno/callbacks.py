@@ -20,9 +20,9 @@ from types import SimpleNamespace
 import torch
 from skorch.callbacks import Callback
 
-from ._base import count_parameters
 from ._distributed import is_main_process
 from ._persistence import Saver, fitted_attributes
+from ._resources import count_parameters
 from ._training import current_fit
 
 __all__ = ["EstimatorCheckpoint", "latest_checkpoint"]
@@ -129,7 +129,7 @@ class EstimatorCheckpoint(Callback):
         **kwargs : dict
             skorch's further hook arguments (``X``, ``y``), unused.
         """
-        if current_fit() is None:
+        if current_fit(net) is None:
             raise TypeError(
                 "EstimatorCheckpoint saves a sklearn_amfno estimator: pass it in an estimator's "
                 "callbacks, not to a skorch net directly (use skorch.callbacks.Checkpoint there)."
@@ -145,7 +145,7 @@ class EstimatorCheckpoint(Callback):
         **kwargs : dict
             skorch's further hook arguments (the datasets), unused.
         """
-        fit = current_fit()
+        fit = current_fit(net)
         if fit is None:
             return
         done = len(net.history) - fit.start_epoch

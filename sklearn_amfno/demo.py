@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from . import AMFNORegressor, FNORegressor
 from .datasets import make_darcy
+from .estimators import AMFNORegressor, FNORegressor
 from .metrics import relative_l2_error
 
 

@@ -21,8 +21,8 @@ import warnings
 from joblib.parallel import get_active_backend
 from sklearn.base import BaseEstimator
 
-from ._resources import resolve_device
-from ._training import SharedDeviceWarning, _device_key
+from ._resources import cuda_device_key, resolve_device
+from ._training import SharedDeviceWarning
 
 __all__ = ["SharedDeviceWarning", "check_shared_device"]
 
@@ -37,7 +37,7 @@ def _cuda_devices(estimator: BaseEstimator) -> set[str]:
     for name, value in params.items():
         if (name == "device" or name.endswith("__device")) and isinstance(value, str):
             try:
-                key = _device_key(resolve_device(value))
+                key = cuda_device_key(resolve_device(value))
             except ValueError:
                 continue  # refused by fit itself, with the valid choices
             if key is not None:

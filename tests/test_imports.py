@@ -107,3 +107,40 @@ def test_an_unknown_name_raises_attribute_error():
     with pytest.raises(AttributeError, match="has no attribute 'NotAnEstimator'"):
         sklearn_amfno.NotAnEstimator  # noqa: B018
     assert not hasattr(sklearn_amfno, "not_a_module")
+
+
+def _top_level_imports(path) -> list[str]:
+    """The imports in ``path`` that reach the top-level namespace of ``sklearn_amfno`` itself."""
+    import ast
+
+    package = path.parent
+    depth = len(path.relative_to(sklearn_amfno.__path__[0]).parts) - 1  # 0 for a top-level module
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names if alias.name == "sklearn_amfno"]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0 and node.module == "sklearn_amfno":
+                found.append(f"from sklearn_amfno import {', '.join(a.name for a in node.names)}")
+            elif node.level == depth + 1 and node.module is None:
+                # ``from . import x`` (``from .. import x`` in a subpackage): fine for submodules.
+                base = package.parents[depth - 1] if depth else package
+                for alias in node.names:
+                    if not ((base / f"{alias.name}.py").exists() or (base / alias.name).is_dir()):
+                        found.append(f"from {'.' * node.level} import {alias.name}")
+    return found
+
+
+def test_no_module_of_the_package_imports_its_top_level():
+    # The top level is the users' door (lazy public names); inside, modules import the module
+    # that defines a name, so that imports run one way (the estimator registry included).
+    from pathlib import Path
+
+    root = Path(sklearn_amfno.__path__[0])
+    offenders = {
+        str(path.relative_to(root)): found
+        for path in sorted(root.rglob("*.py"))
+        if path.name != "__init__.py" or path.parent != root
+        if (found := _top_level_imports(path))
+    }
+    assert not offenders, offenders

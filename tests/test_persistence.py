@@ -16,39 +16,27 @@ import numpy as np
 import pytest
 import safetensors.torch
 import torch
+from _tiny import TINY
 from numpydoc.docscrape import NumpyDocString
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback, EarlyStopping
 
 import sklearn_amfno
 from sklearn_amfno import (
-    AFNORegressor,
     AMFNORegressor,
     AutoregressiveRegressor,
     EnsembleRegressor,
-    FFNORegressor,
     FNORegressor,
-    LSMRegressor,
-    OFormerRegressor,
-    UFNORegressor,
 )
 from sklearn_amfno._model_file import FORMAT_TENSOR, FORMAT_VERSION, read_container, write_container
 from sklearn_amfno._persistence import Saver, encode_estimator, register_estimator
 from sklearn_amfno.datasets import make_heat
 
-# One small instance per family (the settings of tests/test_models.py).
-FAMILIES = [
-    AMFNORegressor(width=8, n_layers=2),
-    AMFNORegressor(kernel="kan", width=8, n_layers=1),
-    FNORegressor(n_modes=4, width=8, n_layers=2),
-    FFNORegressor(n_modes=4, width=8, n_layers=2),
-    UFNORegressor(n_modes=4, width=8, n_layers=2, n_unet_layers=1, unet_levels=1),
-    AFNORegressor(width=8, n_layers=2, n_blocks=2),
-    OFormerRegressor(width=8, n_layers=1, n_heads=2, latent_width=8),
-    LSMRegressor(width=8, unet_levels=1, patch_size=2, n_heads=2),
-]
+# One small instance per family (tests/_tiny.py), and AM-FNO's KAN kernel.
+FAMILIES = [cls(**params) for cls, params in TINY.items()]
+FAMILIES.append(AMFNORegressor(kernel="kan", width=8, n_layers=1))
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +72,11 @@ def _same_params(a, b):
 # -- round trips ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("estimator", FAMILIES, ids=lambda e: f"{type(e).__name__}-{e.get_params()['width']}")
+@pytest.mark.parametrize(
+    "estimator",
+    FAMILIES,
+    ids=lambda e: type(e).__name__ + ("-kan" if e.get_params().get("kernel") == "kan" else ""),
+)
 def test_every_family_round_trips_to_a_fitted_estimator_with_identical_predictions(estimator, heat, tmp_path):
     X, y = heat
     est = clone(estimator).set_params(max_epochs=2, random_state=0).fit(X, y)
@@ -411,6 +403,60 @@ def test_an_unregistered_subclass_is_refused_until_registered(heat, tmp_path):
     loaded = sklearn_amfno.load(tmp_path / "m")
     assert type(loaded) is MyRegressor
     np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+
+
+def test_the_package_estimators_are_registered_where_they_are_defined_under_their_public_names():
+    # One registry: load builds what it holds, and each public estimator registers itself in
+    # its own module (no list of names elsewhere). A fresh interpreter: load before any use.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                """
+                from sklearn_amfno._persistence import _known_classes
+                print(sorted(_known_classes()))
+                """
+            ),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    public = {
+        name: obj
+        for name in sklearn_amfno.__all__
+        if isinstance(obj := getattr(sklearn_amfno, name), type) and issubclass(obj, BaseEstimator)
+    }
+    assert result.stdout.strip() == str(sorted(public))
+    from sklearn_amfno._persistence import _known_classes
+
+    assert all(_known_classes()[name] is cls for name, cls in public.items())
+
+
+def test_names_that_old_pickles_give_still_resolve():
+    # The skorch net, its loader and its generators' states pickle by module path; pickles
+    # written before sklearn_amfno._net existed name them in sklearn_amfno._base.
+    from sklearn_amfno import _base, _net
+
+    assert _base.OperatorNet is _net.OperatorNet
+    assert _base._data_loader is _net.data_loader
+    assert _base._GeneratorState is _net._GeneratorState
+    est = FNORegressor(n_modes=4, width=4, n_layers=1, max_epochs=1, random_state=0)
+    X = np.random.default_rng(0).standard_normal((6, 16))
+    est.fit(X, X)
+    # Nothing of the fit stays on the net (the callbacks' state lives there during training).
+    assert est.net_.fit_in_progress is None and "fit_in_progress" not in vars(est.net_)
+    # Protocol 2 names globals as text lines: the pickle an earlier version wrote.
+    old = (
+        pickle.dumps(est, protocol=2)
+        .replace(b"sklearn_amfno._net\ndata_loader\n", b"sklearn_amfno._base\n_data_loader\n")
+        .replace(b"sklearn_amfno._net\n", b"sklearn_amfno._base\n")
+    )
+    assert b"sklearn_amfno._net" not in old and b"sklearn_amfno._base\n_data_loader" in old
+    np.testing.assert_array_equal(pickle.loads(old).predict(X), est.predict(X))
 
 
 def test_load_is_documented_in_numpydoc():

@@ -84,7 +84,7 @@ def test_search_on_loky_processes_writes_one_checkpoint_directory_per_fit(tmp_pa
 def cuda_everywhere(monkeypatch):
     """Every device resolves to CUDA device 0 for the checks (training still runs on the CPU)."""
     monkeypatch.setattr(parallel, "resolve_device", lambda device: "cuda:0")
-    monkeypatch.setattr(_training, "_device_key", lambda device: "cuda:0")
+    monkeypatch.setattr(_training, "cuda_device_key", lambda device: "cuda:0")
 
 
 def test_check_shared_device_warns_for_several_local_jobs_on_cuda(cuda_everywhere):

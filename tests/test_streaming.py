@@ -238,15 +238,15 @@ def test_fit_with_dataloader_workers_equals_the_single_process_fit_and_reads_in_
 def test_dataloader_workers_only_for_lazily_read_samples(tmp_path, data):
     import torch
 
-    from sklearn_amfno._base import _data_loader
+    from sklearn_amfno._net import data_loader
 
     X, y = data
     dataset, _ = stream_fit_data(_memmap(tmp_path / "X.f32", X), y, channel_axis=-1)
-    assert _data_loader(dataset, num_workers=2, batch_size=4).num_workers == 2
+    assert data_loader(dataset, num_workers=2, batch_size=4).num_workers == 2
     subset = torch.utils.data.Subset(dataset, [0, 1])  # skorch's validation split
-    assert _data_loader(subset, num_workers=2, batch_size=4).num_workers == 2
+    assert data_loader(subset, num_workers=2, batch_size=4).num_workers == 2
     in_memory = torch.utils.data.TensorDataset(torch.zeros(4, 1))
-    assert _data_loader(in_memory, num_workers=2, batch_size=4).num_workers == 0
+    assert data_loader(in_memory, num_workers=2, batch_size=4).num_workers == 0
     with pytest.raises(
         ValueError, match="'num_workers' parameter of FNORegressor must be an int in the range"
     ):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from .._base import BaseOperatorRegressor, fill_doc, store_parameters
+from .._base import BaseOperatorRegressor, store_parameters
 from .._compat import FRACTION, NON_NEGATIVE_REAL, POSITIVE_INT, POSITIVE_REAL
+from .._docs import fill_doc
+from .._persistence import register_estimator
 from ..nn.models import AFNO
 
 
+@register_estimator(name="AFNORegressor")
 class AFNORegressor(BaseOperatorRegressor):
     """Adaptive Fourier Neural Operator (Guibas et al., ICLR 2022) on the shared backbone.
 

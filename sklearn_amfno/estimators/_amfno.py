@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from .._base import BaseOperatorRegressor, fill_doc, store_parameters
+from .._base import BaseOperatorRegressor, store_parameters
 from .._compat import NON_NEGATIVE_INT, POSITIVE_INT, POSITIVE_REAL, StrOptions, finite_interval
+from .._docs import fill_doc
+from .._persistence import register_estimator
 from ..nn.layers import BASES, FREQUENCY_MAPS
 from ..nn.models import AMFNO
 
 
+@register_estimator(name="AMFNORegressor")
 class AMFNORegressor(BaseOperatorRegressor):
     """Amortized Fourier Neural Operator (Xiao et al., NeurIPS 2024).
 

@@ -8,18 +8,20 @@ import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import BaseOperatorRegressor, flat_r2_score
+from .._base import BaseOperatorRegressor
 from .._compat import NON_NEGATIVE_REAL, POSITIVE_INT, StrOptions
 from .._data_contract import MAX_ABS_VALUE
-from .._persistence import SaveMixin
+from .._persistence import SaveMixin, register_estimator
 from .._resources import device_memory
 from .._sample_weight import check_fit_sample_weight
 from .._training_checks import check_validation_split
+from ..metrics import flat_r2_score
 from ._amfno import AMFNORegressor
 
 _GIB = 2.0**30
 
 
+@register_estimator(name="AutoregressiveRegressor")
 class AutoregressiveRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, BaseEstimator):
     """Learn the next frames of a trajectory, then predict by rolling out (autoregression).
 
@@ -252,7 +254,7 @@ class AutoregressiveRegressor(SaveMixin, MetaEstimatorMixin, RegressorMixin, Bas
         y_windows = np.concatenate(
             [trajectory[..., (k + n_in) * f : (k + n_in + horizon) * f] for k in starts]
         )
-        inner._fit(
+        inner._fit_rollout(
             X_windows,
             y_windows,
             rollout_steps=steps,

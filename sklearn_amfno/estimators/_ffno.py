@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from .._base import BaseOperatorRegressor, fill_doc, store_parameters
+from .._base import BaseOperatorRegressor, store_parameters
 from .._compat import N_MODES, POSITIVE_REAL
+from .._docs import fill_doc
+from .._persistence import register_estimator
 from ..nn.layers import FactorizedSpectralWeights, resolve_modes
 from ..nn.models import FFNO
 
 
+@register_estimator(name="FFNORegressor")
 class FFNORegressor(BaseOperatorRegressor):
     """Factorised Fourier Neural Operator, F-FNO (Tran et al., ICLR 2023).
 

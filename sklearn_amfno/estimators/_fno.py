@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from .._base import BaseOperatorRegressor, fill_doc, store_parameters
+from .._base import BaseOperatorRegressor, store_parameters
 from .._compat import N_MODES, finite_interval
+from .._docs import fill_doc
+from .._persistence import register_estimator
 from ..nn.layers import DenseSpectralKernel, resolve_modes
 from ..nn.models import FNO
 from ..nn.models.backbone import padded_shape
 
 
+@register_estimator(name="FNORegressor")
 class FNORegressor(BaseOperatorRegressor):
     """Fourier Neural Operator (Li et al., ICLR 2021), and FNO+ with ``n_modes=None``.
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from .._base import BaseOperatorRegressor, fill_doc, store_parameters
+from .._base import BaseOperatorRegressor, store_parameters
 from .._compat import NON_NEGATIVE_INT, POSITIVE_INT
+from .._docs import fill_doc
+from .._persistence import register_estimator
 from ..nn.models import LSM
 
 
+@register_estimator(name="LSMRegressor")
 class LSMRegressor(BaseOperatorRegressor):
     """Latent Spectral Model, LSM (Wu et al., ICML 2023).
 

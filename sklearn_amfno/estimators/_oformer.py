@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from .._base import BaseOperatorRegressor, fill_doc, store_parameters
+from .._base import BaseOperatorRegressor, store_parameters
 from .._compat import NON_NEGATIVE_REAL, POSITIVE_INT, POSITIVE_REAL
+from .._docs import fill_doc
+from .._persistence import register_estimator
 from ..nn.models import OFormer
 
 
+@register_estimator(name="OFormerRegressor")
 class OFormerRegressor(BaseOperatorRegressor):
     """Operator Transformer, OFormer (Li, Meidani and Barati Farimani, TMLR 2023).
 

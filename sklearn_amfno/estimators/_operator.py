@@ -17,12 +17,9 @@ import re
 import torch
 from torch import nn
 
-from .._base import (
-    COMMON_ATTRIBUTES_DOC,
-    COMMON_PARAMETERS_DOC,
-    BaseOperatorRegressor,
-    store_parameters,
-)
+from .._base import BaseOperatorRegressor, store_parameters
+from .._docs import COMMON_ATTRIBUTES_DOC, COMMON_PARAMETERS_DOC
+from .._persistence import register_estimator
 from .._resources import device_memory, meta_module, parameter_bytes, training_bytes
 from ..nn.layers.grid import grid_coordinates
 
@@ -168,6 +165,7 @@ class ScaledModule(nn.Module):
         return out * self.y_scale + self.y_mean
 
 
+@register_estimator(name="OperatorRegressor")
 class OperatorRegressor(BaseOperatorRegressor):
     """Any torch module mapping fields to fields, trained as this package's estimators.
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from .._base import BaseOperatorRegressor, fill_doc, store_parameters
+from .._base import BaseOperatorRegressor, store_parameters
 from .._compat import N_MODES, NON_NEGATIVE_INT, POSITIVE_INT
+from .._docs import fill_doc
+from .._persistence import register_estimator
 from ..nn.layers import DenseSpectralKernel, resolve_modes
 from ..nn.models import UFNO
 
 
+@register_estimator(name="UFNORegressor")
 class UFNORegressor(BaseOperatorRegressor):
     """U-FNO, the Fourier neural operator enhanced with U-Net branches (Wen et al., 2022).
 

@@ -17,7 +17,7 @@ from sklearn.model_selection import ShuffleSplit
 from skorch.callbacks import EarlyStopping
 
 from sklearn_amfno import AutoregressiveRegressor, FNORegressor
-from sklearn_amfno._base import OperatorNet
+from sklearn_amfno._net import OperatorNet
 from sklearn_amfno._training_checks import check_optimizer, check_validation_split
 from sklearn_amfno.estimators import _autoregressive
 

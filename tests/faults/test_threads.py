@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from sklearn_amfno import AMFNORegressor, FNORegressor
-from sklearn_amfno._base import _data_loader
+from sklearn_amfno._net import data_loader
 from sklearn_amfno._torch_state import ShuffleSampler, fit_generator, float32_default_dtype
 
 N_THREADS = 8
@@ -150,7 +150,7 @@ def test_shuffling_from_the_fits_generator_draws_the_batches_of_the_global_gener
         reference = [[b[0].tolist() for b in reference_loader] for _ in range(3)]
         reference_after = torch.get_rng_state()
     generator = fit_generator(state)
-    loader = _data_loader(dataset, batch_size=5, shuffle=True, generator=generator)
+    loader = data_loader(dataset, batch_size=5, shuffle=True, generator=generator)
     assert isinstance(loader.sampler, ShuffleSampler)
     assert [[b[0].tolist() for b in loader] for _ in range(3)] == reference
     assert torch.equal(generator.get_state(), reference_after)
