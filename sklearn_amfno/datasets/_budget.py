@@ -44,11 +44,12 @@ on the 2-core development machine (x86_64, numpy 2.4, scipy 1.17, shared with ot
   0.04, 0.14, 0.65 s at 17, 33, 65 and 3.6-4.0 s, 3.75 s of CPU, at 129), divided by
   ``sqrt(threads)``; the LU factors hold about ``12e6 (N / 129)^2.7``
   entries (12 bytes each) per thread.
-* Airfoil (``make_airfoil``, ``solve_airfoil``): 90-280 implicit pseudo-time steps, 8-25 of them
-  with a sparse LU of the ``4 (n_around - 1) (n_normal - 1)`` unknowns (~1.1 s each at
-  221 x 51), ~30 ms each otherwise: ``0.5 s + 18 s (cells / 11000)^1.3`` per sample (measured
-  11-25 s at 221 x 51, Mach 0.8; docs/datasets.md), divided by ``sqrt(threads)``; the LU factors
-  hold ~13e6 entries (12 bytes each) at 221 x 51.
+* Airfoil (``make_airfoil``, ``solve_airfoil``): 30-240 implicit pseudo-time steps, 5-25 of them
+  with a single-precision sparse LU of the ``4 (n_around - 1) (n_normal - 1)`` unknowns (~0.7 s
+  each at 221 x 51), the second-order ones with ~20 GMRES iterations (a residual and a triangular
+  solve each, ~25 ms): ``0.5 s + 25 s (cells / 11000)^1.3`` per sample (measured 12-87 s, median
+  25 s, at 221 x 51, Mach 0.8, on a loaded machine; docs/datasets.md), divided by
+  ``sqrt(threads)``; the LU factors hold ~17e6 entries (8 bytes each) at 221 x 51.
 * Heat and advection: ``2 n sum_j N^j (2K + 1)^(d - j + 1)`` complex multiply-adds (the exact
   evaluation on the grid, ``d`` axes, ``K = max_wavenumber``) at ``5e8`` per second.
 
@@ -766,14 +767,14 @@ def estimate_solve_pipe(resolution: int) -> Estimate:
 
 
 def _airfoil_sample_seconds(cells: int) -> float:
-    # 8-25 sparse LU factorisations and 90-280 residuals and triangular solves (measured 11-25 s
-    # at 220 x 50 cells).
-    return 0.5 + 18.0 * (cells / 11000) ** 1.3
+    # 5-25 sparse LU factorisations, 30-240 steps of up to 20 GMRES iterations (measured 12-87 s,
+    # median 25 s, at 220 x 50 cells).
+    return 0.5 + 25.0 * (cells / 11000) ** 1.3
 
 
 def _airfoil_lu_bytes(cells: int) -> int:
-    # ~13e6 entries in the LU factors at 11000 cells (value and row index: 12 bytes each).
-    return int(12 * 13e6 * (cells / 11000) ** 1.2)
+    # ~17e6 entries in the single-precision LU factors at 11000 cells (value and row index: 8 bytes).
+    return int(8 * 17e6 * (cells / 11000) ** 1.2)
 
 
 def _airfoil_work_bytes(cells: int) -> int:
