@@ -163,6 +163,7 @@ def _estimator(**kw):
     return AFNORegressor(**{**params, **kw})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "n_dim, threshold",
     [
@@ -182,6 +183,7 @@ def test_learns_heat_operator(n_dim, threshold):
     assert error < 0.4 * relative_l2_error(y[64:], X[64:])
 
 
+@pytest.mark.slow
 def test_other_grids_behave_as_documented():
     # The same functions on 64 and 16 points: the filter sees the same coefficients, the
     # pointwise parts act per point, so the error stays near the training-grid error (measured:

@@ -85,6 +85,7 @@ print(hashlib.sha256(np.ascontiguousarray(est.predict(X)).tobytes()).hexdigest()
 """
 
 
+@pytest.mark.slow
 def test_the_allocator_setting_changes_speed_only_never_the_numbers():
     def run(flag: str) -> str:
         env = {**os.environ, "SKLEARN_AMFNO_REUSE_MEMORY": flag, "OMP_NUM_THREADS": "1"}

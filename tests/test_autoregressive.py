@@ -63,6 +63,7 @@ def test_rollout_feeds_predictions_back_in_frame_major_layout(n_fields, n_steps_
     np.testing.assert_allclose(pred[0, 0], expected)
 
 
+@pytest.mark.slow
 def test_one_step_model_rolls_out_ten_steps_within_the_accumulation_bound():
     # Exact advection: the one-step map is a Fourier multiplier an FNO holds exactly.
     traj = advection_trajectories(96, 32, 12)
@@ -100,6 +101,7 @@ def test_rollout_training_defaults_to_every_frame_of_y():
     assert est.rollout_steps_ == 3 and est.n_windows_ == 1
 
 
+@pytest.mark.slow
 def test_rollout_of_a_coarse_model_runs_on_a_finer_grid():
     fine = advection_trajectories(96, 64, 8)
     coarse = fine[:, ::2]
@@ -113,6 +115,7 @@ def test_rollout_of_a_coarse_model_runs_on_a_finer_grid():
     assert err_fine <= 1.5 * err_coarse + 1e-3, (err_fine, err_coarse)
 
 
+@pytest.mark.slow
 def test_score_is_the_r2_of_the_whole_rollout():
     traj = advection_trajectories(48, 32, 6)
     est = AutoregressiveRegressor(FNORegressor(**FNO_SMALL, max_epochs=30)).fit(
@@ -138,6 +141,7 @@ def test_clone_params_grid_search_and_pickle():
     assert not hasattr(est.estimator, "net_") and est.estimator.channel_axis is None
 
 
+@pytest.mark.slow
 def test_amfno_is_the_default_one_step_operator():
     traj = advection_trajectories(8, 16, 4)
     est = AutoregressiveRegressor(n_fields=1)

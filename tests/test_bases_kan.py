@@ -79,6 +79,7 @@ def test_kan_layer_is_silu_plus_spline_sum():
     torch.testing.assert_close(layer(x), expected)
 
 
+@pytest.mark.slow
 def test_kan_fits_a_smooth_function():
     torch.manual_seed(0)
     net = KAN([1, 4, 1], grid_size=8)

@@ -95,6 +95,7 @@ def two_rank_run(tmp_path_factory):
     return out, states
 
 
+@pytest.mark.slow
 def test_two_process_fit_equals_one_process_fit_with_the_same_global_batch(two_rank_run):
     _, states = two_rank_run
     X, y = _data()
@@ -108,6 +109,7 @@ def test_two_process_fit_equals_one_process_fit_with_the_same_global_batch(two_r
         np.testing.assert_allclose(state["losses"], [h["train_loss"] for h in single.net_.history], rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_ranks_train_one_model_without_random_state(two_rank_run):
     _, (first, second) = two_rank_run
     for name, value in first["free"].items():
@@ -115,6 +117,7 @@ def test_ranks_train_one_model_without_random_state(two_rank_run):
     assert first["device"] == second["device"] == "cpu"
 
 
+@pytest.mark.slow
 def test_only_rank_zero_writes_the_model_and_checkpoints_and_the_file_loads(two_rank_run):
     out, states = two_rank_run
     assert os.path.exists(os.path.join(out, "model_rank0.safetensors"))

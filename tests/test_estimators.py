@@ -25,6 +25,7 @@ def heat_1d():
     return X, y, X_test, y_test, X_fine, y_fine
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "estimator, threshold",
     [
@@ -47,6 +48,7 @@ def test_learns_heat_and_super_resolves(heat_1d, estimator, threshold):
     assert err_fine <= 1.5 * err
 
 
+@pytest.mark.slow
 def test_super_resolution_2d():
     kw = dict(n_dim=2, diffusivity=0.005, max_wavenumber=6)
     X, y = make_heat(64, 32, random_state=0, **kw)
@@ -60,6 +62,7 @@ def test_super_resolution_2d():
     assert err_fine <= 1.5 * err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("factorization", ["separable", "joint"])
 def test_advection_2d_both_factorizations(factorization):
     kw = dict(n_dim=2, velocity=(0.2, -0.1), max_wavenumber=4)
@@ -88,6 +91,7 @@ def test_3d_grids_and_channels(Estimator):
     assert est.predict(rng.standard_normal((1, 12, 8, 10, 2))).shape == (1, 12, 8, 10, 2)
 
 
+@pytest.mark.slow
 def test_scalar_target_learned():
     # Function-to-scalar: the mean energy of the heat solution, a nonlinear functional of X.
     kw = dict(diffusivity=0.005)

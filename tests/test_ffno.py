@@ -127,6 +127,7 @@ def _split(X, y, n_train=64):
     return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "make, n_dim, n_modes, threshold",
     [
@@ -149,6 +150,7 @@ def test_learns_smooth_operators(make, n_dim, n_modes, threshold):
     assert error < 0.1 * relative_l2_error(y_test, X_test)
 
 
+@pytest.mark.slow
 def test_other_grids_behave_as_documented():
     # Trained on 32 points, evaluated on the same functions at 64 points: the modes are physical,
     # so the error stays at the training-grid level. A 12-point grid (7 modes < n_modes=9) runs.

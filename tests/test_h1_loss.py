@@ -7,28 +7,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from _tiny import TINY
 
-from sklearn_amfno import (
-    AFNORegressor,
-    AMFNORegressor,
-    FFNORegressor,
-    FNORegressor,
-    LSMRegressor,
-    OFormerRegressor,
-    UFNORegressor,
-)
+from sklearn_amfno import FNORegressor
 from sklearn_amfno.metrics import relative_h1_error
 from sklearn_amfno.nn.losses import RelativeH1Loss, h1_norms
-
-TINY = {
-    AMFNORegressor: dict(width=8, n_layers=2),
-    FNORegressor: dict(width=8, n_layers=2, n_modes=4),
-    FFNORegressor: dict(width=8, n_layers=2, n_modes=4),
-    UFNORegressor: dict(width=8, n_layers=2, n_modes=4, n_unet_layers=1, unet_levels=1),
-    AFNORegressor: dict(width=8, n_layers=2, n_blocks=2),
-    OFormerRegressor: dict(width=8, n_layers=1, n_heads=2, latent_width=8),
-    LSMRegressor: dict(width=8, unet_levels=1, patch_size=2, n_heads=2),
-}
 
 
 def _t(a: np.ndarray) -> torch.Tensor:

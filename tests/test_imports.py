@@ -30,6 +30,7 @@ def _assert_ran(result: subprocess.CompletedProcess) -> None:
     assert result.stdout.strip().endswith("ok"), result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_importing_the_datasets_loads_neither_torch_nor_skorch(tmp_path):
     h5py = pytest.importorskip("h5py")
     rng = np.random.default_rng(0)
@@ -71,6 +72,7 @@ def test_the_top_level_gives_its_version_without_importing_torch(tmp_path):
     assert result.stdout.split() == [sklearn_amfno.__version__, "ok"]
 
 
+@pytest.mark.slow
 def test_a_plain_import_reaches_the_public_names_and_submodules_as_attributes(tmp_path):
     result = _run(
         """

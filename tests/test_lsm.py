@@ -122,6 +122,7 @@ def _fit_eval(X, y, n_train, **params):
     return est, relative_l2_error(y[n_train:], est.predict(X[n_train:]))
 
 
+@pytest.mark.slow
 def test_learns_heat_1d():
     X, y = make_heat(160, 32, n_dim=1, diffusivity=0.01, time=1.0, random_state=0)
     identity = relative_l2_error(y[128:], X[128:])  # ~0.56; predicting the mean: ~0.99
@@ -130,6 +131,7 @@ def test_learns_heat_1d():
     assert err < 0.26 < identity
 
 
+@pytest.mark.slow
 def test_learns_heat_2d_and_is_grid_tied():
     X, y = make_heat(160, 12, n_dim=2, diffusivity=0.01, time=1.0, max_wavenumber=3, random_state=0)
     identity = relative_l2_error(y[128:], X[128:])  # ~0.86; predicting the mean: ~0.99

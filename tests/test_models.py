@@ -4,41 +4,18 @@ from __future__ import annotations
 
 import inspect
 
+import _tiny
 import numpy as np
 import pytest
 import torch
 
 import sklearn_amfno
-from sklearn_amfno import (
-    AFNORegressor,
-    AMFNORegressor,
-    FFNORegressor,
-    FNORegressor,
-    LSMRegressor,
-    OFormerRegressor,
-    UFNORegressor,
-)
-from sklearn_amfno.nn import AFNO, AMFNO, FFNO, FNO, LSM, UFNO, OFormer, OperatorNetwork
+from sklearn_amfno import AMFNORegressor, FNORegressor
+from sklearn_amfno.nn import AMFNO, OperatorNetwork
 
-# Small settings per family, shared by the module tests and the estimator tests.
-TINY = {
-    AMFNO: dict(width=8, n_layers=2),
-    FNO: dict(width=8, n_layers=2, n_modes=4),
-    FFNO: dict(width=8, n_layers=2, n_modes=4),
-    UFNO: dict(width=8, n_layers=2, n_modes=4, n_unet_layers=1, unet_levels=1),
-    AFNO: dict(width=8, n_layers=2, n_blocks=2),
-    OFormer: dict(width=8, n_layers=1, n_heads=2, latent_width=8),
-    LSM: dict(width=8, unet_levels=1, patch_size=2, n_heads=2),
-}
-ESTIMATORS = {
-    AMFNO: AMFNORegressor,
-    FNO: FNORegressor,
-    FFNO: FFNORegressor,
-    UFNO: UFNORegressor,
-    AFNO: AFNORegressor,
-    OFormer: OFormerRegressor,
-    LSM: LSMRegressor,
-}
+# Small settings per family (tests/_tiny.py), keyed by the torch model, and each model's estimator.
+TINY = {_tiny.MODEL_OF[estimator]: params for estimator, params in _tiny.TINY.items()}
+ESTIMATORS = {model: estimator for estimator, model in _tiny.MODEL_OF.items()}
 GRIDS = {1: (16,), 2: (8, 8), 3: (4, 4, 4)}
 
 

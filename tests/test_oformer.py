@@ -151,6 +151,7 @@ def _fit_eval(X, y, n_train, **params):
     return est, relative_l2_error(y[n_train:], est.predict(X[n_train:]))
 
 
+@pytest.mark.slow
 def test_learns_heat_1d_and_is_discretisation_free():
     X, y = make_heat(160, 32, n_dim=1, diffusivity=0.01, time=1.0, random_state=0)
     identity = relative_l2_error(y[128:], X[128:])  # ~0.56; predicting the mean: ~0.99
@@ -168,14 +169,16 @@ def test_learns_heat_1d_and_is_discretisation_free():
     assert relative_l2_error(est.predict(X2), est.predict(X2f)[:, ::2]) < 0.1
 
 
+@pytest.mark.slow
 def test_learns_heat_2d():
     X, y = make_heat(160, 12, n_dim=2, diffusivity=0.01, time=1.0, max_wavenumber=3, random_state=0)
     identity = relative_l2_error(y[128:], X[128:])  # ~0.86; predicting the mean: ~0.99
     est, err = _fit_eval(
         X, y, 128, width=16, n_heads=1, n_layers=1, latent_width=32, fourier_feature_scale=2.0, max_epochs=40
     )
-    # Measured 0.38: the Galerkin rank (latent_width per head) and 128 samples limit 2-D accuracy.
-    assert err < 0.48 < identity
+    # Measured 0.382 (torch 2.13 and 2.2 alike to 1e-5): the Galerkin rank (latent_width per head)
+    # and 128 samples limit 2-D accuracy.
+    assert err < 0.42 < identity
     assert est.predict(X[:2, ::2, ::2]).shape == (2, 6, 6)
 
 
@@ -184,6 +187,7 @@ def test_learns_heat_2d():
 TINY = dict(width=8, n_heads=1, n_layers=1, latent_width=8, max_epochs=2, batch_size=8, random_state=0)
 
 
+@pytest.mark.slow
 def test_pipeline_and_grid_search():
     X, y = make_advection(24, 16, n_dim=1, time=0.25, random_state=0)
     pipe = make_pipeline(FunctionTransformer(lambda a: 2.0 * a), OFormerRegressor(**TINY))

@@ -447,6 +447,7 @@ def _quietly(fn):
         return fn()
 
 
+@pytest.mark.slow
 def test_neuralop_fno_1d_with_early_stopping_and_saving(neuralop_models, registry, tmp_path):
     X, y = data_1d(24)
     est = OperatorRegressor(

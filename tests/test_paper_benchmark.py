@@ -71,6 +71,7 @@ def test_rows_and_tables_are_the_issue_s(paper):
         assert all(v is None or isinstance(v, float) for v in values.values())
 
 
+@pytest.mark.slow
 def test_smoke_every_table_but_cost(paper, tmp_path, keep_threads):
     argv = ["--smoke", "--threads", "1", "--out-dir", str(tmp_path), "--inject-failure", "OFormer"]
     argv += ["--only", "accuracy", "superres", "spectral", "ablation"]
@@ -164,6 +165,7 @@ def test_smoke_every_table_but_cost(paper, tmp_path, keep_threads):
     assert set(raw["tables"]) == {"accuracy", "superres", "spectral", "ablation"}
 
 
+@pytest.mark.slow
 def test_smoke_cost_in_subprocess(paper, tmp_path, keep_threads):
     argv = ["--smoke", "--threads", "1", "--out-dir", str(tmp_path), "--only", "cost", "--rows", "FNO"]
     paths = paper.main(argv)
@@ -194,6 +196,7 @@ def test_cost_worker_records_a_failure(paper, tmp_path, keep_threads):
     assert out["failed"] == "InvalidParameterError"
 
 
+@pytest.mark.slow
 def test_missing_cfd_2d_generator(paper, tmp_path, keep_threads, monkeypatch):
     monkeypatch.setattr(paper, "cfd_2d_generator", lambda: None)
     argv = ["--smoke", "--threads", "1", "--out-dir", str(tmp_path), "--only", "accuracy", "--rows", "FNO"]
@@ -217,6 +220,7 @@ def test_cli_help():
         assert flag in out.stdout
 
 
+@pytest.mark.slow
 def test_jobs_fit_in_worker_processes_with_the_same_results(paper, tmp_path, keep_threads):
     # --jobs runs the tables' fits in worker interpreters (slowest first); the tables then only
     # assemble them. Same data, seeds and threads: the same errors as the in-process run, and an

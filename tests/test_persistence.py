@@ -98,6 +98,7 @@ def test_every_family_round_trips_to_a_fitted_estimator_with_identical_predictio
     assert loaded.net_.history == est.net_.history
 
 
+@pytest.mark.slow
 def test_save_then_load_in_a_fresh_process_gives_identical_predictions(fitted, saved, heat, tmp_path):
     X, _ = heat
     np.save(tmp_path / "X.npy", X)
@@ -405,6 +406,7 @@ def test_an_unregistered_subclass_is_refused_until_registered(heat, tmp_path):
     np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
 
 
+@pytest.mark.slow
 def test_the_package_estimators_are_registered_where_they_are_defined_under_their_public_names():
     # One registry: load builds what it holds, and each public estimator registers itself in
     # its own module (no list of names elsewhere). A fresh interpreter: load before any use.

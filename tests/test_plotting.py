@@ -238,6 +238,7 @@ def test_rollout_error_display_is_rollout_error(n_dim):
     np.testing.assert_array_equal(display.line_.get_xdata(), [1, 2, 3])
 
 
+@pytest.mark.slow
 def test_rollout_error_display_from_an_autoregressive_estimator_on_one_axes():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((6, 16, 2))
@@ -290,6 +291,7 @@ def test_display_repr_never_raises_on_data_it_cannot_describe():
 # -- matplotlib is optional -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_module_imports_without_matplotlib_and_drawing_says_how_to_install_it():
     # One fresh interpreter (imports take seconds): importing the module loads no matplotlib;
     # with matplotlib hidden, drawing raises the ImportError with the install command.

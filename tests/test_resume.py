@@ -71,6 +71,7 @@ def _killed_fit(run, kill_after, every=1, **params):
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
 
 
+@pytest.mark.slow
 def test_killed_and_resumed_fit_equals_uninterrupted_fit(tmp_path, data):
     X, y = data
     # Saved after epochs 2 and 4; SIGKILL after epoch 5 loses that epoch.

@@ -126,6 +126,7 @@ class _Meet(Callback):
         return self  # a barrier cannot be copied; both fits must share it
 
 
+@pytest.mark.slow
 def test_fit_warns_when_another_fit_of_its_process_trains_on_the_same_cuda_device(cuda_everywhere, data):
     X, y = data
     barrier = threading.Barrier(2)

@@ -182,6 +182,7 @@ def _fit_linear(conv, X, y, steps, lr):
     return np.linalg.norm(pred - y) / np.linalg.norm(y)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kernel_type", ["mlp", "kan"])
 @pytest.mark.parametrize("n_dim, n, max_wavenumber", [(1, 32, 12), (2, 16, 6), (3, 8, 3)])
 def test_linear_amortized_layer_learns_the_heat_multiplier(n_dim, n, max_wavenumber, kernel_type):
@@ -198,6 +199,7 @@ def test_linear_amortized_layer_learns_the_heat_multiplier(n_dim, n, max_wavenum
     assert np.linalg.norm(pred - yt) / np.linalg.norm(yt) < 1e-2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n_dim, n", [(1, 64), (2, 32), (3, 12)])
 def test_linear_dense_layer_learns_the_advection_multiplier(n_dim, n):
     torch.manual_seed(0)

@@ -147,6 +147,7 @@ def test_the_report_tables_ratios_and_figure_come_from_the_result_lines(tta, tmp
     assert stem.with_suffix(".png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_a_run_fits_in_worker_processes_and_a_second_run_resumes_without_refitting(tta, tmp_path):
     argv = ["--smoke", "--problems", "burgers", "--rows", "FNO", "--budgets", "1", "--out-dir", str(tmp_path)]
     md = tta.main(argv)

@@ -98,6 +98,7 @@ def _estimator(n_modes, **kw):
     return UFNORegressor(**{**params, **kw})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "make, n_dim, n_modes, threshold",
     [
@@ -116,6 +117,7 @@ def test_learns_smooth_operators(make, n_dim, n_modes, threshold):
     assert error < 0.2 * relative_l2_error(y[64:], X[64:])
 
 
+@pytest.mark.slow
 def test_other_grids_run_but_are_not_invariant():
     # Documented: predict runs on any grid (the U-Net pads and crops), but the convolutions are
     # stencils in grid units, so nothing guarantees the training-grid accuracy elsewhere. Check
@@ -134,6 +136,7 @@ def test_other_grids_run_but_are_not_invariant():
     assert error_fine < 0.25 * relative_l2_error(y_fine[64:], X_fine[64:])
 
 
+@pytest.mark.slow
 def test_pipeline_grid_search_clone_pickle():
     X, y = make_advection(24, 16, random_state=0)
     base = UFNORegressor(

@@ -39,6 +39,7 @@ def test_free_stream_is_preserved_on_the_curvilinear_mesh(displacements, grid):
 
 
 # -- symmetry -------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_symmetric_airfoil_gives_symmetric_fields():
     # The Newton-Krylov steps (GMRES, a single-precision preconditioner) keep the symmetry only to
     # the level of the remaining residual (4e-8 at tol=1e-6, 2e-9 at tol=1e-9): converge it tightly.
@@ -183,6 +184,7 @@ def test_reports_convergence_and_never_returns_unconverged():
 
 
 # -- the generator --------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_make_airfoil_shapes_and_mesh():
     X, y, info = make_airfoil(2, SMALL, mach=0.5, fields=FIELDS, return_info=True, random_state=0)
     assert X.shape == (2, *SMALL, 2) and y.shape == (2, *SMALL, 5)
@@ -204,6 +206,7 @@ def test_make_airfoil_shapes_and_mesh():
     np.testing.assert_array_equal(y[1], np.stack([flow[f] for f in FIELDS], axis=-1))
 
 
+@pytest.mark.slow
 def test_make_airfoil_random_state_and_n_jobs():
     a = make_airfoil(2, SMALL, mach=0.5, random_state=1)
     b = make_airfoil(2, SMALL, mach=0.5, random_state=np.random.RandomState(1), n_jobs=2)
@@ -304,6 +307,7 @@ def test_newton_krylov_step_is_newton_s_step_for_the_second_order_scheme():
     assert newton <= 0.05 and newton <= 0.2 * defect_correction, (newton, defect_correction)
 
 
+@pytest.mark.slow
 def test_morphed_transonic_samples_converge_on_the_residual():
     # With Newton-Krylov steps every sample meets the residual criterion; the first-order matrix's
     # defect correction needed the force criterion for 3 of these 6 (a residual held at 1e-5 to

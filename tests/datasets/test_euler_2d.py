@@ -109,6 +109,7 @@ def _advected_wave(n, time, amplitude=0.2):
     return 1 + amplitude * average * np.sin(2 * np.pi * (x[:, None] + x[None, :] - 2 * time))
 
 
+@pytest.mark.slow
 def test_second_order_convergence_on_an_advected_wave():
     # rho = 1 + 0.2 sin(2 pi (x + y)), vx = vy = p = 1: the exact solution is the translation by
     # (t, t), and velocity and pressure stay constant. L1 error ratios measured: 4.03 (32 -> 64)

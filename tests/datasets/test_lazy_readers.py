@@ -135,6 +135,7 @@ def test_lazy_arrays_pickled_before_the_move_to_lazy_array_still_load(tmp_path):
         lazy.close()
 
 
+@pytest.mark.slow
 def test_fit_on_lazy_reader_output_equals_the_eager_fit_bit_for_bit(tmp_path):
     n, t, x = 12, 6, 16
     fields = {k: rng.random((n, t, x)) for k in ("density", "Vx", "pressure")}

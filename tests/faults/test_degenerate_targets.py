@@ -222,6 +222,7 @@ FIT = dict(
 )
 
 
+@pytest.mark.slow
 def test_one_zero_target_no_longer_ruins_training(heat):
     # Measured: clean 0.014, with one zero target 0.013 (before: 1.00).
     X, y = heat
@@ -254,19 +255,30 @@ def test_fit_warns_about_degenerate_target_samples(heat):
         AMFNORegressor(**{**FIT, "max_epochs": 1, "loss": "mse"}).fit(X[:32], y)
 
 
+@pytest.mark.slow
 def test_relative_l2_scorer_in_grid_search_with_a_zero_target(heat):
     X, y = heat
     y = y[:32].copy()
     y[[3, 20]] = 0.0  # one zero target in each test fold
+    X = X[:32]
+    folds = list(KFold(2).split(X))
     search = GridSearchCV(
         AMFNORegressor(**{**FIT, "max_epochs": 10}),
         {"width": [4, 8]},
-        cv=KFold(2),
+        cv=folds,
         scoring=relative_l2_scorer,
         error_score="raise",
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        search.fit(X[:32], y)
+        search.fit(X, y)
+        # Each split's score is the negated relative L2 error of that split's own fit (CPU fits
+        # repeat bit for bit), the zero target measured against the typical norm.
+        for i, params in enumerate(search.cv_results_["params"]):
+            for k, (train, test) in enumerate(folds):
+                est = AMFNORegressor(**{**FIT, "max_epochs": 10, **params}).fit(X[train], y[train])
+                expected = -relative_l2_error(y[test], est.predict(X[test]))
+                assert search.cv_results_[f"split{k}_test_score"][i] == expected, (i, k)
     scores = search.cv_results_["mean_test_score"]
-    assert np.all(np.isfinite(scores)) and np.all(scores > -0.5), scores
+    # Measured -0.433 and -0.439 (width 4 and 8; torch 2.13 and 2.2 alike to 1e-7).
+    assert np.all(scores > -0.46), scores

@@ -177,6 +177,7 @@ def _expected_prediction_shape(estimator, X_pred, y) -> tuple[int, ...]:
     return (n, *grid) + ((y_shape[-1],) if estimator._y_has_channels else ())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(ESTIMATORS))
 @SETTINGS
 @given(case=cases())

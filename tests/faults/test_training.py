@@ -169,6 +169,7 @@ def test_early_stopping_is_a_stop_not_an_interrupt(data):
 # -- parallel safety --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_checkpoints_of_parallel_search_fits_never_collide(data, tmp_path):
     X, y = data
     cp = Checkpoint(dirname=str(tmp_path), monitor="train_loss_best")

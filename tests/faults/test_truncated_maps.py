@@ -81,6 +81,7 @@ _TRUNCATING_FIT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_a_streamed_fit_whose_file_is_truncated_between_epochs_raises_instead_of_dying(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(
