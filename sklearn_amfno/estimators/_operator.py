@@ -22,6 +22,7 @@ from .._docs import COMMON_ATTRIBUTES_DOC, COMMON_PARAMETERS_DOC
 from .._persistence import register_estimator
 from .._resources import device_memory, meta_module, parameter_bytes, training_bytes
 from ..nn.layers.grid import grid_coordinates
+from ..nn.models.backbone import _ChannelScaling
 
 #: The constructor arguments filled in from the data when the module class names them and the
 #: user did not set them: the input channels (the data's, plus the grid coordinates with
@@ -75,7 +76,7 @@ def module_parameters(cls: type) -> tuple[dict[str, inspect.Parameter], bool]:
     return named, takes_any
 
 
-class ScaledModule(nn.Module):
+class ScaledModule(_ChannelScaling):
     """A user's module behind the estimators' scaling: ``y = g(f(grid + (x - m_x) / s_x)) s_y + m_y``.
 
     Parameters
@@ -95,11 +96,6 @@ class ScaledModule(nn.Module):
         Append the grid coordinates (``j / n`` per axis) to the module's input channels.
     """
 
-    x_mean: torch.Tensor
-    x_scale: torch.Tensor
-    y_mean: torch.Tensor
-    y_scale: torch.Tensor
-
     def __init__(
         self,
         module: nn.Module,
@@ -113,20 +109,7 @@ class ScaledModule(nn.Module):
         self.module = module
         self.in_channels, self.out_channels, self.n_dim = in_channels, out_channels, n_dim
         self.pooled, self.add_grid = pooled, add_grid
-        field_shape = (1, -1) + (1,) * n_dim
-        self.register_buffer("x_mean", torch.zeros(in_channels).view(field_shape))
-        self.register_buffer("x_scale", torch.ones(in_channels).view(field_shape))
-        y_shape = (1, -1) if pooled else field_shape
-        self.register_buffer("y_mean", torch.zeros(out_channels).view(y_shape))
-        self.register_buffer("y_scale", torch.ones(out_channels).view(y_shape))
-
-    def set_scaling(self, x_mean, x_scale, y_mean, y_scale) -> None:
-        """Store per-channel affine scalings of input and target (array-likes of channel size)."""
-        for name, value in zip(
-            ("x_mean", "x_scale", "y_mean", "y_scale"), (x_mean, x_scale, y_mean, y_scale)
-        ):
-            buffer = getattr(self, name)
-            buffer.copy_(torch.as_tensor(value, dtype=buffer.dtype).view(buffer.shape))
+        self._register_scaling(in_channels, out_channels, n_dim, pooled)
 
     def state_dict(self, *args, **kwargs):
         """The module's tensors, without the non-tensor entries some libraries add.

@@ -16,7 +16,44 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
 
-class OperatorNetwork(nn.Module):
+class _ChannelScaling(nn.Module):
+    """Per-channel affine scalings of input and target held as buffers (saved with the weights).
+
+    The estimators fit them to the training data (``set_scaling``); a model that mixes this in
+    calls ``_register_scaling`` in ``__init__``, scales its input by ``(x - x_mean) / x_scale``
+    and its output back by ``out * y_scale + y_mean``. Shared by :class:`OperatorNetwork` and
+    the wrapper of bring-your-own modules (``OperatorRegressor``).
+    """
+
+    x_mean: torch.Tensor
+    x_scale: torch.Tensor
+    y_mean: torch.Tensor
+    y_scale: torch.Tensor
+
+    def _register_scaling(self, in_channels: int, out_channels: int, n_dim: int, pooled: bool) -> None:
+        field_shape = (1, -1) + (1,) * n_dim
+        self.register_buffer("x_mean", torch.zeros(in_channels).view(field_shape))
+        self.register_buffer("x_scale", torch.ones(in_channels).view(field_shape))
+        y_shape = (1, -1) if pooled else field_shape
+        self.register_buffer("y_mean", torch.zeros(out_channels).view(y_shape))
+        self.register_buffer("y_scale", torch.ones(out_channels).view(y_shape))
+
+    def set_scaling(
+        self,
+        x_mean: ArrayLike | torch.Tensor,
+        x_scale: ArrayLike | torch.Tensor,
+        y_mean: ArrayLike | torch.Tensor,
+        y_scale: ArrayLike | torch.Tensor,
+    ) -> None:
+        """Store per-channel affine scalings of input and target (array-likes of channel size)."""
+        for name, value in zip(
+            ("x_mean", "x_scale", "y_mean", "y_scale"), (x_mean, x_scale, y_mean, y_scale)
+        ):
+            buffer = getattr(self, name)
+            buffer.copy_(torch.as_tensor(value, dtype=buffer.dtype).view(buffer.shape))
+
+
+class OperatorNetwork(_ChannelScaling):
     """Lifting, a processor of operator layers, and a pointwise projection or a pooled head.
 
     The network takes and returns data in physical units: input and target scaling (fitted by the
@@ -67,10 +104,6 @@ class OperatorNetwork(nn.Module):
     torch.Size([4, 1, 16, 16])
     """
 
-    x_mean: torch.Tensor
-    x_scale: torch.Tensor
-    y_mean: torch.Tensor
-    y_scale: torch.Tensor
     head: nn.Module
 
     def __init__(
@@ -102,26 +135,7 @@ class OperatorNetwork(nn.Module):
             self.head = nn.Linear(hidden, out_channels)
         else:
             self.head = PointwiseMLP(width, hidden, out_channels)
-        field_shape = (1, -1) + (1,) * n_dim
-        self.register_buffer("x_mean", torch.zeros(in_channels).view(field_shape))
-        self.register_buffer("x_scale", torch.ones(in_channels).view(field_shape))
-        y_shape = (1, -1) if pooled else field_shape
-        self.register_buffer("y_mean", torch.zeros(out_channels).view(y_shape))
-        self.register_buffer("y_scale", torch.ones(out_channels).view(y_shape))
-
-    def set_scaling(
-        self,
-        x_mean: ArrayLike | torch.Tensor,
-        x_scale: ArrayLike | torch.Tensor,
-        y_mean: ArrayLike | torch.Tensor,
-        y_scale: ArrayLike | torch.Tensor,
-    ) -> None:
-        """Store per-channel affine scalings of input and target (array-likes of channel size)."""
-        for name, value in zip(
-            ("x_mean", "x_scale", "y_mean", "y_scale"), (x_mean, x_scale, y_mean, y_scale)
-        ):
-            buffer = getattr(self, name)
-            buffer.copy_(torch.as_tensor(value, dtype=buffer.dtype).view(buffer.shape))
+        self._register_scaling(in_channels, out_channels, n_dim, pooled)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = (x - self.x_mean) / self.x_scale
