@@ -220,6 +220,11 @@ def test_cli_help():
         assert flag in out.stdout
 
 
+def _rounded(cell: str) -> str:
+    """A CSV cell with its numbers rounded to 6 significant digits."""
+    return " ".join(f"{float(v):.6g}" if is_number(v) else v for v in cell.split(" ")) if cell else cell
+
+
 @pytest.mark.slow
 def test_jobs_fit_in_worker_processes_with_the_same_results(paper, tmp_path, keep_threads):
     # --jobs runs the tables' fits in worker interpreters (slowest first); the tables then only
@@ -234,7 +239,11 @@ def test_jobs_fit_in_worker_processes_with_the_same_results(paper, tmp_path, kee
         _, jobs_rows = read_csv(jobs[table])
         # Errors and failures agree; the ablation's s / epoch column is a timing.
         keep = (lambda r: r[:4] + r[5:]) if table == "ablation" else (lambda r: r)
-        assert [keep(r) for r in jobs_rows] == [keep(r) for r in serial_rows]
+        # Equal up to float rounding: a worker's arrays may be laid out differently in memory
+        # (1e-8 relative on the Airfoil column's mesh input), which reorders float32 sums.
+        assert [[_rounded(c) for c in keep(r)] for r in jobs_rows] == [
+            [_rounded(c) for c in keep(r)] for r in serial_rows
+        ]
     _, rows = read_csv(jobs["accuracy"])
     assert {r[6] for r in rows if r[0] == "FNO"} == {"InvalidParameterError"}
     assert "2 fitting process(es)" in jobs["md"].read_text()

@@ -283,8 +283,17 @@ def test_displays_repr_says_what_they_hold_and_whether_they_are_drawn():
 
 
 def test_display_repr_never_raises_on_data_it_cannot_describe():
-    # The constructors keep their arguments as they are; a ragged list has no shape.
-    display = FieldDisplay(y_true=[[0.0, 1.0], [2.0]], y_pred=None)
+    # The constructors keep their arguments as they are; data whose shape cannot be read (numpy
+    # 1.24+ refuses a ragged list; numpy 1.23 made it an object array, so a class whose
+    # conversion fails stands for such data on every version).
+    class Unreadable:
+        def __array__(self, *args, **kwargs):
+            raise ValueError("no array here")
+
+        def __len__(self):
+            raise ValueError("no length here")
+
+    display = FieldDisplay(y_true=Unreadable(), y_pred=None)
     assert repr(display).startswith("<sklearn_amfno.plotting._field.FieldDisplay object at ")
 
 

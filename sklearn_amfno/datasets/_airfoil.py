@@ -23,16 +23,16 @@ residual (GMRES on its directional differences, preconditioned by that LU).
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
 from joblib import Memory
 from scipy.optimize import brentq
-from scipy.sparse.linalg import LinearOperator, gmres, splu
+from scipy.sparse.linalg import splu
 from sklearn.utils import Bunch, check_random_state
+from threadpoolctl import threadpool_limits
 
 from .._compat import POSITIVE_INT, RANDOM_STATE, StrOptions, finite_interval, validate_params
 from ._budget import announce, check_solver, estimate_airfoil, estimate_solve_airfoil, solver_checked
@@ -345,10 +345,6 @@ def _force_change(forces: list, window: int = FORCE_WINDOW) -> float:
     return float(np.max(recent.max(axis=0) - recent.min(axis=0)))
 
 
-# scipy < 1.12 names GMRES's relative tolerance ``tol``.
-_GMRES_RTOL = "rtol" if "rtol" in inspect.signature(gmres).parameters else "tol"
-
-
 def _flat(a: np.ndarray) -> np.ndarray:
     """``(4, nic, njc)`` -> the unknowns' order of the matrix (cell-major, 4 per cell)."""
     return np.moveaxis(a, 0, -1).ravel()
@@ -368,6 +364,45 @@ class _Factor:
 
     def solve(self, b: np.ndarray) -> np.ndarray:
         return self.lu.solve(b.astype(np.float32)).astype(np.float64)
+
+
+def _gmres(
+    apply: Callable[[np.ndarray], np.ndarray],
+    b: np.ndarray,
+    precondition: Callable[[np.ndarray], np.ndarray],
+    rtol: float,
+    n_vectors: int,
+) -> np.ndarray:
+    """One cycle of right-preconditioned GMRES for ``A x = b`` (``A`` given by ``apply``).
+
+    Stops when the residual ``||b - A x||`` (of the system itself, not the preconditioned one)
+    is ``<= rtol ||b||`` or after ``n_vectors`` Krylov vectors. Written here rather than taken
+    from scipy, whose GMRES changed its tolerance and iteration semantics across the versions
+    the package supports (the iteration diverged on scipy 1.9).
+    """
+    beta = float(np.linalg.norm(b))
+    if beta == 0.0:
+        return np.zeros_like(b)
+    basis = [b / beta]
+    directions: list[np.ndarray] = []
+    hessenberg = np.zeros((n_vectors + 1, n_vectors))
+    y = np.zeros(0)
+    for j in range(n_vectors):
+        z = precondition(basis[j])
+        directions.append(z)
+        w = apply(z)
+        for i in range(j + 1):  # modified Gram-Schmidt
+            hessenberg[i, j] = float(w @ basis[i])
+            w = w - hessenberg[i, j] * basis[i]
+        hessenberg[j + 1, j] = float(np.linalg.norm(w))
+        target = np.zeros(j + 2)
+        target[0] = beta
+        y = np.linalg.lstsq(hessenberg[: j + 2, : j + 1], target, rcond=None)[0]
+        residual = float(np.linalg.norm(target - hessenberg[: j + 2, : j + 1] @ y))
+        if residual <= rtol * beta or hessenberg[j + 1, j] <= 1e-14 * beta:
+            break
+        basis.append(w / hessenberg[j + 1, j])
+    return sum(c * z for c, z in zip(y, directions))
 
 
 def _newton_krylov_step(
@@ -399,12 +434,9 @@ def _newton_krylov_step(
         h = 1e-7 / size
         return dg * v + _flat(scheme.residual(u + h * dv, 2) - r) / h
 
-    n = rhs.size
-    operator = LinearOperator((n, n), matvec=apply, dtype=np.float64)
-    preconditioner = LinearOperator((n, n), matvec=lu.solve, dtype=np.float64)
-    # An inexact Newton step: ``restart`` Krylov vectors (one cycle) or the residual reduced by
-    # ``rtol``, whichever first; 20 and 0.05 cost about 20 residuals and preconditioner solves.
-    x, _ = gmres(operator, rhs, M=preconditioner, restart=restart, maxiter=1, **{_GMRES_RTOL: rtol})
+    # An inexact Newton step: ``restart`` Krylov vectors or the residual reduced by ``rtol``,
+    # whichever first; 20 and 0.05 cost about 20 residuals and preconditioner solves.
+    x = _gmres(apply, rhs, lu.solve, rtol, restart)
     return _unflat(x, scheme)
 
 
@@ -630,9 +662,13 @@ def solve_airfoil(
             f"the displacements {d.tolist()} fold the mesh (a cell of area {scheme.area.min():.3g}); "
             "smaller displacements are needed"
         )
-    u, converged, history, n_iter, n_factor, change = _steady_state(
-        scheme, float(tol), int(max_iter), float(force_tol)
-    )
+    # One BLAS thread: the Krylov steps' dot products then round alike in every process (a
+    # sample is the same bit for bit in a worker process as here), and the threads of
+    # ``make_airfoil(n_jobs=...)`` do not oversubscribe the cores.
+    with threadpool_limits(limits=1, user_api="blas"):
+        u, converged, history, n_iter, n_factor, change = _steady_state(
+            scheme, float(tol), int(max_iter), float(force_tol)
+        )
     res = float(history[-1])
     if not converged:
         raise RuntimeError(
