@@ -507,13 +507,14 @@ def _steady_state(
         if stuck:
             scale, thetas = 0.1 * scale, []
             cfl *= 0.1
+        diagonal = scheme.spectral_radius(u) / cfl  # area / local time step
         if lu is None or (cfl > 4 * cfl_lu and cfl_lu < cfl_max) or stalled or stuck:
-            lu = _Factor(scheme.matrix(u, scheme.spectral_radius(u) / cfl))
+            lu = _Factor(scheme.matrix(u, diagonal))
             cfl_lu, last_factor, n_factor = cfl, it, n_factor + 1
         if order == 1:
             du = _unflat(lu.solve(-_flat(r)), scheme)
         else:
-            du = _newton_krylov_step(scheme, u, r, lu, scheme.spectral_radius(u) / cfl)
+            du = _newton_krylov_step(scheme, u, r, lu, diagonal)
         # Damp a step that would change a density or pressure by more than 20 %.
         w, w_new = _primitive(u), _primitive(u + du)
         with np.errstate(invalid="ignore"):
