@@ -21,6 +21,7 @@ from ._precision import autocast_forward
 from ._sample_weight import split_input, weight_scale
 from ._streaming import GridDataset
 from ._torch_state import ShuffleSampler, fit_generator
+from ._training_checks import check_param_groups_match
 
 if TYPE_CHECKING:
     from ._training import FitInProgress
@@ -127,6 +128,14 @@ class OperatorNet(NeuralNetRegressor):
             loss = torch.zeros((), device=self.device)
         loss = all_reduce_gradients(self.module_.parameters(), loss)
         return {"loss": loss, "y_pred": y_pred}
+
+    def initialize_optimizer(self, *args, **kwargs):
+        # A param_groups pattern that matches nothing would be ignored by skorch: refuse it.
+        groups = getattr(self, "optimizer__param_groups", None)
+        if groups is not None:
+            names = [name for name, _ in self.module_.named_parameters()]
+            check_param_groups_match({"param_groups": groups}, names)
+        return super().initialize_optimizer(*args, **kwargs)
 
     def save_params(self, *args, **kwargs):
         # Checkpoint callbacks write through save_params: once, from rank 0.

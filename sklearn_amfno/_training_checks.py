@@ -66,6 +66,53 @@ def _trial_step(optimizer: type[torch.optim.Optimizer], kwargs: dict, device: st
     optimizer(params, **kwargs).step()
 
 
+def _check_param_groups(groups: object) -> list[tuple[str, Mapping]]:
+    """skorch's ``param_groups``: ``(pattern, {keyword: value})`` pairs, patterns matched with
+    :func:`fnmatch.fnmatch` against the model's parameter names (:func:`check_param_groups_match`
+    checks, once the model exists, that each matches something)."""
+    if groups is None:
+        return []
+    if isinstance(groups, (str, bytes, Mapping)) or not isinstance(groups, (list, tuple)):
+        raise TypeError(
+            "optimizer_params['param_groups'] must be a list of (pattern, dict) pairs, e.g. "
+            f"[('*.nets.*', {{'lr': 3e-3}})], got {_describe(groups)}."
+        )
+    checked = []
+    for i, entry in enumerate(groups):
+        ok = isinstance(entry, (list, tuple)) and len(entry) == 2
+        if not ok or not isinstance(entry[0], str) or not isinstance(entry[1], Mapping):
+            raise TypeError(
+                f"optimizer_params['param_groups'][{i}] must be a (pattern, dict) pair: a "
+                "parameter-name pattern (fnmatch, e.g. '*.nets.*') and the group's optimizer "
+                f"keywords (e.g. {{'lr': 3e-3}}), got {_describe(entry)}."
+            )
+        for key in entry[1]:
+            if not isinstance(key, str) or key == "params":
+                raise ValueError(
+                    f"optimizer_params['param_groups'][{i}] must set optimizer keywords (str, not "
+                    f"'params'), got the key {_describe(key)}."
+                )
+        checked.append((entry[0], entry[1]))
+    return checked
+
+
+def check_param_groups_match(optimizer_params: Mapping | None, names: list[str]) -> None:
+    """Raise a ValueError for a ``param_groups`` pattern that matches none of ``names``.
+
+    skorch would put such a group's keywords on no parameter, silently: a misspelt pattern would
+    train everything at the default learning rate.
+    """
+    from fnmatch import fnmatch
+
+    for i, (pattern, _) in enumerate(_check_param_groups((optimizer_params or {}).get("param_groups"))):
+        if not any(fnmatch(name, pattern) for name in names):
+            shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+            raise ValueError(
+                f"optimizer_params['param_groups'][{i}] pattern {pattern!r} matches none of the "
+                f"model's {len(names)} parameters (fnmatch on named_parameters(): {shown})."
+            )
+
+
 def check_optimizer(
     optimizer: object,
     optimizer_params: Mapping | None,
@@ -149,6 +196,7 @@ def check_optimizer(
             "optimizer_params must not hold 'params': the estimator passes the model's weights "
             "to the optimizer itself."
         )
+    groups = _check_param_groups(params.pop("param_groups", None))
 
     accepted = _accepted_keywords(resolved)
     if accepted is not None:
@@ -164,6 +212,14 @@ def check_optimizer(
                 f"optimizer_params has {', '.join(repr(k) for k in unknown)}, which {label} does not "
                 f"take. It takes: {sorted(accepted - set(reserved))}."
             )
+        for i, (pattern, group) in enumerate(groups):
+            unknown = sorted(set(group) - accepted)
+            if unknown:
+                raise ValueError(
+                    f"optimizer_params['param_groups'][{i}] ({pattern!r}) sets "
+                    f"{', '.join(repr(k) for k in unknown)}, which {label} does not take. A group "
+                    f"may set: {sorted(accepted)}."
+                )
 
     def attempt(keys) -> Exception | None:
         try:
@@ -174,6 +230,15 @@ def check_optimizer(
 
     error = attempt(params)
     if error is None:
+        for i, (pattern, group) in enumerate(groups):
+            try:
+                _trial_step(resolved, {**reserved, **params, **group}, device)
+            except Exception as group_error:
+                raise ValueError(
+                    f"optimizer_params['param_groups'][{i}] ({pattern!r}: {dict(group)!r}) is "
+                    f"refused by {resolved.__name__} (test-built and stepped on a dummy parameter "
+                    f"before training): {type(group_error).__name__}: {group_error}"
+                ) from group_error
         return resolved
     base_error = attempt(())
     if base_error is not None:

@@ -1,0 +1,310 @@
+"""Optimisation for short budgets: which training settings make AM-FNO learn faster per minute.
+
+    python benchmarks/short_budget.py [--problems burgers darcy ns] [--seeds 0 1 2]
+        [--variants base warmup ...] [--budget 120] [--jobs 2] [--stop-after S] [--report-only]
+
+One factor at a time around AM-FNO's defaults (then the combinations named in ``VARIANTS``),
+each fit at the epochs that AM-FNO's defaults fit into ``--budget`` seconds on this machine
+(the calibration of ``benchmarks/time_to_accuracy.py``, committed in
+``benchmarks/results/time_to_accuracy.jsonl``), on the paper runner's full sizes, 3 seeds. A
+variant that changes the cost of an epoch (the batch size) gets the epochs that fit the same
+budget, from a calibration of its own measured beside the defaults' in this run (their ratio
+times the committed epochs), so every variant gets the same wall-clock. The rest share the
+epoch count, so machine noise changes how long the run takes, not its errors.
+
+Variants (``VARIANTS``): ``warmup`` (linear warm-up over the first 5 % of the epochs, then the
+cosine over the rest), ``onecycle`` (torch's ``OneCycleLR`` per epoch, peak ``lr``),
+``kernel_lr_x3`` / ``kernel_lr_x0.3`` (the kernel networks' learning rate times 3 or 0.3, via
+``optimizer_params={"param_groups": ...}``), ``kernel_init_x0.3`` / ``kernel_init_x0.1`` (the
+kernel networks' output layers scaled by 0.3 or 0.1 at initialisation: a smaller starting
+kernel), ``batch_16`` (batch size 16 instead of 32: twice the steps per epoch), and the
+combination ``warmup+kernel_init_x0.3``. Results: ``short_budget.jsonl`` (resumable) and
+``short_budget.md`` under ``--out-dir``: mean +- std per variant and problem, and each variant's
+error over the defaults' on the same seed (geometric mean over seeds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timezone
+from functools import partial
+from multiprocessing import get_context
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import paper  # noqa: E402
+import time_to_accuracy as tta  # noqa: E402
+
+ROW = "AM-FNO (MLP)"
+KERNEL_NETS = "*.nets.*"
+
+#: name -> estimator overrides (JSON-able; callbacks are built in the worker from ``schedule``
+#: and ``kernel_init``).
+VARIANTS: dict[str, dict] = {
+    "base": {},
+    "warmup": {"schedule": "warmup"},
+    "onecycle": {"schedule": "onecycle"},
+    "kernel_lr_x3": {"kernel_lr": 3.0},
+    "kernel_lr_x0.3": {"kernel_lr": 0.3},
+    "kernel_init_x0.3": {"kernel_init": 0.3},
+    "kernel_init_x0.1": {"kernel_init": 0.1},
+    "batch_16": {"batch_size": 16},
+    # Combinations of the first round's winners.
+    "warmup+kernel_init_x0.3": {"schedule": "warmup", "kernel_init": 0.3},
+}
+
+
+def warmup_cosine(epoch: int, total: int, warmup: int) -> float:
+    """Learning-rate factor: linear from ``1/warmup`` to 1 over ``warmup`` epochs, then cosine to 0."""
+    if epoch < warmup:
+        return (epoch + 1) / warmup
+    rest = max(1, total - warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * min(epoch - warmup, rest) / rest))
+
+
+def _callbacks(spec: dict, epochs: int, lr: float) -> list:
+    import torch
+    from skorch.callbacks import Callback, LRScheduler
+
+    callbacks = []
+    if spec.get("schedule") == "warmup":
+        factor = partial(warmup_cosine, total=epochs, warmup=max(1, round(0.05 * epochs)))
+        callbacks.append(("lr_schedule", LRScheduler(torch.optim.lr_scheduler.LambdaLR, lr_lambda=factor)))
+    elif spec.get("schedule") == "onecycle":
+        callbacks.append(
+            ("lr_schedule", LRScheduler(torch.optim.lr_scheduler.OneCycleLR, max_lr=lr, total_steps=epochs))
+        )
+    if "kernel_init" in spec:
+        scale = spec["kernel_init"]
+
+        class ScaleKernelInit(Callback):
+            def on_train_begin(self, net, X=None, y=None, **kwargs):
+                from fnmatch import fnmatch
+
+                with torch.no_grad():
+                    for name, p in net.module_.named_parameters():
+                        # The output layer of each kernel network (Sequential index 2).
+                        if fnmatch(name, "*.nets.*.2.*"):
+                            p.mul_(scale)
+
+        callbacks.append(("kernel_init", ScaleKernelInit()))
+    return callbacks
+
+
+def fit_one(task: dict) -> dict:
+    """One (problem, variant, seed) fit in a worker process (one torch thread)."""
+    import torch
+
+    torch.set_num_threads(1)
+    problem = tta.load_problem(Path(task["cache"]), task["problem"], task["seed"])
+    spec = VARIANTS[task["variant"]]
+    overrides: dict = {}
+    lr = 1e-2  # AMFNORegressor's default lr (checked in main)
+    if "batch_size" in spec:
+        overrides["batch_size"] = spec["batch_size"]
+    if "kernel_lr" in spec:
+        overrides["optimizer_params"] = {"param_groups": [(KERNEL_NETS, {"lr": lr * spec["kernel_lr"]})]}
+    callbacks = _callbacks(spec, task["epochs"], lr)
+    if callbacks:
+        overrides["callbacks"] = callbacks
+    budget = paper.Budget(task["epochs"], None, None, "cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = paper.fit_eval(problem, ROW, budget, task["seed"], **overrides)
+    result.pop("callbacks", None)
+    result.pop("optimizer_params", None)
+    return {**{k: task[k] for k in ("kind", "problem", "variant", "seed", "epochs")}, **result}
+
+
+def _init_worker() -> None:
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+
+def read_lines(path: Path) -> list[dict]:
+    return tta.read_lines(path)
+
+
+def committed_epochs(budget_s: float) -> dict[str, int]:
+    """AM-FNO's epochs in ``budget_s`` per problem, from the committed time-to-accuracy calibration."""
+    lines = tta.read_lines(Path(__file__).parent / "results" / "time_to_accuracy.jsonl")
+    cal = tta.calibrations(lines)
+    return {p: tta.epochs_for(c, budget_s) for (p, label), c in cal.items() if label == ROW}
+
+
+def run(tasks: list[dict], jobs: int, log: Path, deadline: float) -> None:
+    ctx = get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker) as pool:
+        futures = []
+        for task in tasks:
+            futures.append((task, pool.submit(fit_one, task)))
+        for i, (task, future) in enumerate(futures):
+            if time.perf_counter() > deadline:
+                future.cancel()
+                continue
+            try:
+                result = future.result()
+            except Exception as error:  # a failed fit is a result of its own
+                result = {**{k: task[k] for k in ("kind", "problem", "variant", "seed", "epochs")}}
+                result.update(failed=type(error).__name__, message=str(error)[:300])
+            with open(log, "a") as f:
+                f.write(json.dumps(result, default=paper._json_default) + "\n")
+            shown = result.get("failed") or f"{result['error']:.4f}"
+            print(
+                f"  [{i + 1}/{len(tasks)}] {task['kind']} {task['problem']:7s} {task['variant']:17s} "
+                f"seed {task['seed']} ({task['epochs']} ep): {shown}, "
+                f"fit {result.get('fit_s', float('nan')):.0f} s",
+                flush=True,
+            )
+
+
+def report(lines: Sequence[dict], info: dict, path: Path) -> None:
+    fits = [r for r in lines if r.get("kind") == "fit" and "failed" not in r]
+    problems = [p for p in info["problems"] if any(r["problem"] == p for r in fits)]
+    variants = [v for v in VARIANTS if any(r["variant"] == v for r in fits)]
+    by = {(r["problem"], r["variant"], r["seed"]): r for r in fits}
+    out = [
+        "# Short-budget optimisation of AM-FNO (issue 17, item 4)",
+        "",
+        f"Generated by `{info['command']}`; report written {info['stamp']}. Each fit: AM-FNO (MLP) at "
+        f"its defaults except the variant, at the epochs its defaults fit into {info['budget']} s on "
+        "this machine (committed time-to-accuracy calibration; `batch_16` at the epochs of the same "
+        "wall-clock, from its own calibration in this run), paper runner's full sizes, test relative "
+        "L2 error (rollout problems: mean rollout error). Docstring of the script for the variants.",
+        "",
+        "## Mean +- std over seeds (epochs)",
+        "",
+        "| variant | " + " | ".join(paper.PROBLEMS[p] for p in problems) + " |",
+        "| --- | " + " | ".join("---:" for _ in problems) + " |",
+    ]
+    for v in variants:
+        cells = []
+        for p in problems:
+            errs = [by[p, v, s]["error"] for s in info["seeds"] if (p, v, s) in by]
+            if not errs:
+                cells.append("")
+                continue
+            sd = f" ± {statistics.stdev(errs):.4f}" if len(errs) > 1 else ""
+            ep = by[p, v, next(s for s in info["seeds"] if (p, v, s) in by)]["epochs"]
+            cells.append(f"{statistics.mean(errs):.4f}{sd} ({ep} ep, n={len(errs)})")
+        out.append(f"| {v} | " + " | ".join(cells) + " |")
+    out += [
+        "",
+        "## Error over the defaults' on the same seed (geometric mean over seeds; < 1 is better)",
+        "",
+        "| variant | " + " | ".join(paper.PROBLEMS[p] for p in problems) + " | all |",
+        "| --- | " + " | ".join("---:" for _ in problems) + " | ---: |",
+    ]
+    for v in variants:
+        if v == "base":
+            continue
+        cells, every = [], []
+        for p in problems:
+            logs = [
+                math.log(by[p, v, s]["error"] / by[p, "base", s]["error"])
+                for s in info["seeds"]
+                if (p, v, s) in by and (p, "base", s) in by
+            ]
+            every += logs
+            cells.append(f"{math.exp(statistics.mean(logs)):.3f} ({len(logs)})" if logs else "")
+        total = f"{math.exp(statistics.mean(every)):.3f}" if every else ""
+        out.append(f"| {v} | " + " | ".join(cells) + f" | {total} |")
+    cal = [r for r in lines if r.get("kind") == "calibration" and "failed" not in r]
+    if cal:
+        out += ["", "## Calibration of the variants that change an epoch's cost", ""]
+        for r in cal:
+            out.append(f"- {r['problem']} {r['variant']}: {r['epoch_s']:.3f} s per epoch")
+    path.write_text("\n".join(out) + "\n")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--problems", nargs="+", default=["burgers", "darcy", "ns"], choices=list(tta.TIMED_PROBLEMS)
+    )
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--budget", type=float, default=120.0)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--stop-after", type=float, default=math.inf)
+    parser.add_argument("--report-only", action="store_true")
+    parser.add_argument(
+        "--data-dir", default=os.environ.get("SKLEARN_AMFNO_BENCH_CACHE") or "/tmp/short_budget_data"
+    )
+    parser.add_argument("--out-dir", default=str(Path(__file__).parent / "results"))
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    from sklearn_amfno import AMFNORegressor
+
+    assert AMFNORegressor().lr == 1e-2 and AMFNORegressor().batch_size == 32, "VARIANTS assume these defaults"
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log, md = out_dir / "short_budget.jsonl", out_dir / "short_budget.md"
+    lines = read_lines(log)
+    info = {
+        "command": "python benchmarks/short_budget.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "stamp": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "budget": args.budget,
+        "problems": args.problems,
+        "seeds": args.seeds,
+    }
+    if not args.report_only:
+        deadline = time.perf_counter() + args.stop_after
+        cache = Path(args.data_dir)
+        cache.mkdir(parents=True, exist_ok=True)
+        tta.generate_data(cache, paper.SIZES["full"], args.seeds, args.problems)
+        epochs = committed_epochs(args.budget)
+        common = {"cache": str(cache)}
+        # Variants with another cost per epoch: calibrate them beside the defaults, in this run.
+        costly = [v for v in args.variants if "batch_size" in VARIANTS[v]]
+        cal_tasks = [
+            {**common, "kind": "calibration", "problem": p, "variant": v, "seed": args.seeds[0], "epochs": 3}
+            for p in args.problems
+            for v in (["base", *costly] if costly else [])
+            if not any(
+                r.get("kind") == "calibration" and r["problem"] == p and r["variant"] == v for r in lines
+            )
+        ]
+        if cal_tasks:
+            # One at a time pairs would be fairer; two jobs keep the load of the real fits.
+            run(cal_tasks, args.jobs, log, deadline)
+            lines = read_lines(log)
+        per_epoch = {
+            (r["problem"], r["variant"]): r["epoch_s"]
+            for r in lines
+            if r.get("kind") == "calibration" and "epoch_s" in r
+        }
+        done = {(r["problem"], r["variant"], r["seed"]) for r in lines if r.get("kind") == "fit"}
+        tasks = []
+        for seed in args.seeds:
+            for p in args.problems:
+                for v in args.variants:
+                    if (p, v, seed) in done:
+                        continue
+                    n = epochs[p]
+                    if v in costly:
+                        n = max(1, round(n * per_epoch[p, "base"] / per_epoch[p, v]))
+                    tasks.append(
+                        {**common, "kind": "fit", "problem": p, "variant": v, "seed": seed, "epochs": n}
+                    )
+        print(f"{len(tasks)} fits to run", flush=True)
+        run(tasks, args.jobs, log, deadline)
+        lines = read_lines(log)
+    report(lines, info, md)
+    print(f"report: {md}")
+
+
+if __name__ == "__main__":
+    main()
