@@ -51,9 +51,14 @@ width : int, default={width}
         (``torch.optim.LBFGS``) are refused: training takes one gradient step per mini-batch.
     optimizer_params : dict or None, default=None
         Further keyword arguments of the optimizer (e.g. ``{{"momentum": 0.9}}`` for SGD), not
-        ``lr`` or ``weight_decay`` (set those parameters). Before training, the optimizer is
-        built and stepped once on a dummy parameter: a key it does not take or a value it
-        refuses raises a ValueError or TypeError naming the key.
+        ``lr`` or ``weight_decay`` (set those parameters). ``"param_groups"`` is skorch's list of
+        ``(pattern, dict)`` pairs: the parameters whose names (``module_.named_parameters()``)
+        match the :func:`fnmatch.fnmatch` pattern get the dict's keywords, e.g.
+        ``{{"param_groups": [("*.nets.*", {{"lr": 3e-3}})]}}`` for AM-FNO's kernel networks (a
+        group may set ``lr``; the schedule scales each group from its own). Before training, the
+        optimizer is built and stepped once on a dummy parameter: a key it does not take, a value
+        it refuses or a pattern that matches no parameter raises a ValueError or TypeError naming
+        it.
     lr : float, default={lr}
         Learning rate.
     weight_decay : float, default={weight_decay}

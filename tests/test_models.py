@@ -8,6 +8,7 @@ import _tiny
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 
 import sklearn_amfno
 from sklearn_amfno import AMFNORegressor, FNORegressor
@@ -183,3 +184,31 @@ def test_dense_modes_add_a_grid_independent_number_of_parameters():
 def test_invalid_dense_modes_are_refused(bad):
     with pytest.raises(ValueError, match="dense_modes"):
         AMFNORegressor(dense_modes=bad).fit(np.zeros((4, 8)), np.zeros((4, 8)))
+
+
+def test_param_groups_give_the_kernel_networks_their_own_learning_rate(tmp_path):
+    # skorch's optimizer__param_groups through optimizer_params: fnmatch patterns on the model's
+    # parameter names; the schedule scales every group from its own learning rate.
+    X = np.random.default_rng(0).standard_normal((8, 16))
+    groups = [("*.nets.*", {"lr": 3e-3})]
+    est = AMFNORegressor(
+        width=4,
+        n_layers=1,
+        n_basis=4,
+        max_epochs=2,
+        random_state=0,
+        optimizer_params={"param_groups": groups},
+    ).fit(X, X)
+    kernel, rest = est.net_.optimizer_.param_groups
+    names = {id(p): n for n, p in est.net_.module_.named_parameters()}
+    assert all(".nets." in names[id(p)] for p in kernel["params"])
+    assert not any(".nets." in names[id(p)] for p in rest["params"])
+    assert len(kernel["params"]) + len(rest["params"]) == len(names)
+    # The cosine starts each group from its own learning rate.
+    assert (kernel["initial_lr"], rest["initial_lr"]) == (3e-3, est.lr)
+    constant = clone(est).set_params(lr_schedule="constant").fit(X, X)
+    assert [g["lr"] for g in constant.net_.optimizer_.param_groups] == [3e-3, est.lr]
+    est.save(tmp_path / "m.safetensors")
+    loaded = sklearn_amfno.load(tmp_path / "m.safetensors")
+    assert [tuple(g) for g in loaded.optimizer_params["param_groups"]] == groups
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))

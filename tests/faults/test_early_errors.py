@@ -263,3 +263,25 @@ def test_a_first_step_out_of_range_is_reported_without_blaming_the_feedback(roll
     ) as info:
         rollout_model.predict(trajectories[..., :3])
     assert "The input X was fine" in str(info.value) and "n_steps <=" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "groups, error, match",
+    [
+        ({"*.nets.*": {"lr": 1e-3}}, TypeError, r"list of \(pattern, dict\) pairs.*of type dict"),
+        ([("*.nets.*", 1e-3)], TypeError, r"\[0\] must be a \(pattern, dict\) pair"),
+        ([("*", {"momentum": 0.9})], ValueError, r"\[0\] \('\*'\) sets 'momentum', which optimizer='adamw'"),
+        ([("*", {"betas": 5})], ValueError, r"\[0\] \('\*': \{'betas': 5\}\) is refused by AdamW"),
+        ([("*", {"params": []})], ValueError, r"optimizer keywords \(str, not 'params'\)"),
+    ],
+    ids=["dict", "no-dict", "unknown-key", "bad-value", "params"],
+)
+def test_fit_refuses_param_groups_the_optimizer_cannot_take(data, no_training, groups, error, match):
+    with pytest.raises(error, match=match):
+        FNORegressor(**TINY, optimizer_params={"param_groups": groups}).fit(*data)
+
+
+def test_fit_refuses_a_param_groups_pattern_that_matches_no_parameter(data):
+    # skorch would silently leave such a group empty: a misspelt pattern, the default lr everywhere.
+    with pytest.raises(ValueError, match=r"pattern '\*\.netz\.\*' matches none of the model's \d+ par"):
+        FNORegressor(**TINY, optimizer_params={"param_groups": [("*.netz.*", {"lr": 1e-3})]}).fit(*data)
