@@ -23,6 +23,7 @@ residual (GMRES on its directional differences, preconditioned by that LU).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -35,7 +36,7 @@ from sklearn.utils import Bunch, check_random_state
 from threadpoolctl import threadpool_limits
 
 from .._compat import POSITIVE_INT, RANDOM_STATE, StrOptions, finite_interval, validate_params
-from ._budget import announce, check_solver, estimate_airfoil, estimate_solve_airfoil, solver_checked
+from ._budget import _F8, Estimate, _threads, announce, check_solver, format_seconds
 from ._cache import budgeted_call
 from ._constraints import FINITE_NON_NEGATIVE, MEMORY, N_JOBS, effective_n_jobs, field_indices
 from ._euler_1d import _riemann_flux
@@ -537,6 +538,70 @@ def _steady_state(
 # --------------------------------------------------------------------------------------------
 # Public functions
 # --------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------
+# Cost model (the checks that use it: _budget.py)
+# --------------------------------------------------------------------------------------------
+# 30-240 implicit pseudo-time steps, 5-25 of them with a single-precision sparse LU of the
+# 4 (n_around - 1) (n_normal - 1) unknowns (~0.7 s each at 221 x 51), the second-order ones with
+# ~20 GMRES iterations (a residual and a triangular solve each, ~25 ms):
+# 0.5 s + 25 s (cells / 11000)^1.3 per sample (measured 12-87 s, median 25 s, at 221 x 51,
+# Mach 0.8, on a loaded machine; docs/datasets.md), divided by sqrt(threads); the LU factors
+# hold ~17e6 entries (8 bytes each) at 221 x 51.
+def _airfoil_sample_seconds(cells: int) -> float:
+    # 5-25 sparse LU factorisations, 30-240 steps of up to 20 GMRES iterations (measured 12-87 s,
+    # median 25 s, at 220 x 50 cells).
+    return 0.5 + 25.0 * (cells / 11000) ** 1.3
+
+
+def _airfoil_lu_bytes(cells: int) -> int:
+    # ~17e6 entries in the single-precision LU factors at 11000 cells (value and row index: 8 bytes).
+    return int(8 * 17e6 * (cells / 11000) ** 1.2)
+
+
+def _airfoil_work_bytes(cells: int) -> int:
+    # The coloured differences (10 x 16 values per cell), the matrix and ~60 cell arrays.
+    return int(cells * (160 + 2 * 6 * 16 + 60 * 4) * _F8)
+
+
+def estimate_airfoil(n_samples: int, grid: tuple[int, int], *, n_fields: int, n_jobs: int | None) -> Estimate:
+    """make_airfoil: one implicit steady Euler solve per sample; X, y and one LU per thread."""
+    threads = _threads(n_jobs)
+    n_around, n_normal = grid
+    nodes = n_samples * n_around * n_normal * _F8
+    cells = (n_around - 1) * (n_normal - 1)
+    out = nodes * (2 + n_fields)
+    peak = (2 + 5 + n_fields) * nodes + threads * (_airfoil_lu_bytes(cells) + _airfoil_work_bytes(cells))
+    per_sample = _airfoil_sample_seconds(cells)
+    return Estimate(
+        "make_airfoil",
+        n_samples * per_sample / math.sqrt(threads),
+        int(peak),
+        int(out),
+        {"n_samples": n_samples, "resolution": grid},
+        f"{n_samples} steady Euler solves (implicit pseudo-time steps, sparse LU of {4 * cells} unknowns), "
+        f"~{format_seconds(per_sample)} each, {threads} thread(s)",
+        "fewer n_samples or a coarser resolution; n_jobs=-1 solves samples in parallel threads",
+    )
+
+
+def estimate_solve_airfoil(grid: tuple[int, int]) -> Estimate:
+    """solve_airfoil: one steady Euler solve."""
+    n_around, n_normal = grid
+    cells = (n_around - 1) * (n_normal - 1)
+    return Estimate(
+        "solve_airfoil",
+        _airfoil_sample_seconds(cells),
+        int(_airfoil_lu_bytes(cells) + _airfoil_work_bytes(cells)),
+        9 * n_around * n_normal * _F8,
+        {"resolution": grid},
+        f"implicit pseudo-time steps with a sparse LU of {4 * cells} unknowns",
+        "a coarser grid",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Solver and generator
+# --------------------------------------------------------------------------------------------
 def _check_displacements(displacements) -> np.ndarray:
     d = np.zeros(_N_CONTROL) if displacements is None else np.asarray(displacements, dtype=np.float64)
     if d.shape != (_N_CONTROL,):
@@ -655,7 +720,35 @@ def solve_airfoil(
     """
     d = _check_displacements(displacements)
     grid = _check_grid(resolution)
-    check_solver(lambda: estimate_solve_airfoil(grid), None)
+    check_solver(estimate_solve_airfoil(grid), None)
+    return _solve_airfoil(
+        d,
+        grid,
+        mach=mach,
+        angle_of_attack=angle_of_attack,
+        far_field=far_field,
+        tol=tol,
+        force_tol=force_tol,
+        max_iter=max_iter,
+    )
+
+
+def _solve_airfoil(
+    d: np.ndarray,
+    grid: tuple[int, int],
+    *,
+    mach: float,
+    angle_of_attack: float,
+    far_field: float,
+    tol: float,
+    force_tol: float,
+    max_iter: int,
+) -> Bunch:
+    """:func:`solve_airfoil` on a checked input, without the cost check.
+
+    ``d`` and ``grid`` are what :func:`_check_displacements` and :func:`_check_grid` return.
+    ``make_airfoil`` calls it directly: it has checked the cost of the whole request.
+    """
     nodes = _c_grid(d, *grid, float(far_field))
     scheme = _Scheme(nodes, float(mach), float(angle_of_attack))
     if scheme.area.min() <= 0:
@@ -721,14 +814,15 @@ def _solve_airfoil_batch(
     n_iter = np.empty(n_samples, dtype=np.int64)
 
     def one(i: int) -> None:
-        with solver_checked():
-            try:
-                flow = solve_airfoil(displacements[i], resolution, **options)
-            except RuntimeError as exc:
-                raise RuntimeError(
-                    f"make_airfoil: sample {i} (displacements={displacements[i].tolist()}) did not "
-                    f"converge, so no data is returned: {exc}"
-                ) from exc
+        # make_airfoil has checked the cost of the whole request and the grid, and its
+        # displacements (8 finite float64 draws) pass solve_airfoil's checks by construction.
+        try:
+            flow = _solve_airfoil(displacements[i], resolution, **options)
+        except RuntimeError as exc:
+            raise RuntimeError(
+                f"make_airfoil: sample {i} (displacements={displacements[i].tolist()}) did not "
+                f"converge, so no data is returned: {exc}"
+            ) from exc
         mesh[i, ..., 0], mesh[i, ..., 1] = flow.x, flow.y
         for k, name in enumerate(AIRFOIL_FIELDS):
             fields[i, k] = flow[name]

@@ -16,7 +16,7 @@ from typing import Any
 from joblib import Memory
 from sklearn.utils.validation import check_memory
 
-from ._budget import Estimate, solver_checked, warn_large
+from ._budget import Estimate, warn_large
 
 
 def _memoised(memory: Memory | str | None, func: Callable[..., Any]):
@@ -56,12 +56,12 @@ def budgeted_call(
 
     With a cache location, the :class:`~sklearn_amfno.datasets.LargeGenerationWarning` is given
     here, only when the result is not cached yet (without one the generator warned before
-    drawing its inputs). The solver runs without its own check: the generator made it.
+    drawing its inputs). ``func`` is a solver's private implementation (or a batch of it), which
+    does not check the cost again: the generator checked the whole request.
     """
     memoised = _memoised(memory, func)
-    with solver_checked():
-        if memoised is None:
-            return func(*args, **kwargs)
-        if estimate.is_large and not memoised.check_call_in_cache(*args, **kwargs):
-            warn_large(estimate, verbose=verbose, cached=True)
-        return memoised(*args, **kwargs)
+    if memoised is None:
+        return func(*args, **kwargs)
+    if estimate.is_large and not memoised.check_call_in_cache(*args, **kwargs):
+        warn_large(estimate, verbose=verbose, cached=True)
+    return memoised(*args, **kwargs)

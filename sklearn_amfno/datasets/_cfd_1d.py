@@ -2,22 +2,77 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from joblib import Memory
 from sklearn.utils import check_random_state
 from tqdm.auto import tqdm
 
 from .._compat import renamed_parameters, validate_params
-from ._budget import announce, estimate_cfd_1d
+from ._budget import _F8, Estimate, announce, format_seconds
 from ._cache import budgeted_call
 from ._constraints import (
     CFD_GENERATOR,
 )
-from ._euler_1d import solve_euler_1d
+from ._euler_1d import _check_state, _euler_cell_step_seconds, _euler_steps, _evolve
 
 __all__ = ["make_cfd_1d"]
 
+#: The Courant number of the generator's solves (``solve_euler_1d``'s default).
+_CFL = 0.5
 
+
+# --------------------------------------------------------------------------------------------
+# Cost model (the checks that use it: _budget.py; the solver's steps and rates: _euler_1d.py)
+# --------------------------------------------------------------------------------------------
+# The solver's model with the largest signal speed of the generator's states,
+# A + sqrt(gamma) (1 + A), A = amplitude (2.4 measured at the defaults): ~0.07 s per sample at
+# 256 cells, T = 0.5.
+def estimate_cfd_1d(
+    n_samples: int,
+    resolution: int,
+    *,
+    gamma: float,
+    n_steps_in: int,
+    n_steps_out: int,
+    record_interval: float,
+    amplitude: float,
+    viscosity: float,
+    batch_size: int,
+    n_waves: int,
+) -> Estimate:
+    """make_cfd_1d: SSP-RK3 steps of the finite-volume solver, in batches."""
+    n_frames = n_steps_in + n_steps_out
+    time = record_interval * (n_frames - 1)
+    speed = amplitude + math.sqrt(gamma) * (1 + amplitude)
+    steps = _euler_steps(time, resolution, speed, 0.5, viscosity, 0.5 * (1 - amplitude))
+    batch = min(batch_size, n_samples)
+    per_sample = steps * resolution * _euler_cell_step_seconds(batch * resolution)
+    frames = n_samples * resolution * 3 * n_frames * _F8
+    inputs = n_samples * resolution * (3 + n_waves) * _F8
+    peak = 2 * frames + inputs + batch * resolution * 3 * 40 * _F8
+    return Estimate(
+        "make_cfd_1d",
+        n_samples * per_sample,
+        int(peak),
+        frames,
+        {
+            "n_samples": n_samples,
+            "resolution": resolution,
+            "n_steps_in": n_steps_in,
+            "n_steps_out": n_steps_out,
+            "record_interval": record_interval,
+        },
+        f"~{steps} time steps to T={time:g} per sample, ~{format_seconds(per_sample)} per sample",
+        "fewer n_samples, fewer cells (the cost grows like resolution^2), or fewer or closer "
+        "frames (n_steps_in, n_steps_out, record_interval)",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The generator
+# --------------------------------------------------------------------------------------------
 def _random_waves(rng, n_samples, n_waves, max_wavenumber):
     """Parameters of ``s(x) = sum_i a_i sin(2 pi k_i x + phi_i) / sum_i a_i`` in ``[-1, 1]``."""
     amp = rng.uniform(0.1, 1.0, size=(n_samples, n_waves))
@@ -39,8 +94,18 @@ def _solve_frames(rho, v, p, times, gamma, viscosity, batch_size, verbose=False)
     starts = range(0, rho.shape[0], batch_size)
     for start in tqdm(starts, disable=not verbose, desc="CFD-1D batches"):
         sl = slice(start, start + batch_size)
-        r, u, q = solve_euler_1d(
-            rho[sl], v[sl], p[sl], times[-1], gamma=gamma, record_times=times, viscosity=viscosity
+        # make_cfd_1d has checked the cost of the whole request; the states are checked as
+        # solve_euler_1d checks them (positivity rests on amplitude < 1 and rounding).
+        r, u, q = _evolve(
+            *_check_state(rho[sl], v[sl], p[sl]),
+            times,
+            gamma=gamma,
+            boundary="periodic",
+            dx=1.0 / rho.shape[1],
+            cfl=_CFL,
+            limiter="mc",
+            riemann="hllc",
+            viscosity=viscosity,
         )
         # Frame-major channels: (rho, v, p) of frame 0, then of frame 1, ...
         out[sl] = np.stack([r, u, q], axis=-1).reshape(r.shape[0], r.shape[1], -1)

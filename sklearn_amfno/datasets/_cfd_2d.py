@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 
 import numpy as np
 from joblib import Memory, Parallel, delayed
@@ -10,14 +11,14 @@ from sklearn.utils import check_random_state
 from tqdm.auto import tqdm
 
 from .._compat import validate_params
-from ._budget import announce, estimate_cfd_2d
+from ._budget import _F8, Estimate, _threads, announce, format_seconds
 from ._cache import budgeted_call
 from ._constraints import (
     CFD_GENERATOR,
     N_JOBS,
     effective_n_jobs,
 )
-from ._euler_2d import _evolve
+from ._euler_2d import _euler_2d_cell_step_seconds, _euler_2d_steps, _euler_2d_work_bytes, _evolve
 
 __all__ = ["make_cfd_2d"]
 
@@ -25,6 +26,65 @@ __all__ = ["make_cfd_2d"]
 _CFL = 0.25
 
 
+# --------------------------------------------------------------------------------------------
+# Cost model (the checks that use it: _budget.py; the solver's steps and rates: _euler_2d.py)
+# --------------------------------------------------------------------------------------------
+# The solver's model with the generator's largest signal speed (as make_cfd_1d's): ~0.9 s per
+# sample at 64^2, T = 1 (0.6 s measured). n_jobs worker processes divide it (they scale: the
+# scheme is single-threaded numpy), plus ~3 s to start them.
+#: Seconds to start the worker processes of a parallel make_cfd_2d (each imports the package).
+_WORKER_START_S = 3.0
+
+
+def estimate_cfd_2d(
+    n_samples: int,
+    resolution: int,
+    *,
+    gamma: float,
+    n_steps_in: int,
+    n_steps_out: int,
+    record_interval: float,
+    amplitude: float,
+    viscosity: float,
+    batch_size: int,
+    n_jobs: int | None,
+) -> Estimate:
+    """make_cfd_2d: SSP-RK3 steps of the 2-D finite-volume solver, in batches over processes."""
+    n_frames = n_steps_in + n_steps_out
+    time = record_interval * (n_frames - 1)
+    batch = min(batch_size, n_samples)
+    workers = min(_threads(n_jobs), math.ceil(n_samples / batch))
+    speed = amplitude + math.sqrt(gamma) * (1 + amplitude)
+    steps = _euler_2d_steps(time, resolution, speed, 0.25, viscosity, 0.5 * (1 - amplitude))
+    cells = resolution * resolution
+    per_sample = steps * cells * _euler_2d_cell_step_seconds(batch * cells)
+    frames = n_samples * cells * 4 * n_frames * _F8
+    inputs = n_samples * cells * 4 * _F8
+    per_worker = _euler_2d_work_bytes(batch * cells) + 2 * batch * cells * 4 * n_frames * _F8
+    seconds = n_samples * per_sample / workers + (_WORKER_START_S if workers > 1 else 0.0)
+    return Estimate(
+        "make_cfd_2d",
+        seconds,
+        int(frames + inputs + workers * per_worker),
+        frames,
+        {
+            "n_samples": n_samples,
+            "resolution": resolution,
+            "n_steps_in": n_steps_in,
+            "n_steps_out": n_steps_out,
+            "record_interval": record_interval,
+        },
+        f"~{steps} time steps to T={time:g} per sample, ~{format_seconds(per_sample)} per sample, "
+        f"{workers} process(es)",
+        "fewer n_samples, a coarser resolution (the cost grows like resolution^3), or fewer or "
+        "closer frames (n_steps_in, n_steps_out, record_interval)"
+        + ("" if workers > 1 else "; n_jobs=-1 solves batches in parallel processes"),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The generator
+# --------------------------------------------------------------------------------------------
 def _wave_vectors(max_wavenumber):
     """The integer wave vectors ``(kx, ky)``, ``|kx|, |ky| <= K``, of one half-plane.
 

@@ -14,13 +14,14 @@ samples it is solved with.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from .._compat import validate_params
-from ._budget import check_solver, estimate_solve_euler_2d
+from ._budget import _F8, Estimate, check_solver
 from ._constraints import (
     EULER_SOLVER_OPTIONS,
 )
@@ -374,6 +375,61 @@ class _Scheme:
         return u
 
 
+# --------------------------------------------------------------------------------------------
+# Cost model (the checks that use it: _budget.py; make_cfd_2d's model, in _cfd_2d.py, shares it)
+# --------------------------------------------------------------------------------------------
+# T S N / 0.25 SSP-RK3 steps (S the largest signal speed, the Courant number 0.25 of the unsplit
+# scheme, or the 2-D viscous limit 0.2 dx^2 rho / mu if shorter; measured ~480 steps per sample
+# against the model's 624 at 64^2, T = 1), 0.35 us per cell and step in batches of up to 32768
+# cells, 0.5 us in larger ones (measured 0.28-0.34 us at 2-4 samples of 64^2, 0.41 us at 16).
+def _euler_2d_cell_step_seconds(cells_per_batch: int) -> float:
+    return 0.35e-6 if cells_per_batch <= 32768 else 0.5e-6
+
+
+def _euler_2d_steps(
+    time: float, resolution: int, speed: float, cfl: float, viscosity: float, rho_min: float
+) -> int:
+    rate = speed * resolution / cfl
+    if viscosity > 0:
+        rate = max(rate, viscosity * resolution**2 / (0.2 * max(rho_min, 1e-12)))
+    return max(1, math.ceil(time * rate))
+
+
+def _euler_2d_work_bytes(cells: int) -> int:
+    # The state, the Runge-Kutta stages and the ~130 cell and face work arrays of one batch.
+    return int(cells * 130 * _F8)
+
+
+def estimate_solve_euler_2d(
+    n_samples: int,
+    grid: tuple[int, int],
+    time: float,
+    n_records: int,
+    *,
+    speed: float,
+    cfl: float,
+    viscosity: float,
+    rho_min: float,
+) -> Estimate:
+    """solve_euler_2d: all samples advanced together (``speed`` the largest initial ``|v| + c``)."""
+    nx, ny = grid
+    steps = _euler_2d_steps(time, max(nx, ny), speed, cfl, viscosity, rho_min)
+    cells = n_samples * nx * ny
+    out = 4 * cells * n_records * _F8
+    return Estimate(
+        "solve_euler_2d",
+        cells * steps * _euler_2d_cell_step_seconds(cells),
+        int(out + _euler_2d_work_bytes(cells)),
+        out,
+        {"n_samples": n_samples, "grid": (nx, ny), "time": time},
+        f"~{steps} time steps",
+        "fewer samples (or several calls), fewer cells or a shorter time",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The solver
+# --------------------------------------------------------------------------------------------
 @validate_params(
     {
         "rho": ["array-like"],
@@ -487,7 +543,7 @@ def solve_euler_2d(
         raise ValueError(f"record_times must be increasing values in [0, time={time}], got {record_times!r}")
     n_samples = rho.size // (nx * ny)
     check_solver(
-        lambda: estimate_solve_euler_2d(
+        estimate_solve_euler_2d(
             n_samples,
             (nx, ny),
             time,

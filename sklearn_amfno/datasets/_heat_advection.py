@@ -20,7 +20,7 @@ from joblib import Memory
 from sklearn.utils import check_random_state
 
 from .._compat import NON_NEGATIVE_INT, POSITIVE_INT, RANDOM_STATE, Interval, validate_params
-from ._budget import announce, estimate_exact_fields
+from ._budget import _C16, _F8, Estimate, announce
 from ._cache import budgeted_call
 from ._constraints import FINITE_NON_NEGATIVE, FINITE_REAL, MEMORY, int_at_least
 from ._grf import lattice_normals
@@ -211,6 +211,40 @@ def _evaluate_pair(coef0, coef1, max_wavenumber, resolution):
     return _evaluate(coef0, max_wavenumber, resolution), _evaluate(coef1, max_wavenumber, resolution)
 
 
+# --------------------------------------------------------------------------------------------
+# Cost model (the checks that use it: _budget.py)
+# --------------------------------------------------------------------------------------------
+# 2 n sum_j N^j (2K + 1)^(d - j + 1) complex multiply-adds (the exact evaluation on the grid, d
+# axes, K = max_wavenumber) at 5e8 per second.
+def estimate_exact_fields(
+    func: str, n_samples: int, resolution: int, *, n_dim: int, max_wavenumber: int
+) -> Estimate:
+    """make_heat / make_advection: exact evaluation of two trigonometric polynomials on the grid."""
+    m = 2 * max_wavenumber + 1
+    macs = 2 * n_samples * sum(resolution**j * m ** (n_dim - j + 1) for j in range(1, n_dim + 1))
+    field_bytes = n_samples * resolution**n_dim * _F8
+    # X and y, the complex result of the last contraction and its real part, the one before it,
+    # and the coefficients (two complex sets, two normal draws).
+    peak = (
+        2 * field_bytes
+        + n_samples * resolution**n_dim * (_C16 + _F8)
+        + n_samples * resolution ** (n_dim - 1) * m * _C16
+        + n_samples * m**n_dim * (2 * _C16 + 2 * _F8)
+    )
+    return Estimate(
+        func,
+        macs / 5e8,
+        int(peak),
+        2 * field_bytes,
+        {"n_samples": n_samples, "resolution": resolution, "n_dim": n_dim},
+        f"~{macs:.2g} complex multiply-adds for {n_samples} x {resolution}^{n_dim} points",
+        "fewer n_samples, a coarser resolution or a smaller n_dim (the size grows like resolution^n_dim)",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The generators
+# --------------------------------------------------------------------------------------------
 #: The parameters make_heat and make_advection share.
 _GENERATOR = {
     "n_samples": POSITIVE_INT,

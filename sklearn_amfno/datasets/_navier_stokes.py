@@ -21,7 +21,7 @@ from sklearn.utils import check_random_state
 from tqdm.auto import tqdm
 
 from .._compat import POSITIVE_INT, RANDOM_STATE, StrOptions, renamed_parameters, validate_params
-from ._budget import announce, check_solver, estimate_navier_stokes, estimate_solve_navier_stokes
+from ._budget import _C16, _F8, Estimate, announce, check_solver, format_seconds
 from ._cache import budgeted_call
 from ._constraints import CFL, FINITE_NON_NEGATIVE, FINITE_POSITIVE, MEMORY, N_JOBS, int_at_least
 from ._grf import grf_periodic_spectrum, periodic_grid_values
@@ -120,6 +120,102 @@ class _Spectral2D:
         return speed, nl
 
 
+# --------------------------------------------------------------------------------------------
+# Cost model (the checks that use it: _budget.py)
+# --------------------------------------------------------------------------------------------
+# About 22 T (N / 64) adaptive CFL steps (measured 431 and 785 steps to T = 20 at 64^2 and
+# 128^2), at least T / max_dt, or T / dt for a fixed step; each step 0.35 ms (N / 64)^2.2 in
+# single precision (measured 0.22-0.47, 1.1, 5.4 ms at 64, 128, 256), twice that in double:
+# ~0.15 s per sample for the FNO setting (64^2, T = 20).
+def _ns_steps(time: float, resolution: int, dt: float | None, max_dt: float = 0.1) -> int:
+    if dt is not None:
+        return max(1, math.ceil(time / dt))
+    return max(1, math.ceil(max(22.0 * time * resolution / 64, time / max_dt)))
+
+
+def _ns_step_seconds(resolution: int, precision: str) -> float:
+    return 0.35e-3 * (resolution / 64) ** 2.2 * (2.0 if precision == "double" else 1.0)
+
+
+def _ns_batch_bytes(batch: int, resolution: int, n_records: int, precision: str) -> int:
+    # Spectral state and ~12 work arrays of the half spectrum, plus the batch's records.
+    c = _C16 if precision == "double" else 8
+    return int(batch * (12 * resolution * (resolution // 2 + 1) * c + resolution**2 * n_records * _F8))
+
+
+def estimate_navier_stokes(
+    n_samples: int,
+    resolution: int,
+    *,
+    n_steps_in: int,
+    n_steps_out: int,
+    record_interval: float,
+    dt: float | None,
+    max_wavenumber: int,
+    batch_size: int,
+    precision: str,
+) -> Estimate:
+    """make_navier_stokes: RK3-CN steps to ``(n_steps_in + n_steps_out) record_interval``."""
+    n_rec = n_steps_in + n_steps_out
+    time = n_rec * record_interval
+    steps = _ns_steps(time, resolution, dt)
+    per_sample = steps * _ns_step_seconds(resolution, precision)
+    records = n_samples * resolution**2 * n_rec * _F8
+    m = 2 * max_wavenumber + 1
+    inputs = n_samples * (resolution**2 * (_F8 + _C16) + 5 * m * m * _C16)
+    peak = 2 * records + inputs + _ns_batch_bytes(min(batch_size, n_samples), resolution, n_rec, precision)
+    return Estimate(
+        "make_navier_stokes",
+        n_samples * per_sample,
+        int(peak),
+        records,
+        {
+            "n_samples": n_samples,
+            "resolution": resolution,
+            "n_steps_in": n_steps_in,
+            "n_steps_out": n_steps_out,
+            "record_interval": record_interval,
+        },
+        f"~{steps} time steps to T={time:g} per sample, ~{format_seconds(per_sample)} per sample",
+        "fewer n_samples, a coarser resolution (the cost grows like resolution^3), or fewer or "
+        "closer frames (n_steps_in, n_steps_out, record_interval)"
+        + ('; precision="single" is ~2x faster' if precision == "double" else ""),
+    )
+
+
+def estimate_solve_navier_stokes(
+    n_samples: int,
+    resolution: int,
+    time: float,
+    n_records: int,
+    *,
+    dt: float | None,
+    max_dt: float,
+    batch_size: int,
+    precision: str,
+) -> Estimate:
+    """solve_navier_stokes on ``n_samples`` initial vorticities."""
+    steps = _ns_steps(time, resolution, dt, max_dt)
+    out = n_samples * resolution**2 * n_records * _F8
+    peak = (
+        out
+        + n_samples * resolution**2 * _F8
+        + _ns_batch_bytes(min(batch_size, n_samples), resolution, n_records, precision)
+    )
+    return Estimate(
+        "solve_navier_stokes",
+        n_samples * steps * _ns_step_seconds(resolution, precision),
+        int(peak),
+        out,
+        {"n_samples": n_samples, "resolution": resolution, "time": time},
+        f"~{steps} time steps per sample",
+        "fewer samples, a coarser grid or a shorter time",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Solver and generator
+# --------------------------------------------------------------------------------------------
 def _check_forcing(forcing, n: int) -> np.ndarray | None:
     if isinstance(forcing, bool | np.bool_):
         return kolmogorov_forcing(n) if forcing else None
@@ -245,7 +341,7 @@ def solve_navier_stokes(
     n = w0.shape[1]
     f = _check_forcing(forcing, n)
     check_solver(
-        lambda: estimate_solve_navier_stokes(
+        estimate_solve_navier_stokes(
             w0.shape[0],
             n,
             float(times[-1]),
@@ -257,8 +353,46 @@ def solve_navier_stokes(
         ),
         verbose,
     )
-    sp = _Spectral2D(n, n_jobs, np.float64 if precision == "double" else np.float32)
-    f_hat = None if f is None else sp.rfft2(f)
+    out = _solve_navier_stokes(
+        w0,
+        nu,
+        times,
+        f,
+        dt=dt,
+        cfl=cfl,
+        max_dt=max_dt,
+        batch_size=batch_size,
+        n_jobs=n_jobs,
+        precision=precision,
+        verbose=verbose,
+    )
+    return out[0] if single else out
+
+
+def _solve_navier_stokes(
+    w0: np.ndarray,
+    viscosity: float,
+    times: np.ndarray,
+    forcing: np.ndarray | None,
+    *,
+    dt: float | None = None,
+    cfl: float = 0.8,
+    max_dt: float = 0.1,
+    batch_size: int = 100,
+    n_jobs: int | None = -1,
+    precision: str = "double",
+    verbose: bool = False,
+) -> np.ndarray:
+    """:func:`solve_navier_stokes` on checked inputs, without the cost check.
+
+    ``w0`` is float64 of shape ``(n_samples, N, N)``, ``times`` the increasing float64 record
+    times (the last one the final time), ``forcing`` the ``(N, N)`` array or None
+    (:func:`_check_forcing`); the result is ``(n_samples, N, N, len(times))``.
+    ``make_navier_stokes`` calls it directly (through its cache): it has checked the cost of the
+    whole request.
+    """
+    sp = _Spectral2D(w0.shape[1], n_jobs, np.float64 if precision == "double" else np.float32)
+    f_hat = None if forcing is None else sp.rfft2(forcing)
 
     out = np.empty(w0.shape + (times.size,))
     bar = tqdm(
@@ -266,9 +400,9 @@ def solve_navier_stokes(
     )
     for start in range(0, w0.shape[0], batch_size):
         sl = slice(start, start + batch_size)
-        out[sl] = _integrate(sp, w0[sl], nu, times, f_hat, dt, cfl, max_dt, bar)
+        out[sl] = _integrate(sp, w0[sl], viscosity, times, f_hat, dt, cfl, max_dt, bar)
     bar.close()
-    return out[0] if single else out
+    return out
 
 
 def _integrate(sp, w0, nu, times, f_hat, dt, cfl, max_dt, bar):
@@ -446,16 +580,17 @@ def make_navier_stokes(
     w0 = periodic_grid_values(spec, resolution, 2)
     n_rec = n_steps_in + n_steps_out
     times = record_interval * np.arange(1, n_rec + 1)
+    # The inputs are what solve_navier_stokes's checks would make of them: w0 float64
+    # (n_samples, N, N), times increasing from record_interval > 0.
     w = budgeted_call(
         memory,
         estimate,
         verbose,
-        solve_navier_stokes,
+        _solve_navier_stokes,
         w0,
         viscosity,
-        float(times[-1]),
         times,
-        forcing=bool(forcing),
+        _check_forcing(bool(forcing), resolution),
         dt=dt,
         batch_size=batch_size,
         precision=precision,

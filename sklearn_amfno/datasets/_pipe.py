@@ -15,6 +15,7 @@ and ``Lap f = d_xi(f_xi + b f_eta) + d_eta(b f_xi + c f_eta)`` with ``b = -d'``,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -25,7 +26,7 @@ from scipy.sparse.linalg import splu
 from sklearn.utils import Bunch, check_random_state
 
 from .._compat import POSITIVE_INT, RANDOM_STATE, StrOptions, finite_interval, validate_params
-from ._budget import announce, check_solver, estimate_pipe, estimate_solve_pipe, solver_checked
+from ._budget import _F8, Estimate, _threads, announce, check_solver, format_seconds
 from ._cache import budgeted_call
 from ._constraints import (
     FINITE_NON_NEGATIVE,
@@ -326,6 +327,62 @@ def _pressure(system, u, v, om, nu):
     return p - p[n - 1].mean()
 
 
+# --------------------------------------------------------------------------------------------
+# Cost model (the checks that use it: _budget.py)
+# --------------------------------------------------------------------------------------------
+# A Stokes solve and ~4 Newton steps, each a sparse LU of the 2 N^2 streamfunction-vorticity
+# unknowns, 0.02 s + 5 s (N / 129)^3 per sample (measured 0.04, 0.14, 0.65 s at 17, 33, 65 and
+# 3.6-4.0 s, 3.75 s of CPU, at 129), divided by sqrt(threads); the LU factors hold about
+# 12e6 (N / 129)^2.7 entries (12 bytes each) per thread.
+def _pipe_sample_seconds(n: int) -> float:
+    # Stokes solve, ~4 Newton steps (one sparse LU of 2 N^2 unknowns each) and the pressure.
+    return 0.02 + 5.0 * (n / 129) ** 3
+
+
+def _pipe_lu_bytes(n: int) -> int:
+    # ~12 M entries in the LU factors at N = 129 (value and row index: 12 bytes each).
+    return int(12 * 12e6 * (n / 129) ** 2.7)
+
+
+def estimate_pipe(n_samples: int, resolution: int, *, n_fields: int, n_jobs: int | None) -> Estimate:
+    """make_pipe: one Newton solve per sample (a sparse LU per step); X, y and one LU per thread."""
+    threads = _threads(n_jobs)
+    grid = n_samples * resolution**2 * _F8
+    out = grid * (2 + n_fields)
+    # The batch's mesh and three fields (5 grids per sample), the selected fields' copy, and per
+    # thread the LU factors and ~40 work arrays of the solver.
+    peak = (5 + n_fields) * grid + threads * (_pipe_lu_bytes(resolution) + 40 * resolution**2 * _F8)
+    per_sample = _pipe_sample_seconds(resolution)
+    seconds = n_samples * per_sample / math.sqrt(threads)
+    return Estimate(
+        "make_pipe",
+        seconds,
+        int(peak),
+        int(out),
+        {"n_samples": n_samples, "resolution": resolution},
+        f"{n_samples} steady Navier-Stokes solves (Newton, a sparse LU of {2 * resolution**2} "
+        f"unknowns per step), ~{format_seconds(per_sample)} each, {threads} thread(s)",
+        "fewer n_samples or a coarser resolution (the cost grows like resolution^3); "
+        "n_jobs=-1 solves samples in parallel threads",
+    )
+
+
+def estimate_solve_pipe(resolution: int) -> Estimate:
+    """solve_pipe: one steady Navier-Stokes solve."""
+    return Estimate(
+        "solve_pipe",
+        _pipe_sample_seconds(resolution),
+        int(_pipe_lu_bytes(resolution) + 40 * resolution**2 * _F8),
+        7 * resolution**2 * _F8,
+        {"resolution": resolution},
+        f"Newton steps with a sparse LU of {2 * resolution**2} unknowns each",
+        "a coarser grid",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Solver and generator
+# --------------------------------------------------------------------------------------------
 def _check_control(offsets, slopes):
     offsets = np.asarray(offsets, dtype=np.float64)
     slopes = np.asarray(slopes, dtype=np.float64)
@@ -440,7 +497,36 @@ def solve_pipe(
     """
     offsets, slopes = _check_control(offsets, slopes)
     n = int(resolution)
-    check_solver(lambda: estimate_solve_pipe(n), None)
+    check_solver(estimate_solve_pipe(n), None)
+    return _solve_pipe(
+        offsets,
+        slopes,
+        n,
+        length=length,
+        width=width,
+        viscosity=viscosity,
+        inflow_velocity=inflow_velocity,
+        tol=tol,
+        max_iter=max_iter,
+    )
+
+
+def _solve_pipe(
+    offsets: np.ndarray,
+    slopes: np.ndarray,
+    n: int,
+    *,
+    length: float,
+    width: float,
+    viscosity: float,
+    inflow_velocity: float,
+    tol: float,
+    max_iter: int,
+) -> Bunch:
+    """:func:`solve_pipe` on checked control nodes (:func:`_check_control`), without the cost check.
+
+    ``make_pipe`` calls it directly: it has checked the cost of the whole request.
+    """
     length, width, nu = float(length), float(width), float(viscosity)
     system = _System(offsets, slopes, n, length, width, float(inflow_velocity))
     # Stokes flow first: a linear solve, then Newton at the requested viscosity.
@@ -497,15 +583,15 @@ def _solve_pipe_batch(
     n_iter = np.empty(n_samples, dtype=np.int64)
 
     def one(i: int) -> None:
-        # make_pipe has checked the whole request (also in the worker threads).
-        with solver_checked():
-            try:
-                flow = solve_pipe(offsets[i], slopes[i], n, **options)
-            except RuntimeError as exc:
-                raise RuntimeError(
-                    f"make_pipe: sample {i} (offsets={offsets[i].tolist()}, "
-                    f"slopes={slopes[i].tolist()}) did not converge, so no data is returned: {exc}"
-                ) from exc
+        # make_pipe has checked the cost of the whole request, and its control nodes (finite
+        # float64 draws, n_control >= 2 of each) pass solve_pipe's checks by construction.
+        try:
+            flow = _solve_pipe(offsets[i], slopes[i], n, **options)
+        except RuntimeError as exc:
+            raise RuntimeError(
+                f"make_pipe: sample {i} (offsets={offsets[i].tolist()}, "
+                f"slopes={slopes[i].tolist()}) did not converge, so no data is returned: {exc}"
+            ) from exc
         mesh[i, ..., 0], mesh[i, ..., 1] = flow.x, flow.y
         for k, name in enumerate(PIPE_FIELDS):
             fields[i, k] = flow[name]

@@ -263,10 +263,10 @@ def test_large_request_warns_and_estimate_counts_the_returned_arrays(monkeypatch
     with pytest.warns(LargeGenerationWarning, match=r"solve_airfoil\(resolution=\(881, 201\)\)"):
         with pytest.raises(Stop):
             solve_airfoil(resolution=(881, 201))
-    est = _budget.estimate_airfoil(10, (221, 51), n_fields=5, n_jobs=None)
+    est = _airfoil.estimate_airfoil(10, (221, 51), n_fields=5, n_jobs=None)
     assert est.output_bytes == 10 * 221 * 51 * 8 * (2 + 5)
     # 12-87 s per sample, median 25 s, measured at 221 x 51 (docs/datasets.md): the model is ~25.5 s.
-    assert 20 < _budget.estimate_airfoil(1, (221, 51), n_fields=1, n_jobs=None).seconds < 30
+    assert 20 < _airfoil.estimate_airfoil(1, (221, 51), n_fields=1, n_jobs=None).seconds < 30
 
 
 # -- Geo-FNO files ----------------------------------------------------------------------------------

@@ -133,7 +133,7 @@ def test_large_request_warns_before_any_work(monkeypatch):
 def test_default_size_is_below_the_thresholds():
     # The defaults (100 samples of 64 x 64, 11 frames to T = 0.5) are estimated at ~45 s
     # (measured ~0.35 s of CPU per sample, ~35 s).
-    est = _budget.estimate_cfd_2d(
+    est = _cfd_2d.estimate_cfd_2d(
         100,
         64,
         gamma=5 / 3,

@@ -100,13 +100,13 @@ def test_make_darcy_invalid(kwargs, match):
 
 def test_make_darcy_memory(tmp_path, monkeypatch):
     calls = []
-    real = _darcy.solve_darcy
+    real = _darcy._solve_darcy  # what make_darcy calls per sample
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_darcy, "solve_darcy", counting)
+    monkeypatch.setattr(_darcy, "_solve_darcy", counting)
     a = make_darcy(3, 16, random_state=0, memory=str(tmp_path))
     assert len(calls) == 3
     b = make_darcy(3, 16, random_state=0, memory=str(tmp_path), verbose=True)

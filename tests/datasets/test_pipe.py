@@ -312,12 +312,12 @@ def test_threaded_generation_warns_once_and_small_requests_do_not(monkeypatch):
 
 
 def test_estimate_counts_the_returned_arrays():
-    est = _budget.estimate_pipe(10, 129, n_fields=3, n_jobs=None)
+    est = _pipe.estimate_pipe(10, 129, n_fields=3, n_jobs=None)
     assert est.output_bytes == 10 * 129 * 129 * 8 * (2 + 3)
     assert est.peak_bytes > est.output_bytes
     # ~4 s per sample measured at 129 (docs/datasets.md): the model is 5 s.
-    assert 3 < _budget.estimate_pipe(1, 129, n_fields=1, n_jobs=None).seconds < 8
-    assert _budget.estimate_pipe(1, 65, n_fields=1, n_jobs=None).seconds < 1
+    assert 3 < _pipe.estimate_pipe(1, 129, n_fields=1, n_jobs=None).seconds < 8
+    assert _pipe.estimate_pipe(1, 65, n_fields=1, n_jobs=None).seconds < 1
 
 
 # -- Geo-FNO files ----------------------------------------------------------------------------

@@ -257,8 +257,8 @@ def test_small_requests_do_not_warn():
 def test_default_sizes_are_below_the_thresholds():
     # Each generator's defaults (100 samples) are estimated well below a minute and 2 GiB.
     estimates = [
-        _budget.estimate_darcy(100, 64, max_wavenumber=63, n_jobs=None),
-        _budget.estimate_navier_stokes(
+        _darcy.estimate_darcy(100, 64, max_wavenumber=63, n_jobs=None),
+        _navier_stokes.estimate_navier_stokes(
             100,
             64,
             n_steps_in=10,
@@ -269,7 +269,7 @@ def test_default_sizes_are_below_the_thresholds():
             batch_size=100,
             precision="single",
         ),
-        _budget.estimate_cfd_1d(
+        _cfd_1d.estimate_cfd_1d(
             100,
             256,
             gamma=5 / 3,
@@ -281,7 +281,7 @@ def test_default_sizes_are_below_the_thresholds():
             batch_size=16,
             n_waves=4,
         ),
-        _budget.estimate_burgers(
+        _burgers.estimate_burgers(
             100,
             1024,
             solver_resolution=1024,
@@ -293,7 +293,7 @@ def test_default_sizes_are_below_the_thresholds():
             max_wavenumber=256,
             method="cole_hopf",
         ),
-        _budget.estimate_exact_fields("make_heat", 100, 64, n_dim=1, max_wavenumber=8),
+        _heat_advection.estimate_exact_fields("make_heat", 100, 64, n_dim=1, max_wavenumber=8),
     ]
     for est in estimates:
         assert not est.is_large, est
@@ -303,7 +303,7 @@ def test_default_sizes_are_below_the_thresholds():
 def test_estimates_match_the_measured_rates():
     # docs/datasets.md: Navier-Stokes 64^2 to T=20 ~0.17 s per sample, CFD-1D 256 cells (T=0.5)
     # ~0.09-0.16 s, Darcy 64^2 ~5 ms (measured under load; the models are within a factor 2).
-    ns = _budget.estimate_navier_stokes(
+    ns = _navier_stokes.estimate_navier_stokes(
         1,
         64,
         n_steps_in=10,
@@ -315,7 +315,7 @@ def test_estimates_match_the_measured_rates():
         precision="single",
     )
     assert 0.08 < ns.seconds < 0.35
-    cfd = _budget.estimate_cfd_1d(
+    cfd = _cfd_1d.estimate_cfd_1d(
         1,
         256,
         gamma=5 / 3,
@@ -328,7 +328,7 @@ def test_estimates_match_the_measured_rates():
         n_waves=4,
     )
     assert 0.04 < cfd.seconds < 0.3
-    darcy = _budget.estimate_darcy(1, 64, max_wavenumber=63, n_jobs=None)
+    darcy = _darcy.estimate_darcy(1, 64, max_wavenumber=63, n_jobs=None)
     assert 2e-3 < darcy.seconds < 1e-2
     # Memory: the returned arrays, exactly.
     assert ns.output_bytes == 64 * 64 * 20 * 8
