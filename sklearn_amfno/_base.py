@@ -23,7 +23,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from skorch import NeuralNetRegressor
-from skorch.callbacks import LRScheduler
 from skorch.dataset import ValidSplit
 from torch import nn
 
@@ -77,6 +76,7 @@ from ._training import (
     FitInProgress,
     InterruptWatch,
     ValidationEarlyStopping,
+    builtin_schedule,
     check_callbacks,
     device_in_use,
     has_lr_scheduler,
@@ -167,7 +167,7 @@ class BaseOperatorRegressor(FittedStateMixin, SaveMixin, RegressorMixin, BaseEst
         "optimizer_params": [None, dict],
         "lr": POSITIVE_REAL,
         "weight_decay": NON_NEGATIVE_REAL,
-        "lr_schedule": [StrOptions({"cosine", "constant"})],
+        "lr_schedule": [StrOptions({"cosine", "warmup_cosine", "constant"})],
         "max_epochs": POSITIVE_INT,
         "batch_size": POSITIVE_INT,
         "num_workers": NON_NEGATIVE_INT,
@@ -749,11 +749,9 @@ class BaseOperatorRegressor(FittedStateMixin, SaveMixin, RegressorMixin, BaseEst
         ``LRScheduler``).
         """
         callbacks = [("divergence_guard", DivergenceGuard(self.on_divergence))]
-        if schedule and self.lr_schedule == "cosine":
-            # last_epoch=-1: a warm-started fit restarts the cosine from lr (skorch would
-            # otherwise resume it at the epoch count of the history, past its end).
-            schedule = LRScheduler(policy="CosineAnnealingLR", T_max=self.max_epochs, last_epoch=-1)
-            callbacks.append((BUILTIN_SCHEDULE, schedule))
+        builtin = builtin_schedule(self.lr_schedule, self.max_epochs) if schedule else None
+        if builtin is not None:
+            callbacks.append((BUILTIN_SCHEDULE, builtin))
         return callbacks
 
     def _check_training_params(self) -> None:

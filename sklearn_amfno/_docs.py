@@ -63,9 +63,12 @@ width : int, default={width}
         Learning rate.
     weight_decay : float, default={weight_decay}
         Weight decay (decoupled for AdamW).
-    lr_schedule : {{"cosine", "constant"}}, default="cosine"
-        ``"cosine"`` anneals the learning rate to zero over ``max_epochs`` (stepped per epoch);
-        a ``warm_start`` fit restarts it from ``lr`` over its own ``max_epochs``. One schedule
+    lr_schedule : {{"cosine", "warmup_cosine", "constant"}}, default="{lr_schedule}"
+        ``"cosine"`` anneals the learning rate to zero over ``max_epochs`` (stepped per epoch).
+        ``"warmup_cosine"`` first raises it linearly over 5 % of ``max_epochs`` (rounded; lr /
+        n, 2 lr / n, ..., lr over those n epochs), then anneals it over the rest; below 10
+        epochs it is the cosine. A ``warm_start`` fit restarts the schedule from ``lr`` over its
+        own ``max_epochs``; a resumed one continues it. One schedule
         acts at a time: a ``skorch.callbacks.LRScheduler`` among ``callbacks`` replaces this one
         (``lr_schedule`` is then ignored, whatever its value).
     max_epochs : int, default={max_epochs}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import itertools
 import math
 import os
@@ -228,6 +229,39 @@ class InterruptWatch:
 
 #: The name of the estimators' own learning-rate schedule among the net's callbacks.
 BUILTIN_SCHEDULE = "lr_schedule"
+#: ``lr_schedule="warmup_cosine"``: the share of ``max_epochs`` spent warming up.
+WARMUP_FRACTION = 0.05
+
+
+def warmup_epochs(max_epochs: int) -> int:
+    """Epochs of linear warm-up of ``"warmup_cosine"``: 5 % of the fit, rounded half up (none
+    below 10 epochs, where the schedule is the cosine)."""
+    return int(WARMUP_FRACTION * max_epochs + 0.5)
+
+
+def warmup_cosine_factor(epoch: int, *, max_epochs: int, warmup: int) -> float:
+    """``lr`` times this in ``epoch`` (0-based): ``(epoch + 1) / warmup`` for the first ``warmup``
+    epochs (full ``lr`` in the last of them), then a cosine from 1 to 0 over the others."""
+    if epoch < warmup:
+        return (epoch + 1) / warmup
+    rest = max(1, max_epochs - warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * min(epoch - warmup, rest) / rest))
+
+
+def builtin_schedule(kind: str, max_epochs: int) -> LRScheduler | None:
+    """The skorch callback of ``lr_schedule=kind`` for a fit of ``max_epochs`` (None: constant).
+
+    Stepped per epoch. ``last_epoch=-1``: a warm-started fit restarts the schedule from ``lr``
+    (skorch would otherwise resume it at the epoch count of the history, past its end).
+    """
+    if kind == "cosine":
+        return LRScheduler(policy="CosineAnnealingLR", T_max=max_epochs, last_epoch=-1)
+    if kind == "warmup_cosine":
+        factor = functools.partial(
+            warmup_cosine_factor, max_epochs=max_epochs, warmup=warmup_epochs(max_epochs)
+        )
+        return LRScheduler(policy="LambdaLR", lr_lambda=factor, last_epoch=-1)
+    return None
 
 
 def _is_lr_scheduler(callback: object) -> bool:
@@ -480,6 +514,15 @@ class ContinueSchedule(Callback):
                 rows = net.history[len(net.history) - self.position :] if self.position else []
                 steps = sum(int(row.get("train_batch_count", 0)) for row in rows)
             scheduler.last_epoch = steps
+            if isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR):
+                # A closed-form schedule (the built-in warm-up): its learning rate is a function
+                # of the step count, not of the previous rate, so set it for this position.
+                rates = [
+                    base * factor(steps) for base, factor in zip(scheduler.base_lrs, scheduler.lr_lambdas)
+                ]
+                for group, rate in zip(scheduler.optimizer.param_groups, rates):
+                    group["lr"] = rate
+                scheduler._last_lr = rates  # what get_last_lr() reports (skorch's event_lr)
 
 
 def schedule_position(callbacks: list[tuple[str, Callback]]) -> int | None:

@@ -125,6 +125,20 @@ def test_resume_continues_the_cosine_where_warm_start_restarts_it(tmp_path, data
     np.testing.assert_allclose(warm.net_.history[3:, "event_lr"], cosine, rtol=1e-12)
 
 
+def test_resume_continues_the_warmup_cosine_as_the_uninterrupted_fit(tmp_path, data):
+    # A closed-form schedule (torch's LambdaLR): the resumed fit must set the rate of its position
+    # (epoch 3 of 12, after the 1-epoch warm-up), not the rate of the schedule's start.
+    X, y = data
+    with one_thread():
+        params = dict(lr_schedule="warmup_cosine", max_epochs=12)
+        full = FNORegressor(**{**PARAMS, **params}).fit(X, y)
+        resumed = _interrupted(tmp_path, X, y, **params).fit(X, y, resume=True)
+    assert resumed.n_epochs_ == 12
+    assert list(resumed.net_.history[:, "event_lr"]) == list(full.net_.history[:, "event_lr"])
+    assert list(resumed.net_.history[:, "train_loss"]) == list(full.net_.history[:, "train_loss"])
+    assert _same_weights(resumed, full)
+
+
 @pytest.mark.parametrize(
     "schedule",
     [

@@ -7,6 +7,7 @@ from sklearn.metrics import mean_squared_error, r2_score
 from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler
 
 from sklearn_amfno import AMFNORegressor, FNORegressor
+from sklearn_amfno._training import warmup_epochs
 from sklearn_amfno.datasets import make_heat
 from sklearn_amfno.metrics import (
     flat_r2_score,
@@ -226,6 +227,26 @@ def test_without_a_user_lr_scheduler_the_builtin_cosine_acts(heat):
     )
     lrs = est.fit(X, y).net_.history[:, "event_lr"]
     np.testing.assert_allclose(lrs, [1e-2 * (1 + np.cos(np.pi * k / 4)) / 2 for k in range(4)], rtol=1e-12)
+
+
+@pytest.mark.parametrize("max_epochs, warmup", [(40, 2), (9, 0), (10, 1)])
+def test_warmup_cosine_rises_linearly_then_anneals_over_the_rest(heat, max_epochs, warmup):
+    X, y = heat
+    est = FNORegressor(n_modes=4, max_epochs=max_epochs, lr=1e-2, lr_schedule="warmup_cosine", **TINY)
+    lrs = est.fit(X, y).net_.history[:, "event_lr"]
+    rest = max_epochs - warmup
+    expected = [
+        1e-2 * (e + 1) / warmup if e < warmup else 1e-2 * (1 + np.cos(np.pi * (e - warmup) / rest)) / 2
+        for e in range(max_epochs)
+    ]
+    np.testing.assert_allclose(lrs, expected, rtol=1e-12)
+    if warmup == 0:  # below 10 epochs: the cosine itself
+        cosine = FNORegressor(n_modes=4, max_epochs=max_epochs, lr=1e-2, **TINY).fit(X, y)
+        np.testing.assert_allclose(lrs, cosine.net_.history[:, "event_lr"], rtol=1e-12)
+
+
+def test_warmup_lasts_five_percent_of_the_epochs_rounded_half_up():
+    assert [warmup_epochs(n) for n in (9, 10, 29, 30, 87, 100, 176)] == [0, 1, 1, 2, 4, 5, 9]
 
 
 def test_warm_start_restarts_a_user_lr_scheduler_from_lr(heat):
