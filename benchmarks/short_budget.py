@@ -7,20 +7,23 @@ One factor at a time around AM-FNO's defaults (then the combinations named in ``
 each fit at the epochs that AM-FNO's defaults fit into ``--budget`` seconds on this machine
 (the calibration of ``benchmarks/time_to_accuracy.py``, committed in
 ``benchmarks/results/time_to_accuracy.jsonl``), on the paper runner's full sizes, 3 seeds. A
-variant that changes the cost of an epoch (the batch size) gets the epochs that fit the same
-budget, from a calibration of its own measured beside the defaults' in this run (their ratio
-times the committed epochs), so every variant gets the same wall-clock. The rest share the
-epoch count, so machine noise changes how long the run takes, not its errors.
+variant that changes the cost of an epoch (batch size, ``ffn_ratio``) gets the epochs that fit
+the same budget, from a calibration of its own measured beside the defaults' in this run (their
+ratio times the committed epochs), so every variant gets the same wall-clock. The rest share
+the epoch count, so machine noise changes how long the run takes, not its errors.
 
 Variants (``VARIANTS``): ``warmup`` (linear warm-up over the first 5 % of the epochs, then the
-cosine over the rest), ``onecycle`` (torch's ``OneCycleLR`` per epoch, peak ``lr``),
+cosine over the rest: ``lr_schedule="warmup_cosine"``), ``onecycle`` (torch's ``OneCycleLR``
+per epoch, peak ``lr``),
 ``kernel_lr_x3`` / ``kernel_lr_x0.3`` (the kernel networks' learning rate times 3 or 0.3, via
 ``optimizer_params={"param_groups": ...}``), ``kernel_init_x0.3`` / ``kernel_init_x0.1`` (the
 kernel networks' output layers scaled by 0.3 or 0.1 at initialisation: a smaller starting
-kernel), ``batch_16`` (batch size 16 instead of 32: twice the steps per epoch), and the
-combination ``warmup+kernel_init_x0.3``. Results: ``short_budget.jsonl`` (resumable) and
-``short_budget.md`` under ``--out-dir``: mean +- std per variant and problem, and each variant's
-error over the defaults' on the same seed (geometric mean over seeds).
+kernel), ``batch_16`` / ``batch_64`` (batch size 16 or 64 instead of 32), ``ffn_ratio_2`` (the
+block's feed-forward network 2x the width instead of 4x: a cheaper step), and the combinations
+``warmup+kernel_init_x0.3``, ``warmup+batch_16``, ``warmup+ffn_ratio_2``. Results:
+``short_budget.jsonl`` (resumable) and ``short_budget.md`` under ``--out-dir``: mean +- std per
+variant and problem, and each variant's error over the defaults' on the same seed (geometric
+mean over seeds).
 """
 
 from __future__ import annotations
@@ -58,18 +61,15 @@ VARIANTS: dict[str, dict] = {
     "kernel_lr_x0.3": {"kernel_lr": 0.3},
     "kernel_init_x0.3": {"kernel_init": 0.3},
     "kernel_init_x0.1": {"kernel_init": 0.1},
-    "batch_16": {"batch_size": 16},
+    "batch_16": {"params": {"batch_size": 16}},
+    "batch_64": {"params": {"batch_size": 64}},
+    "ffn_ratio_2": {"params": {"ffn_ratio": 2}},
     # Combinations of the first round's winners.
     "warmup+kernel_init_x0.3": {"schedule": "warmup", "kernel_init": 0.3},
+    # The 1-D gap (Burgers): a cheaper step or more steps, with the warm-up.
+    "warmup+batch_16": {"schedule": "warmup", "params": {"batch_size": 16}},
+    "warmup+ffn_ratio_2": {"schedule": "warmup", "params": {"ffn_ratio": 2}},
 }
-
-
-def warmup_cosine(epoch: int, total: int, warmup: int) -> float:
-    """Learning-rate factor: linear from ``1/warmup`` to 1 over ``warmup`` epochs, then cosine to 0."""
-    if epoch < warmup:
-        return (epoch + 1) / warmup
-    rest = max(1, total - warmup)
-    return 0.5 * (1.0 + math.cos(math.pi * min(epoch - warmup, rest) / rest))
 
 
 def _callbacks(spec: dict, epochs: int, lr: float) -> list:
@@ -78,7 +78,11 @@ def _callbacks(spec: dict, epochs: int, lr: float) -> list:
 
     callbacks = []
     if spec.get("schedule") == "warmup":
-        factor = partial(warmup_cosine, total=epochs, warmup=max(1, round(0.05 * epochs)))
+        # The package's lr_schedule="warmup_cosine", as a user callback (the run that measured it
+        # came before the option; same factors, so the same fits).
+        from sklearn_amfno._training import warmup_cosine_factor, warmup_epochs
+
+        factor = partial(warmup_cosine_factor, max_epochs=epochs, warmup=warmup_epochs(epochs))
         callbacks.append(("lr_schedule", LRScheduler(torch.optim.lr_scheduler.LambdaLR, lr_lambda=factor)))
     elif spec.get("schedule") == "onecycle":
         callbacks.append(
@@ -110,8 +114,7 @@ def fit_one(task: dict) -> dict:
     spec = VARIANTS[task["variant"]]
     overrides: dict = {}
     lr = 1e-2  # AMFNORegressor's default lr (checked in main)
-    if "batch_size" in spec:
-        overrides["batch_size"] = spec["batch_size"]
+    overrides.update(spec.get("params", {}))
     if "kernel_lr" in spec:
         overrides["optimizer_params"] = {"param_groups": [(KERNEL_NETS, {"lr": lr * spec["kernel_lr"]})]}
     callbacks = _callbacks(spec, task["epochs"], lr)
@@ -268,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         epochs = committed_epochs(args.budget)
         common = {"cache": str(cache)}
         # Variants with another cost per epoch: calibrate them beside the defaults, in this run.
-        costly = [v for v in args.variants if "batch_size" in VARIANTS[v]]
+        costly = [v for v in args.variants if VARIANTS[v].get("params")]
         cal_tasks = [
             {**common, "kind": "calibration", "problem": p, "variant": v, "seed": args.seeds[0], "epochs": 3}
             for p in args.problems

@@ -1,0 +1,107 @@
+"""benchmarks/short_budget.py: the variants, the equal-budget epochs, the paired report.
+
+The runner is imported from its file; one end-to-end run (slow tier) fits three variants on
+Burgers at a budget of a few seconds in a worker process; the report is checked on lines
+written here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "short_budget.py"
+
+
+@pytest.fixture(scope="module")
+def sb():
+    spec = importlib.util.spec_from_file_location("short_budget_benchmark", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop(spec.name, None)
+
+
+def _fit(problem, variant, seed, error, epochs=10):
+    return {
+        "kind": "fit",
+        "problem": problem,
+        "variant": variant,
+        "seed": seed,
+        "error": error,
+        "epochs": epochs,
+    }
+
+
+def test_report_pairs_each_variant_with_the_defaults_on_the_same_seed(sb, tmp_path):
+    lines = [
+        _fit("burgers", "base", 0, 0.02),
+        _fit("burgers", "base", 1, 0.01),
+        _fit("burgers", "warmup", 0, 0.01),
+        _fit("burgers", "warmup", 1, 0.02),
+        _fit("darcy", "base", 0, 0.04),
+        _fit("darcy", "warmup", 0, 0.01),
+        _fit("darcy", "warmup", 1, 0.5),  # no base on seed 1: not paired
+    ]
+    info = {"command": "x", "stamp": "now", "budget": 120, "problems": ["burgers", "darcy"], "seeds": [0, 1]}
+    sb.report(lines, info, tmp_path / "r.md")
+    text = (tmp_path / "r.md").read_text()
+    row = next(
+        line
+        for line in text.splitlines()
+        if line.startswith("| warmup |") and "(" in line and "±" not in line
+    )
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    # Burgers: ratios 0.5 and 2 -> geometric mean 1; Darcy: one pair, 0.25; all: (0.5 * 2 * 0.25)^(1/3).
+    assert cells[1] == "1.000 (2)" and cells[2] == "0.250 (1)"
+    assert cells[3] == f"{0.25 ** (1 / 3):.3f}"
+
+
+def test_every_variant_is_a_known_kind_of_change(sb):
+    known = {"schedule", "kernel_lr", "kernel_init", "params"}
+    assert sb.VARIANTS["base"] == {}
+    for name, spec in sb.VARIANTS.items():
+        assert set(spec) <= known, name
+        assert spec.get("schedule") in (None, "warmup", "onecycle"), name
+
+
+def test_the_committed_calibration_gives_the_two_minute_epochs(sb):
+    # The epochs every fixed-cost variant gets: AM-FNO's own at 120 s on this machine.
+    epochs = sb.committed_epochs(120)
+    assert {"burgers", "darcy", "ns"} <= set(epochs)
+    assert all(isinstance(n, int) and n >= 1 for n in epochs.values())
+
+
+@pytest.mark.slow
+def test_a_short_run_calibrates_the_costly_variant_and_fits_every_variant(tmp_path):
+    out = tmp_path / "out"
+    command = [
+        sys.executable,
+        str(SCRIPT),
+        "--problems", "burgers",
+        "--seeds", "0",
+        "--budget", "3",
+        "--variants", "base", "warmup", "batch_16",
+        "--jobs", "1",
+        "--out-dir", str(out),
+        "--data-dir", str(tmp_path / "data"),
+    ]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True, text=True, timeout=600)
+    lines = [json.loads(line) for line in (out / "short_budget.jsonl").read_text().splitlines()]
+    calibration = {r["variant"]: r for r in lines if r["kind"] == "calibration"}
+    fits = {r["variant"]: r for r in lines if r["kind"] == "fit"}
+    assert set(calibration) == {"base", "batch_16"} and set(fits) == {"base", "warmup", "batch_16"}
+    assert all(math.isfinite(r["error"]) for r in fits.values())
+    # Same epochs for a variant of the same cost; the batch-16 fit gets the same wall-clock.
+    assert fits["warmup"]["epochs"] == fits["base"]["epochs"]
+    ratio = calibration["base"]["epoch_s"] / calibration["batch_16"]["epoch_s"]
+    assert fits["batch_16"]["epochs"] == max(1, round(fits["base"]["epochs"] * ratio))
+    assert "| warmup |" in (out / "short_budget.md").read_text()
