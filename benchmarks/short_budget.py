@@ -241,6 +241,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--stop-after", type=float, default=math.inf)
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument(
+        "--recalibrate",
+        action="store_true",
+        help="calibrate the defaults and the costly variants again, under this run's load (the last "
+        "calibration of each counts)",
+    )
+    parser.add_argument(
         "--data-dir", default=os.environ.get("SKLEARN_AMFNO_BENCH_CACHE") or "/tmp/short_budget_data"
     )
     parser.add_argument("--out-dir", default=str(Path(__file__).parent / "results"))
@@ -276,7 +282,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             {**common, "kind": "calibration", "problem": p, "variant": v, "seed": args.seeds[0], "epochs": 3}
             for p in args.problems
             for v in (["base", *costly] if costly else [])
-            if not any(
+            if args.recalibrate
+            or not any(
                 r.get("kind") == "calibration" and r["problem"] == p and r["variant"] == v for r in lines
             )
         ]

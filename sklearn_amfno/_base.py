@@ -15,6 +15,7 @@ import inspect
 import numbers
 import warnings
 from abc import ABCMeta
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -97,6 +98,7 @@ from .nn.losses import (
     StepwiseLoss,
 )
 from .nn.models import InputNoise, OperatorNetwork, Pushforward, Rollout
+from .nn.models.backbone import _ChannelScaling
 from .preprocessing import channel_statistics
 
 _data_loader = data_loader  # named by old pickles (see the import of ._net)
@@ -431,10 +433,11 @@ class BaseOperatorRegressor(FittedStateMixin, SaveMixin, RegressorMixin, BaseEst
                 # A stream of its own, seeded by one draw of the fit's: ranks drawing noise for
                 # shards of different sizes still shuffle the same batches.
                 augment = fit_generator(int(torch.randint(2**62, (), generator=generator).item()))
-            if y_unrolled is not None and pushforward:
+            # y_unrolled is set exactly when rollout_steps is (checked above).
+            if y_unrolled is not None and rollout_steps is not None and pushforward:
                 trained = Pushforward(module, rollout_steps, fitted["n_channels_in_"], augment)
                 criterion = LastStepLoss(criterion, rollout_steps)
-            elif y_unrolled is not None:
+            elif y_unrolled is not None and rollout_steps is not None:
                 trained = Rollout(module, rollout_steps, fitted["n_channels_in_"])
                 criterion = StepwiseLoss(criterion, rollout_steps)
             if input_noise:
@@ -623,7 +626,7 @@ class BaseOperatorRegressor(FittedStateMixin, SaveMixin, RegressorMixin, BaseEst
 
     def initialize_module(
         self, X: np.ndarray, y: np.ndarray, fitted: dict, sample_weight: np.ndarray | None = None
-    ) -> OperatorNetwork:
+    ) -> _ChannelScaling:
         """The torch model for this data, with the per-channel scaling statistics of X and y.
 
         Parameters
@@ -654,9 +657,11 @@ class BaseOperatorRegressor(FittedStateMixin, SaveMixin, RegressorMixin, BaseEst
         module.set_scaling(x_mean, x_scale, y_mean, y_scale)
         return module
 
-    def _build_module(self, fitted: dict, module_kwargs: dict) -> OperatorNetwork:
+    def _build_module(self, fitted: dict, module_kwargs: dict) -> _ChannelScaling:
         """``_module_class`` for the data the fitted attributes describe (no scaling yet)."""
-        return self._module_class(
+        # Each family's model takes grid_shape and its own keywords (OperatorNetwork itself does not).
+        build: Callable[..., OperatorNetwork] = self._module_class
+        return build(
             in_channels=fitted["n_channels_in_"],
             out_channels=fitted["n_outputs_"],
             grid_shape=fitted["grid_shape_"],
@@ -684,7 +689,7 @@ class BaseOperatorRegressor(FittedStateMixin, SaveMixin, RegressorMixin, BaseEst
             )
 
     def initialize_criterion(
-        self, kind: str, module: OperatorNetwork, target_norm: float | None = None
+        self, kind: str, module: _ChannelScaling, target_norm: float | None = None
     ) -> nn.Module:
         """The training loss: relative L2 (or H1) for fields, MSE of standardised per-sample targets.
 

@@ -9,6 +9,7 @@ the same for the torch models).
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 COMMON_PARAMETERS_DOC = """\
 width : int, default={width}
@@ -174,7 +175,7 @@ net_ : skorch.NeuralNetRegressor
         Where this fit's checkpoint callbacks wrote (empty without such callbacks)."""
 
 
-def fill_doc(cls: type, n_layers_doc: str = "Number of operator layers.") -> type:
+def fill_doc(cls: type[Any], n_layers_doc: str = "Number of operator layers.") -> type[Any]:
     """Insert the shared parameter and attribute descriptions, with ``cls``'s own defaults.
 
     The defaults are read from ``cls.__init__``'s signature, so a docstring cannot drift from
@@ -182,7 +183,9 @@ def fill_doc(cls: type, n_layers_doc: str = "Number of operator layers.") -> typ
     """
     defaults = {name: param.default for name, param in inspect.signature(cls.__init__).parameters.items()}
     common = COMMON_PARAMETERS_DOC.format(n_layers_doc=n_layers_doc, **defaults)
-    cls.__doc__ = cls.__doc__.replace("{common_parameters}", common).replace(
-        "{common_attributes}", COMMON_ATTRIBUTES_DOC
+    cls.__doc__ = (
+        (cls.__doc__ or "")
+        .replace("{common_parameters}", common)
+        .replace("{common_attributes}", COMMON_ATTRIBUTES_DOC)
     )
     return cls

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import inspect
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeGuard
 
 import numpy as np
 import torch
@@ -182,7 +183,7 @@ def module_class(name: Any, path: str) -> type:
     return known[name]
 
 
-def is_int(value: Any) -> bool:
+def is_int(value: Any) -> TypeGuard[int | np.integer[Any]]:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
@@ -197,7 +198,7 @@ def _is_plain(value: Any) -> bool:
     return value is None or isinstance(value, (bool, str)) or _is_real(value)
 
 
-def _lr_policies() -> dict[str, type]:
+def _lr_policies() -> dict[str, type[Any]]:
     """The scheduler classes skorch's ``LRScheduler(policy=name)`` may build from a file.
 
     skorch looks the name up in the namespace of its module, which holds more than schedulers;
@@ -252,7 +253,7 @@ def callback_rules() -> dict[str, tuple[type, dict[str, tuple[str, Any]]]]:
             v is None or isinstance(v, str) or (isinstance(v, list) and all(isinstance(k, str) for k in v))
         ),
     )
-    rules = {
+    rules: dict[str, dict[str, tuple[str, Any]]] = {
         "EarlyStopping": {
             "monitor": text,
             "patience": ("an int >= 0", lambda v: is_int(v) and v >= 0),
@@ -397,7 +398,7 @@ def required(node: dict, key: str, path: str) -> Any:
     return node[key]
 
 
-def allowed_object(name: str, path: str, objects: dict[str, object]) -> Any:
+def allowed_object(name: str, path: str, objects: Mapping[str, object]) -> Any:
     if name not in objects:
         where = f"here: {sorted(objects)}" if objects else "no object here"
         raise ValueError(
@@ -669,7 +670,7 @@ def loss_classes() -> dict[str, type]:
     return {**_MODULE_REGISTRY, **torch_losses, **package}
 
 
-def _loss_arguments(cls: type) -> list[str]:
+def _loss_arguments(cls: type[Any]) -> list[str]:
     parameters = inspect.signature(cls.__init__).parameters.values()
     return [
         p.name

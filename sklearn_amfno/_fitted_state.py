@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import torch
@@ -64,12 +64,14 @@ class FittedStateMixin:
         carries the package's own callbacks only (divergence guard, schedule): the user's
         ``callbacks`` stay a parameter, copied afresh by the next fit.
         """
+        # The same object, typed as the host class that provides the fit steps.
+        host = cast("BaseOperatorRegressor", self)
         where = loader.prefix.rstrip(".") or "the estimator"
         check_state_names(self, state, where)
         state = dict(state)
         net_state = state.pop("net_", None)
         fitted = {name: loader.decode(value, name) for name, value in state.items()}
-        _check_fitted_state(self, fitted, where)
+        _check_fitted_state(host, fitted, where)
         if net_state is None:
             for name, value in fitted.items():
                 setattr(self, name, value)
@@ -84,12 +86,12 @@ class FittedStateMixin:
         for name in ("grid_shape_", "n_channels_in_", "n_outputs_", "target_kind_"):
             if name not in fitted:
                 raise ValueError(f"{where}: the fitted attribute {name!r} is missing from the file.")
-        module_kwargs = fitted.get("_module_params") or self._module_kwargs()
+        module_kwargs = fitted.get("_module_params") or host._module_kwargs()
         # The model's size from its parameters, against the file's tensors, before allocating.
         check_size_bounds(module_kwargs, weights, f"{where_net}.module")
         try:
             with float32_default_dtype():
-                expected = meta_module(lambda: self._build_module(fitted, module_kwargs))
+                expected = meta_module(lambda: host._build_module(fitted, module_kwargs))
         except (ValueError, TypeError, RuntimeError, IndexError) as error:
             raise ValueError(f"{where}: the parameters {module_kwargs} describe no model: {error}") from None
         check_module_weights(weights, expected.state_dict(), f"{where_net}.module")
@@ -110,12 +112,12 @@ class FittedStateMixin:
             # Built in a locked, seeded fork of the global RNG (its initial weights are
             # overwritten): the caller's random state stays, in threads too.
             with seeded_global_rng(0):
-                module = self._build_module(vars(self), module_kwargs)
+                module = host._build_module(vars(self), module_kwargs)
             module.load_state_dict(weights)  # names, shapes and dtypes checked above
-            criterion = self.initialize_criterion(
-                self.target_kind_, module, getattr(self, "_target_norm", None)
+            criterion = host.initialize_criterion(
+                host.target_kind_, module, getattr(self, "_target_norm", None)
             )
-            net = self.initialize_net(module, criterion, device, 0, self._builtin_callbacks())
+            net = host.initialize_net(module, criterion, device, 0, host._builtin_callbacks())
             net.initialize()
             check_optimizer_state(optimizer_state, net.optimizer_, f"{where_net}.optimizer")
             try:
@@ -148,7 +150,7 @@ def _load_device(requested: str | None, saved: str, where: str) -> str:
         return "cpu"
 
 
-def _is_count(value, low: int = 0) -> bool:
+def _is_count(value, low: int = 0) -> bool | np.bool_:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value >= low
 
 

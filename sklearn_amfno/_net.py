@@ -9,7 +9,7 @@ module existed name them in ``sklearn_amfno._base``, which still exports them fo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from skorch import NeuralNetRegressor
@@ -145,7 +145,7 @@ class OperatorNet(NeuralNetRegressor):
     # The fit's generator, held as the loaders' keyword arguments.
     _GENERATORS = ("iterator_train__generator", "iterator_valid__generator")
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         # torch.Generator pickles only from torch 2.4 on: the generators travel as their states
         # (one object stays one object), so nets pickle (joblib, searches) with torch 2.2 too.
         state = super().__getstate__()
@@ -158,7 +158,7 @@ class OperatorNet(NeuralNetRegressor):
                 state[key] = saved.setdefault(id(generator), _GeneratorState(generator.get_state()))
         return state
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         rebuilt: dict[int, torch.Generator] = {}
         for key in self._GENERATORS:
             saved = state.get(key)

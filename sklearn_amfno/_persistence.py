@@ -92,6 +92,7 @@ import inspect
 import os
 import platform
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -142,7 +143,7 @@ _TAGS = (
 
 #: The estimator classes :func:`load` builds, by the name files give them (the one registry): the
 #: package's estimators, each registered where it is defined, and the classes users register.
-_REGISTRY: dict[str, type] = {}
+_REGISTRY: dict[str, type[BaseEstimator]] = {}
 
 
 def register_estimator(cls: type | None = None, name: str | None = None) -> Any:
@@ -173,7 +174,7 @@ def register_estimator(cls: type | None = None, name: str | None = None) -> Any:
     return cls
 
 
-def _known_classes() -> dict[str, type]:
+def _known_classes() -> dict[str, type[BaseEstimator]]:
     """The registry, by file name, with every estimator of the package in it.
 
     The package's estimators register when their modules are imported; a program may load a
@@ -532,7 +533,7 @@ class Loader:
         self.tensors, self.device, self.prefix = tensors, device, prefix
         self.dropped: list[str] = [] if dropped is None else dropped
 
-    def decode(self, obj: Any, name: str, objects: dict[str, object] | None = None) -> Any:
+    def decode(self, obj: Any, name: str, objects: Mapping[str, object] | None = None) -> Any:
         """The value that ``Saver.encode`` turned into ``obj``.
 
         Parameters
@@ -777,7 +778,7 @@ def decode_estimator(node: dict, loader: Loader) -> BaseEstimator:
             f"{where}: {class_name} has no parameters {unknown or ['self']}: the file was written by "
             "another version of sklearn_amfno or edited."
         )
-    params = {}
+    params: dict[str, Any] = {}
     for name, value in params_json.items():
         if name == "callbacks":
             params[name] = loader.decode_callbacks(value, "params.callbacks")

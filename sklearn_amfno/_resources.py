@@ -11,6 +11,7 @@ from __future__ import annotations
 import numbers
 import os
 from collections.abc import Callable
+from typing import cast
 
 import torch
 
@@ -174,13 +175,15 @@ def check_training_memory(
             module, two = meta_build(kwargs, 1), meta_build(kwargs, 2)
             one_bytes = parameter_bytes(module)
             weights = one_bytes + (n_layers - 1) * (parameter_bytes(two) - one_bytes)
-        return training_bytes(weights, batch, n_points, module.activation_channels, n_layers)
+        # An int attribute of OperatorNetwork; nn.Module.__getattr__ is typed for submodules and tensors.
+        channels = cast(int, module.activation_channels)
+        return training_bytes(weights, batch, n_points, channels, n_layers)
 
     need = estimate()
     if need <= total:
         return
     current = {**module_kwargs, "batch_size": batch_size}
-    relief = {}
+    relief: dict[str, int] = {}
     for name, value in current.items():
         default = defaults.get(name)
         if (
@@ -197,7 +200,7 @@ def check_training_memory(
         f"batch_size={batch_size}, width={module_kwargs['width']}, n_layers={module_kwargs['n_layers']})."
     )
     if relief:
-        name = min(relief, key=relief.get)
+        name = min(relief, key=relief.__getitem__)
         message += (
             f" The largest contributor is {name}={current[name]}: with {name}={defaults[name]} "
             f"it would need {relief[name] / gib:.2f} GiB."

@@ -159,5 +159,6 @@ def per_sample_criterion(criterion: nn.Module, loss: Any) -> nn.Module:
             "sample_weight."
         )
     criterion = copy.deepcopy(criterion)
-    criterion.reduction = "none"
+    # torch types Module.__setattr__'s value as Tensor | Module; a plain attribute takes any value.
+    criterion.reduction = "none"  # type: ignore[assignment]
     return criterion

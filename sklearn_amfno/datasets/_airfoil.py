@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -387,7 +388,7 @@ def _gmres(
     basis = [b / beta]
     directions: list[np.ndarray] = []
     hessenberg = np.zeros((n_vectors + 1, n_vectors))
-    y = np.zeros(0)
+    y: np.ndarray = np.zeros(0)
     for j in range(n_vectors):
         z = precondition(basis[j])
         directions.append(z)
@@ -403,7 +404,8 @@ def _gmres(
         if residual <= rtol * beta or hessenberg[j + 1, j] <= 1e-14 * beta:
             break
         basis.append(w / hessenberg[j + 1, j])
-    return sum(c * z for c, z in zip(y, directions))
+    # n_vectors >= 1 (restart), so directions is not empty: the sum is an array, never its start 0.
+    return cast(np.ndarray, sum(c * z for c, z in zip(y, directions)))
 
 
 def _newton_krylov_step(
@@ -470,6 +472,7 @@ def _steady_state(
     history, forces, converged = [], [], ""
     # Phase 1: the first-order scheme (its own Jacobian: Newton-like, robust) down to 1e-2 of its
     # first residual, which establishes the circulation and the shocks; phase 2: second order.
+    phase_history: list[float]  # the residuals of the current phase
     order, phase_history, lu, cfl_lu, last_factor, n_factor, scale = 1, [], None, 0.0, 0, 0, 1.0
     thetas: list[float] = []  # the step fractions taken since the last cut of the Courant number
     for it in range(max_iter + 1):
@@ -531,8 +534,8 @@ def _steady_state(
         # Counted from the eleventh step (the impulsive start is always damped).
         if it >= 10:
             thetas.append(theta)
-    history = np.asarray(history if history else [res]) / max(reference, 1e-300)
-    return u, converged, history, it, n_factor, _force_change(forces)
+    relative = np.asarray(history if history else [res]) / max(reference, 1e-300)
+    return u, converged, relative, it, n_factor, _force_change(forces)
 
 
 # --------------------------------------------------------------------------------------------

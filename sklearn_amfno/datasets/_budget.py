@@ -33,6 +33,8 @@ import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import FrameType
+from typing import cast
 
 __all__ = [
     "Estimate",
@@ -129,10 +131,11 @@ def _user_stacklevel() -> int:
     """
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     skip = [package]
-    sklearn = sys.modules.get("sklearn")
-    if sklearn is not None and getattr(sklearn, "__file__", None):
-        skip.append(os.path.dirname(os.path.abspath(sklearn.__file__)))
-    frame = sys._getframe(1)  # the caller of this function, which calls warnings.warn
+    # None when scikit-learn is not imported or has no file (ModuleType.__file__ is str | None).
+    sklearn_file = getattr(sys.modules.get("sklearn"), "__file__", None)
+    if sklearn_file:
+        skip.append(os.path.dirname(os.path.abspath(sklearn_file)))
+    frame: FrameType | None = sys._getframe(1)  # the caller of this function, which calls warnings.warn
     level = 1
     while frame is not None:
         filename = os.path.abspath(frame.f_code.co_filename)
@@ -148,7 +151,8 @@ def check_fits(est: Estimate) -> None:
     total = total_memory()
     if total is None or est.output_bytes <= total:
         return
-    fit = max(1, int(est.sizes.get("n_samples", 1) * 0.5 * total / est.output_bytes))
+    n_samples = cast(int, est.sizes.get("n_samples", 1))  # the generators' sizes hold it as an int
+    fit = max(1, int(n_samples * 0.5 * total / est.output_bytes))
     chunk = (
         f"; e.g. n_samples={fit} per call, with a different random_state each"
         if est.func.startswith("make_") and "n_samples" in est.sizes

@@ -256,7 +256,7 @@ def estimate_burgers(
     out = 2 * n_samples * resolution * _F8
     m = 2 * max_wavenumber + 1
     peak = out + n_samples * (fine * (_C16 + 14 * _F8) + 5 * m * _C16)
-    sizes = {"n_samples": n_samples, "resolution": resolution}
+    sizes: dict[str, object] = {"n_samples": n_samples, "resolution": resolution}
     if fine != resolution:
         sizes["solver_resolution"] = fine
     if method != "cole_hopf":

@@ -133,7 +133,7 @@ def _load_mat_arrays(
     layout = _layout(problem)
     n_steps = n_steps_in + n_steps_out
     fmt = detect_format(path)
-    out = []
+    out: list[np.ndarray | LazyArray] = []
     if fmt in ("hdf5", "mat7.3"):
         with open_hdf5(path, "FNO .mat (v7.3)") as f:
             datasets = {key: require_dataset(f, key, path, layout) for key in keys}

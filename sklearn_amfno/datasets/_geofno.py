@@ -115,7 +115,7 @@ def load_geofno(
     read_y = functools.partial(_read_fields, fields=tuple(idx), single=single)
     if lazy:
         grid = tuple(int(g) for g in xs.shape[1:])
-        files = [str(paths[k].absolute()) for k in ("X", "Y", "Q")]
+        files: list[str | os.PathLike] = [str(paths[k].absolute()) for k in ("X", "Y", "Q")]
         X = LazyArray(files[:2], (stop, *grid, 2), np.float64, _read_mesh, source="npy")
         y_shape = (stop, *grid) if single else (stop, *grid, len(idx))
         return X, LazyArray(files[2:], y_shape, np.float64, read_y, source="npy")

@@ -14,6 +14,7 @@ import numbers
 import operator
 import os
 from collections.abc import Sequence
+from typing import SupportsInt, cast
 
 import numpy as np
 
@@ -50,7 +51,8 @@ def _frame_index(i) -> int:
         return operator.index(i)
     except TypeError:
         if isinstance(i, numbers.Real) and not isinstance(i, bool) and float(i).is_integer():
-            return int(i)
+            # typeshed's numbers.Real has no __int__ (its __trunc__ returns an Integral, not an int).
+            return int(cast(SupportsInt, i))
         raise
 
 

@@ -383,7 +383,9 @@ def estimate_solve_pipe(resolution: int) -> Estimate:
 # --------------------------------------------------------------------------------------------
 # Solver and generator
 # --------------------------------------------------------------------------------------------
-def _check_control(offsets, slopes):
+def _check_control(
+    offsets: Sequence[float] | np.ndarray, slopes: Sequence[float] | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     offsets = np.asarray(offsets, dtype=np.float64)
     slopes = np.asarray(slopes, dtype=np.float64)
     if offsets.ndim != 1 or offsets.size < 2 or slopes.shape != offsets.shape:

@@ -135,7 +135,13 @@ def _field_layout(ds, order: int, n_traj: int, n_time: int, grid: tuple[int, ...
             f"{quoted(path)}: {ds.name!r} has dim_varying={varying}, expected one flag per spatial axis ({d})"
         )
     lead = ((n_traj,) if sv else ()) + ((n_time,) if tv else ())
-    comps = {0: [((), False)], 1: [((d,), False)], 2: [((d, d), True), ((d * d,), False)]}[order]
+    # Per tensor order, the trailing component axes a field may have and whether they are (D, D).
+    by_order: dict[int, list[tuple[tuple[int, ...], bool]]] = {
+        0: [((), False)],
+        1: [((d,), False)],
+        2: [((d, d), True), ((d * d,), False)],
+    }
+    comps = by_order[order]
     spaces = [
         (tuple(g if v else 1 for g, v in zip(grid, varying)), tuple("full" if v else "one" for v in varying)),
         (tuple(g for g, v in zip(grid, varying) if v), tuple("full" if v else "absent" for v in varying)),
@@ -275,7 +281,7 @@ def _boundary_conditions(f) -> dict[str, Bunch]:
 
 def _scalars(f, n_traj: int) -> dict[str, np.ndarray]:
     group = f.get("scalars")
-    out = {}
+    out: dict[str, np.ndarray] = {}
     if group is None:
         return out
     names = _texts(group.attrs["field_names"]) if "field_names" in group.attrs else sorted(group)
@@ -548,7 +554,7 @@ def load_the_well(
             time_stride=time_stride,
             n_windows=n_windows,
         )
-        parts = []
+        parts: list[np.ndarray | LazyArray] = []
         for frames in (tuple(range(n_steps_in)), tuple(range(n_steps_in, n_steps_in + n_out))):
             read = functools.partial(_read_windows, plan=base(frames=frames))
             shape = (n_samples, *grid, len(frames) * len(channels))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import inspect
 import re
+from typing import Any
 
 import torch
 from torch import nn
@@ -340,7 +341,7 @@ class OperatorRegressor(BaseOperatorRegressor):
                     "module__<name>, <name> an identifier (the module's argument)."
                 )
         super().set_params(**params)
-        vars(self).update(module_params)
+        self.__dict__.update(module_params)
         return self
 
     # -- the module --------------------------------------------------------------------------------
@@ -480,7 +481,7 @@ def _doc_entries(text: str) -> dict[str, str]:
     return {block.split(" : ")[0].strip(): block for block in blocks}
 
 
-def _fill_operator_doc(cls: type) -> type:
+def _fill_operator_doc(cls: type[Any]) -> type[Any]:
     """The shared parameter docs, less ``width`` and ``n_layers`` (the module's own business),
     with this class's defaults and ``add_grid``'s meaning here."""
     defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()}

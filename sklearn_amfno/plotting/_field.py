@@ -171,7 +171,8 @@ class FieldDisplay:
         for a in axes:
             a.set_xlabel("x")
         self.ax_ = axes
-        self.images_, self.colorbars_ = {}, {}
+        self.images_: dict[str, Any] = {}
+        self.colorbars_: dict[str, Any] = {}
 
     def _plot_images(
         self,
@@ -366,10 +367,10 @@ class FieldDisplay:
         if y_true.shape != y_pred.shape:
             raise ValueError(f"y_true and y_pred shapes differ: {y_true.shape} vs {y_pred.shape}.")
         n_dim = grid_axes(y_true.shape, channel_axis, "y_true")
-        selection = dict(
+        selection: dict[str, Any] = dict(
             n_dim=n_dim, sample_index=sample_index, slice_axis=slice_axis, slice_index=slice_index
         )
-        names = dict(name="y_true", channel_name="channel_index")
+        names: dict[str, Any] = dict(name="y_true", channel_name="channel_index")
         true_field = _select(y_true, channel_axis, channel_index=channel_index, **names, **selection)
         pred_field = _select(y_pred, channel_axis, channel_index=channel_index, **names, **selection)
         input_field = None
