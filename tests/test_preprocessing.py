@@ -13,7 +13,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 import sklearn_amfno.preprocessing
 from sklearn_amfno import FNORegressor
@@ -170,3 +170,42 @@ def test_preprocessing_exports_its_public_names():
         "channel_scale",
         "channel_statistics",
     }
+
+
+# -- GridStandardScaler(per_point=True) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("channel_axis, shape", [(None, (7, 5, 4)), (-1, (7, 5, 4, 2))])
+def test_per_point_scaling_is_sklearns_standard_scaler_of_the_flattened_samples(channel_axis, shape):
+    X = np.random.default_rng(0).standard_normal(shape) * np.arange(1, np.prod(shape[1:]) + 1).reshape(
+        shape[1:]
+    )
+    X[:, 0] = 3.0  # a point that never varies: scale 1, mapped to 0
+    scaler = GridStandardScaler(channel_axis=channel_axis, per_point=True).fit(X)
+    reference = StandardScaler().fit(X.reshape(len(X), -1))
+    flat = scaler.transform(X).reshape(len(X), -1)
+    np.testing.assert_allclose(flat, reference.transform(X.reshape(len(X), -1)), atol=1e-12)
+    assert scaler.mean_.shape == shape[1:] and scaler.scale_.shape == shape[1:]
+    assert np.all(scaler.scale_[0] == 1.0) and np.all(scaler.transform(X)[:, 0] == 0.0)
+    np.testing.assert_allclose(scaler.inverse_transform(scaler.transform(X)), X, rtol=1e-12, atol=1e-12)
+
+
+def test_per_point_scaling_recovers_a_small_deformation_that_channel_scaling_flattens():
+    # A mesh-like input: a large fixed coordinate field plus a per-sample displacement of 1e-3.
+    rng = np.random.default_rng(0)
+    base = np.linspace(0.0, 40.0, 30)[None, :]
+    X = base + 1e-3 * rng.standard_normal((50, 1)) * np.exp(-base / 5)
+    channel = GridStandardScaler().fit_transform(X)
+    point = GridStandardScaler(per_point=True).fit_transform(X)
+    # Per channel, every sample is the same field to ~1e-4; per point, the displacement is O(1).
+    assert np.abs(channel - channel.mean(0)).max() < 1e-3
+    np.testing.assert_allclose(point[:, :5].std(0), 1.0, rtol=1e-12)
+
+
+def test_per_point_scaling_refuses_another_grid_and_a_non_bool():
+    scaler = GridStandardScaler(per_point=True).fit(np.random.default_rng(0).standard_normal((4, 6, 5)))
+    with pytest.raises(ValueError, match=r"fitted on the grid \(6, 5\).*on the grid \(6, 6\).*GridResampler"):
+        scaler.transform(np.zeros((2, 6, 6)))
+    GridStandardScaler().fit(np.zeros((4, 6, 5))).transform(np.zeros((2, 6, 6)))  # per channel: any grid
+    with pytest.raises(TypeError, match="per_point must be a bool, got 'yes'"):
+        GridStandardScaler(per_point="yes").fit(np.zeros((4, 6, 5)))
