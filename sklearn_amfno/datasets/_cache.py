@@ -9,8 +9,11 @@ only when the very same problem would have been solved.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import inspect
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from joblib import Memory
@@ -19,15 +22,56 @@ from sklearn.utils.validation import check_memory
 from ._budget import Estimate, warn_large
 
 
-def _memoised(memory: Memory | str | None, func: Callable[..., Any]):
+@functools.lru_cache(maxsize=1)
+def solver_code_version() -> str:
+    """A hash of the source of every module of ``sklearn_amfno.datasets``.
+
+    joblib keys a cached function on its own code and arguments only; the solvers it calls are
+    not part of the key, so a corrected solver would still be served the results of the old one.
+    This hash joins the key: any change in the generators' or solvers' code (an upgrade of the
+    package included) makes their cached results miss once.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _versioned_call(
+    func: Callable[..., Any], code_version: str, args: tuple, kwargs: dict, unkeyed: dict
+) -> Any:
+    """``func(*args, **kwargs, **unkeyed)``: what the cache stores, keyed on all but ``unkeyed``."""
+    return func(*args, **kwargs, **unkeyed)
+
+
+class _Memoised:
+    """``func`` memoised by a joblib ``Memory``, keyed on its arguments and the solvers' code."""
+
+    def __init__(self, mem: Memory, func: Callable[..., Any]) -> None:
+        self.func = func
+        # Arguments that cannot change the result stay out of the cache key.
+        self.unkeyed = [name for name in ("verbose", "n_jobs") if name in inspect.signature(func).parameters]
+        self.cached = mem.cache(_versioned_call, ignore=["unkeyed"])
+
+    def _split(self, args: tuple, kwargs: dict) -> tuple:
+        keyed = {k: v for k, v in kwargs.items() if k not in self.unkeyed}
+        unkeyed = {k: v for k, v in kwargs.items() if k in self.unkeyed}
+        return self.func, solver_code_version(), tuple(args), keyed, unkeyed
+
+    def __call__(self, *args, **kwargs) -> Any:
+        return self.cached(*self._split(args, kwargs))
+
+    def check_call_in_cache(self, *args, **kwargs) -> bool:
+        return self.cached.check_call_in_cache(*self._split(args, kwargs))
+
+
+def _memoised(memory: Memory | str | None, func: Callable[..., Any]) -> _Memoised | None:
     """``func`` memoised by ``memory``, or None when ``memory`` has no location."""
     mem = check_memory(memory)
     if getattr(mem, "location", None) is None:
         return None
-    params = inspect.signature(func).parameters
-    # Arguments that cannot change the result stay out of the cache key.
-    ignore = [name for name in ("verbose", "n_jobs") if name in params]
-    return mem.cache(func, ignore=ignore)
+    return _Memoised(mem, func)
 
 
 def cached_call(memory: Memory | str | None, func: Callable[..., Any], /, *args, **kwargs) -> Any:

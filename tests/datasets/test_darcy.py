@@ -127,3 +127,18 @@ def test_n_modes_replaced_by_max_wavenumber():
     refused = pytest.raises(ValueError, match="'max_wavenumber' parameter of make_darcy")
     with pytest.warns(FutureWarning), refused:
         make_darcy(2, 17, n_modes=1)
+
+
+def test_the_cache_key_holds_the_solvers_code(tmp_path, monkeypatch):
+    # joblib keys a cached function on its own code only: a solver changed underneath must not be
+    # served the old solver's results, so the datasets' code hash is part of the key.
+    from sklearn_amfno.datasets import _cache
+
+    X1, y1 = make_darcy(2, 16, random_state=0, memory=str(tmp_path))
+    calls = []
+    monkeypatch.setattr(_darcy, "_solve_darcy", lambda *a, **k: calls.append(1) or np.zeros((16, 16)))
+    _, y_hit = make_darcy(2, 16, random_state=0, memory=str(tmp_path), n_jobs=2)  # n_jobs: not in the key
+    assert calls == [] and np.array_equal(y_hit, y1)
+    monkeypatch.setattr(_cache, "solver_code_version", lambda: "another version")
+    _, y_miss = make_darcy(2, 16, random_state=0, memory=str(tmp_path))
+    assert len(calls) == 2 and not np.array_equal(y_miss, y1)
