@@ -157,7 +157,7 @@ class AMFNORegressor(BaseOperatorRegressor):
         optimizer_params=None,
         lr=1e-2,
         weight_decay=1e-4,
-        lr_schedule="cosine",
+        lr_schedule="warmup_cosine",
         max_epochs=100,
         batch_size=32,
         num_workers=0,
