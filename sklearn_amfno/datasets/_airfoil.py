@@ -836,8 +836,11 @@ def _solve_airfoil_batch(
         for i in progress(range(n_samples), verbose=verbose, total=n_samples, desc="Airfoil"):
             one(i)
     else:
-        # SuperLU releases the GIL while it factorises, a large part of a sample's time.
-        with ThreadPoolExecutor(min(n_jobs, n_samples)) as pool:
+        # SuperLU releases the GIL while it factorises, a large part of a sample's time. One
+        # BLAS thread for the whole pool: threadpoolctl's limit is process-wide, so a thread
+        # leaving _solve_airfoil's own limit would restore the default for the threads still
+        # solving, whose sums would then round differently from the n_jobs=1 ones.
+        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(min(n_jobs, n_samples)) as pool:
             for _ in progress(
                 pool.map(one, range(n_samples)), verbose=verbose, total=n_samples, desc="Airfoil"
             ):
