@@ -197,9 +197,11 @@ class GridStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         shape = self.mean_.shape
         return tuple(shape[:-1] if self.channel_axis == -1 else shape)
 
-    def _to_user_layout(self, a: np.ndarray) -> np.ndarray:
-        """``(n_channels, *grid)`` statistics in the layout of one user sample."""
-        return np.moveaxis(a, 0, -1) if self.channel_axis == -1 else a[0]
+    def _user_layout(self, Xc: np.ndarray) -> np.ndarray:
+        """Checked ``(n_samples, n_channels, *grid)`` data in the caller's layout, where both kinds of
+        statistics broadcast: per channel over a trailing channel axis (or the one channel), per
+        point as one sample."""
+        return np.moveaxis(Xc, 1, -1) if self.channel_axis == -1 else Xc[:, 0]
 
     def fit(self, X, y=None):
         """Compute the per-channel mean and standard deviation of ``X``.
@@ -218,9 +220,9 @@ class GridStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         Xc = self._check(X, fitted=False)
         if self.per_point:
-            mean, std = Xc.mean(axis=0, dtype=np.float64), Xc.std(axis=0, dtype=np.float64)
-            self.mean_ = self._to_user_layout(mean)
-            self.scale_ = self._to_user_layout(channel_scale(mean, std))
+            Xu = self._user_layout(Xc)
+            mean, std = Xu.mean(axis=0, dtype=np.float64), Xu.std(axis=0, dtype=np.float64)
+            self.mean_, self.scale_ = mean, channel_scale(mean, std)
         else:
             self.mean_, self.scale_ = channel_statistics(Xc, axis=1)
         self.n_channels_in_ = Xc.shape[1]
@@ -229,17 +231,8 @@ class GridStandardScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _apply(self, X, forward: bool) -> np.ndarray:
         check_is_fitted(self)
-        Xc = self._check(X, fitted=True)
-        if self.per_point:
-            mean, scale = (
-                (np.moveaxis(a, -1, 0) if self.channel_axis == -1 else a[None])[None]
-                for a in (self.mean_, self.scale_)
-            )
-        else:
-            shape = (1, -1) + (1,) * (Xc.ndim - 2)
-            mean, scale = self.mean_.reshape(shape), self.scale_.reshape(shape)
-        out = (Xc - mean) / scale if forward else Xc * scale + mean
-        return np.moveaxis(out, 1, -1) if self.channel_axis == -1 else out[:, 0]
+        Xu = self._user_layout(self._check(X, fitted=True))
+        return (Xu - self.mean_) / self.scale_ if forward else Xu * self.scale_ + self.mean_
 
     def transform(self, X):
         """Standardise ``X`` (any grid of the fitted channel count; the fitted grid with
