@@ -133,8 +133,7 @@ class OperatorNet(NeuralNetRegressor):
         # A param_groups pattern that matches nothing would be ignored by skorch: refuse it.
         groups = getattr(self, "optimizer__param_groups", None)
         if groups is not None:
-            names = [name for name, _ in self.module_.named_parameters()]
-            check_param_groups_match({"param_groups": groups}, names)
+            check_param_groups_match(groups, [name for name, _ in self.module_.named_parameters()])
         return super().initialize_optimizer(*args, **kwargs)
 
     def save_params(self, *args, **kwargs):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Mapping
+from fnmatch import fnmatch
 
 import torch
 
@@ -96,15 +97,13 @@ def _check_param_groups(groups: object) -> list[tuple[str, Mapping]]:
     return checked
 
 
-def check_param_groups_match(optimizer_params: Mapping | None, names: list[str]) -> None:
+def check_param_groups_match(groups: object, names: list[str]) -> None:
     """Raise a ValueError for a ``param_groups`` pattern that matches none of ``names``.
 
     skorch would put such a group's keywords on no parameter, silently: a misspelt pattern would
     train everything at the default learning rate.
     """
-    from fnmatch import fnmatch
-
-    for i, (pattern, _) in enumerate(_check_param_groups((optimizer_params or {}).get("param_groups"))):
+    for i, (pattern, _) in enumerate(_check_param_groups(groups)):
         if not any(fnmatch(name, pattern) for name in names):
             shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
             raise ValueError(
