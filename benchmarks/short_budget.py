@@ -129,14 +129,6 @@ def fit_one(task: dict) -> dict:
     return {**{k: task[k] for k in ("kind", "problem", "variant", "seed", "epochs")}, **result}
 
 
-def _init_worker() -> None:
-    os.environ["OMP_NUM_THREADS"] = "1"
-
-
-def read_lines(path: Path) -> list[dict]:
-    return tta.read_lines(path)
-
-
 def committed_epochs(budget_s: float) -> dict[str, int]:
     """AM-FNO's epochs in ``budget_s`` per problem, from the committed time-to-accuracy calibration."""
     lines = tta.read_lines(Path(__file__).parent / "results" / "time_to_accuracy.jsonl")
@@ -145,8 +137,10 @@ def committed_epochs(budget_s: float) -> dict[str, int]:
 
 
 def run(tasks: list[dict], jobs: int, log: Path, deadline: float) -> None:
-    ctx = get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker) as pool:
+    # One thread per worker (two torch processes of two threads on two cores busy-wait); spawned
+    # workers inherit the environment, so their OpenMP and BLAS start with it.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
         futures = []
         for task in tasks:
             futures.append((task, pool.submit(fit_one, task)))
@@ -264,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     log, md = out_dir / "short_budget.jsonl", out_dir / "short_budget.md"
-    lines = read_lines(log)
+    lines = tta.read_lines(log)
     info = {
         "command": "python benchmarks/short_budget.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "stamp": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -293,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if cal_tasks:
             # One at a time pairs would be fairer; two jobs keep the load of the real fits.
             run(cal_tasks, args.jobs, log, deadline)
-            lines = read_lines(log)
+            lines = tta.read_lines(log)
         per_epoch = {
             (r["problem"], r["variant"]): r["epoch_s"]
             for r in lines
@@ -314,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     )
         print(f"{len(tasks)} fits to run", flush=True)
         run(tasks, args.jobs, log, deadline)
-        lines = read_lines(log)
+        lines = tta.read_lines(log)
     report(lines, info, md)
     print(f"report: {md}")
 
