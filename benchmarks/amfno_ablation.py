@@ -173,8 +173,8 @@ class _Variant(AMFNORegressor):
 
     modifiers: list = []
 
-    def initialize_module(self, X, y, fitted):
-        module = super().initialize_module(X, y, fitted)
+    def initialize_module(self, data):
+        module = super().initialize_module(data)
         for modify in self.modifiers:
             modify(module)
         return module

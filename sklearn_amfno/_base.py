@@ -44,19 +44,15 @@ from ._custom_loss import (
     build_loss,
     check_loss_module,
     is_loss_module,
-    loss_probe_target,
     probe_loss,
 )
 from ._data_contract import (
     TARGET_KINDS,
     check_grid_input,
-    check_grid_shape,
-    check_grid_target,
-    classify_target,
     to_target_layout,
-    warn_if_field_like,
 )
 from ._distributed import broadcast_seed, is_main_process, process_group, rank_device
+from ._fit_data import FitData, prepare_fit_data
 from ._fitted_state import FittedStateMixin
 
 # The net, its loader and its generators' states pickle by module path, and pickles written before
@@ -66,8 +62,8 @@ from ._net import OperatorNet, _GeneratorState, data_loader  # noqa: F401
 from ._persistence import SaveMixin
 from ._precision import PRECISIONS
 from ._resources import check_training_memory, count_parameters, resolve_device
-from ._sample_weight import check_fit_sample_weight, per_sample_criterion, weighted_input
-from ._streaming import GridDataset, is_lazy, materialize, stream_fit_data, stream_predict, target_norms
+from ._sample_weight import per_sample_criterion
+from ._streaming import stream_predict
 from ._torch_state import fit_generator, float32_default_dtype, seeded_global_rng
 from ._training import (
     BUILTIN_SCHEDULE,
@@ -99,7 +95,6 @@ from .nn.losses import (
 )
 from .nn.models import InputNoise, OperatorNetwork, Pushforward, Rollout
 from .nn.models.backbone import _ChannelScaling
-from .preprocessing import channel_statistics
 
 _data_loader = data_loader  # named by old pickles (see the import of ._net)
 
@@ -349,25 +344,14 @@ class BaseOperatorRegressor(FittedStateMixin, SaveMixin, RegressorMixin, BaseEst
         self._check_training_params()
         if pushforward and rollout_steps is None:
             raise ValueError("pushforward training needs rollout_steps, the largest number of steps k.")
-        y_unrolled = None
-        if rollout_steps is not None:
-            # Rollout training joins X and y in memory: lazy data are loaded.
-            X = materialize(X)
-            y_unrolled = np.asarray(y)
-            if y_unrolled.ndim < 3 or y_unrolled.shape[-1] % rollout_steps:
-                raise ValueError(
-                    f"y of shape {y_unrolled.shape} must hold {rollout_steps} steps along its last axis."
-                )
-            y = y_unrolled[..., : y_unrolled.shape[-1] // rollout_steps]
-        X, y, fitted = self._validate_fit_data(X, y)
+        data = self._validate_fit_data(X, y, sample_weight=sample_weight, rollout_steps=rollout_steps)
         # None when absent or all equal: such a fit is the unweighted one, bit for bit.
-        sample_weight = check_fit_sample_weight(sample_weight, len(X))
-        if y_unrolled is not None:
-            y_unrolled = check_grid_target(y_unrolled, fitted["grid_shape_"], len(X))[0]
+        sample_weight = data.sample_weight
+        fitted = dict(data.fitted)
         fitted.update(self._validate_family_params(fitted["grid_shape_"]))
         self._warn_ignored_parameters(fitted["grid_shape_"])
         check_validation_split(
-            len(X),
+            len(data),
             self._validation_fraction(),
             early_stopping=self.early_stopping,
             validation_fraction=self.validation_fraction,
@@ -383,7 +367,7 @@ class BaseOperatorRegressor(FittedStateMixin, SaveMixin, RegressorMixin, BaseEst
             done = len(self.net_.history) - fit_start
             if done >= self.max_epochs:
                 return self
-        target_norm, degenerate = target_norms(X, y, sample_weight)
+        target_norm, degenerate = data.typical_norm()
         fitted["_target_norm"] = target_norm
         self._warn_degenerate_targets(degenerate, fitted["target_kind_"], target_norm)
         # A process group (torchrun) makes the fit data-parallel: one seed, one GPU per rank.
@@ -395,15 +379,10 @@ class BaseOperatorRegressor(FittedStateMixin, SaveMixin, RegressorMixin, BaseEst
             # Right after the schedules, which build their torch schedulers at train begin.
             callbacks.insert(at, ("continue_schedule", ContinueSchedule(done)))
         fitted["checkpoint_dirs_"] = separate_checkpoint_dirs(callbacks, type(self).__name__)
-        self._check_memory(fitted, len(X))
-        if sample_weight is not None and isinstance(X, GridDataset):
-            # The items carry their weights; the statistics are weighted (one more pass) unless
-            # a warm start keeps the fitted ones.
-            X.weigh(sample_weight, statistics=not warm)
+        self._check_memory(fitted, len(data))
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         seed = broadcast_seed(seed, group)
         watch = InterruptWatch()
-        y_train = y if y_unrolled is None else y_unrolled
         # The fit's own generator (docs/reliability.md, threads): the fit is repeatable, in
         # threads too, and the caller's torch random state is untouched.
         with float32_default_dtype():
@@ -417,27 +396,24 @@ class BaseOperatorRegressor(FittedStateMixin, SaveMixin, RegressorMixin, BaseEst
                 # torch's initialisers draw from the global generator only: build in a locked,
                 # seeded fork of it, and go on from the state the build leaves.
                 with seeded_global_rng(seed):
-                    weights = {} if sample_weight is None else {"sample_weight": sample_weight}
-                    module = self.initialize_module(X, y, fitted, **weights)
+                    module = self.initialize_module(data)
                     generator = fit_generator(torch.get_rng_state())
             criterion = self.initialize_criterion(fitted["target_kind_"], module, target_norm)
             if sample_weight is not None:
                 # Refused here, before training, if the loss has no per-sample form.
                 criterion = per_sample_criterion(criterion, self.loss)
             if is_loss_module(self.loss):
-                target = loss_probe_target(X, y)
-                probe_loss(criterion, target, self.loss, per_sample=sample_weight is not None)
+                probe_loss(criterion, data.probe_target(), self.loss, per_sample=sample_weight is not None)
             trained = module
             augment = None
             if pushforward or input_noise:
                 # A stream of its own, seeded by one draw of the fit's: ranks drawing noise for
                 # shards of different sizes still shuffle the same batches.
                 augment = fit_generator(int(torch.randint(2**62, (), generator=generator).item()))
-            # y_unrolled is set exactly when rollout_steps is (checked above).
-            if y_unrolled is not None and rollout_steps is not None and pushforward:
+            if rollout_steps is not None and pushforward:
                 trained = Pushforward(module, rollout_steps, fitted["n_channels_in_"], augment)
                 criterion = LastStepLoss(criterion, rollout_steps)
-            elif y_unrolled is not None and rollout_steps is not None:
+            elif rollout_steps is not None:
                 trained = Rollout(module, rollout_steps, fitted["n_channels_in_"])
                 criterion = StepwiseLoss(criterion, rollout_steps)
             if input_noise:
@@ -454,12 +430,12 @@ class BaseOperatorRegressor(FittedStateMixin, SaveMixin, RegressorMixin, BaseEst
                 # Checkpoint callbacks (sklearn_amfno.callbacks) save the estimator from this.
                 progress = FitInProgress(self, fitted, module, fit_start if resume else start, generator)
                 with training_for(net, progress):
-                    X_net = weighted_input(X, sample_weight)
                     if warm:
                         self._resume_net(net, keep_groups=resume)
-                        net.partial_fit(X_net, y_train, epochs=self.max_epochs - done if resume else None)
+                        epochs = self.max_epochs - done if resume else None
+                        net.partial_fit(data.net_input(), data.net_target(), epochs=epochs)
                     else:
-                        net.fit(X_net, y_train)
+                        net.fit(data.net_input(), data.net_target())
             fitted["_fit_start_epoch"] = progress.start_epoch
             fitted["_rng_state"] = generator.get_state()
         # Keep the one-step model: prediction steps it as often as asked.
@@ -523,59 +499,25 @@ class BaseOperatorRegressor(FittedStateMixin, SaveMixin, RegressorMixin, BaseEst
             stacklevel=3,
         )
 
-    def _validate_fit_data(self, X, y) -> tuple[np.ndarray | GridDataset, np.ndarray | None, dict]:
-        """The data contract: channels-first float32 arrays and the fitted attributes they fix.
+    def _validate_fit_data(self, X, y, sample_weight=None, rollout_steps: int | None = None) -> FitData:
+        """The data contract: the training data validated in one pass, and what it learned.
 
-        Lazily loaded data (``np.memmap``, ``h5py``/``zarr`` arrays, ``_streaming.is_lazy``) are
-        checked chunk by chunk in one streaming pass instead: ``X`` comes back as a
-        :class:`~sklearn_amfno._streaming.GridDataset` carrying the scaling statistics, and
-        ``y`` as None (the dataset holds it).
+        Returns a :class:`~sklearn_amfno._fit_data.FitData` holding the data (in memory, or
+        lazily loaded and read sample by sample), the fitted attributes they fix
+        (``grid_shape_``, ``n_channels_in_``, ``target_kind_``, ...), the scaling statistics,
+        the target norms and the validated weights; ``rollout_steps``: ``y`` holds that many
+        steps along its last axis.
         """
-        target_kind = self.target_kind
-        if is_lazy(X) or is_lazy(y):
-            # The shapes first: a target_kind error or warning comes before any chunk is read.
-            self._classify_lazy_target(X, y, target_kind)
-            dataset, fitted = stream_fit_data(
-                X, y, channel_axis=self.channel_axis, estimator=self, target_kind=target_kind
-            )
-            return dataset, None, fitted
-        X = check_grid_input(X, channel_axis=self.channel_axis, estimator=self)
-        grid = X.shape[2:]
-        x_shape = self._passed_x_shape(X)
-        y, kind, has_channels = check_grid_target(y, grid, len(X), target_kind=target_kind, x_shape=x_shape)
-        if target_kind == "auto" and kind == "vector":
-            warn_if_field_like(y.shape, x_shape, grid, stacklevel=4)
-        fitted = {
-            "n_dim_": len(grid),
-            "grid_shape_": tuple(int(n) for n in grid),
-            "n_channels_in_": X.shape[1],
-            "n_features_in_": int(np.prod(X.shape[1:])),
-            "target_kind_": kind,
-            "_y_has_channels": has_channels,
-            "n_outputs_": y.shape[1],
-        }
-        return X, y, fitted
-
-    def _passed_x_shape(self, X: np.ndarray) -> tuple[int, ...]:
-        """The shape of a validated (channels-first) ``X`` as the user passed it, for messages."""
-        n, channels, *grid = X.shape
-        return (n, *grid) if self.channel_axis is None else (n, *grid, channels)
-
-    def _classify_lazy_target(self, X, y, target_kind: str) -> str | None:
-        """``target_kind``'s checks of lazily loaded data, on the shapes, before any chunk is read.
-
-        Returns the kind of target, or None where the streaming pass words the error (a wrong
-        rank of X, no samples, no y).
-        """
-        x_shape = tuple(int(s) for s in np.shape(X))
-        if y is None or len(x_shape) < 2 or x_shape[0] == 0:
-            return None
-        grid, _ = check_grid_shape(x_shape, channel_axis=self.channel_axis)
-        y_shape = tuple(int(s) for s in np.shape(y))
-        kind, _ = classify_target(y_shape, grid, target_kind=target_kind, x_shape=x_shape)
-        if target_kind == "auto" and kind == "vector":
-            warn_if_field_like(y_shape, x_shape, grid, stacklevel=5)
-        return kind
+        return prepare_fit_data(
+            X,
+            y,
+            channel_axis=self.channel_axis,
+            target_kind=self.target_kind,
+            sample_weight=sample_weight,
+            rollout_steps=rollout_steps,
+            estimator=self,
+            stacklevel=5,  # the user's fit: prepare_fit_data, here, _fit, fit
+        )
 
     def _check_warm_start(self, fitted: dict) -> None:
         """Refuse a warm start whose data or model differ from the fitted ones."""
@@ -624,37 +566,24 @@ class BaseOperatorRegressor(FittedStateMixin, SaveMixin, RegressorMixin, BaseEst
         net.optimizer_.load_state_dict({"state": state, "param_groups": groups})
         net.history = copy.deepcopy(old.history)
 
-    def initialize_module(
-        self, X: np.ndarray, y: np.ndarray, fitted: dict, sample_weight: np.ndarray | None = None
-    ) -> _ChannelScaling:
+    def initialize_module(self, data: FitData) -> _ChannelScaling:
         """The torch model for this data, with the per-channel scaling statistics of X and y.
 
         Parameters
         ----------
-        X : ndarray of shape (n_samples, n_channels_in, *grid) or GridDataset
-            Validated training inputs; for streamed (lazy) data the dataset, which carries the
-            statistics of its streaming pass.
-        y : ndarray of shape (n_samples, n_outputs, *grid) or (n_samples, n_outputs), or None
-            Validated training targets (None for streamed data).
-        fitted : dict
-            The fitted attributes resolved so far (``grid_shape_``, ``n_channels_in_``,
-            ``n_outputs_``, ``target_kind_``, ...).
-        sample_weight : ndarray of shape (n_samples,) or None, default=None
-            Validated weights of a weighted fit: the statistics are weighted (those of a
-            streamed ``X`` are, already).
+        data : FitData
+            The validated training data (:meth:`_validate_fit_data`): ``data.fitted`` holds the
+            attributes they fix (``grid_shape_``, ``n_channels_in_``, ``n_outputs_``,
+            ``target_kind_``, ...), ``data.x_statistics`` and ``data.y_statistics`` the
+            per-channel ``(mean, scale)`` (weighted in a weighted fit).
 
         Returns
         -------
         module : OperatorNetwork
             An instance of ``_module_class``.
         """
-        module = self._build_module(fitted, self._module_kwargs())
-        if isinstance(X, GridDataset):
-            (x_mean, x_scale), (y_mean, y_scale) = X.x_statistics, X.y_statistics
-        else:
-            x_mean, x_scale = channel_statistics(X, axis=1, sample_weight=sample_weight)
-            y_mean, y_scale = channel_statistics(y, axis=1, sample_weight=sample_weight)
-        module.set_scaling(x_mean, x_scale, y_mean, y_scale)
+        module = self._build_module(data.fitted, self._module_kwargs())
+        module.set_scaling(*data.x_statistics, *data.y_statistics)
         return module
 
     def _build_module(self, fitted: dict, module_kwargs: dict) -> _ChannelScaling:
@@ -891,21 +820,19 @@ class BaseOperatorRegressor(FittedStateMixin, SaveMixin, RegressorMixin, BaseEst
             float64. Always in memory: predict larger-than-memory data slice by slice.
         """
         check_is_fitted(self, "net_")
-        if is_lazy(X):
-            # Chunks of whole batches through the in-memory path: the batches (and so the
-            # results) of an in-memory predict, without loading X.
-            return stream_predict(
-                self._predict_in_memory,
-                X,
-                channel_axis=self.channel_axis,
-                n_dim=self.n_dim_,
-                n_channels=self.n_channels_in_,
-                batch_size=self.batch_size,
-            )
-        return self._predict_in_memory(X)
+        # Lazily loaded X in chunks of whole batches (the batches, and so the results, of an
+        # in-memory predict, without loading X); X in memory is one chunk.
+        return stream_predict(
+            self._predict_in_memory,
+            X,
+            channel_axis=self.channel_axis,
+            n_dim=self.n_dim_,
+            n_channels=self.n_channels_in_,
+            batch_size=self.batch_size,
+        )
 
     def _predict_in_memory(self, X):
-        """``predict`` of data in memory (or of one chunk of lazily loaded data)."""
+        """``predict`` of one chunk of data (all of X when it is in memory)."""
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
         X = check_grid_input(
             X,

@@ -23,11 +23,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from ._streaming import GridDataset
 from .nn.losses import per_sample_losses
 
 #: The loss names of the estimators.
@@ -62,15 +60,6 @@ def build_loss(loss: nn.Module | type) -> nn.Module:
             f"loss={loss.__name__} is a class, built with no arguments, and that failed: {error}. "
             f"Pass an instance instead (loss={loss.__name__}(...))."
         ) from None
-
-
-def loss_probe_target(X: Any, y: Any) -> torch.Tensor:
-    """Two training targets in the network's layout (float32), to try a loss module on."""
-    if isinstance(X, GridDataset):
-        target = np.stack([X[i][1] for i in range(min(2, len(X)))])
-    else:
-        target = np.asarray(y[:2], dtype=np.float32)
-    return torch.as_tensor(target)
 
 
 def probe_loss(criterion: nn.Module, target: torch.Tensor, loss: Any, per_sample: bool = False) -> None:

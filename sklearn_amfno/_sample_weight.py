@@ -69,18 +69,6 @@ def check_fit_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | 
     return weights
 
 
-def weighted_input(X: Any, sample_weight: np.ndarray | None) -> Any:
-    """What the skorch net fits on: ``X``, or ``X`` and its weights together.
-
-    An in-memory ``X`` becomes ``{"x": X, "sample_weight": w}`` (float32 weights), which skorch's
-    dataset and validation split index row by row; a :class:`GridDataset` carries them itself
-    (:meth:`GridDataset.weigh`).
-    """
-    if sample_weight is None or isinstance(X, GridDataset):
-        return X
-    return {INPUT_KEY: X, WEIGHT_KEY: sample_weight.astype(np.float32)}
-
-
 def split_input(x: Any) -> tuple[Any, Any]:
     """A batch's input and its weights (None for an unweighted batch)."""
     if isinstance(x, Mapping) and WEIGHT_KEY in x:

@@ -9,13 +9,14 @@
   (slicing along the first axis) and ``__array__``.
 
 Such data are never loaded whole. ``fit`` reads them once in chunks of about
-:data:`CHUNK_BYTES` (:func:`stream_fit_data`): each chunk passes the data contract's checks
-(``_data_contract``: finiteness, float32 overflow) and feeds the per-channel scaling statistics
-(:class:`ChannelMoments`, Chan et al.'s pairwise merge in float64) and the per-sample target
-norms. Training then reads one sample at a time through :class:`GridDataset`, a torch
-``Dataset`` that skorch's ``DataLoader`` batches (``num_workers`` worker processes read in
-parallel). ``predict`` works through chunks of whole batches (:func:`stream_predict`) and returns
-an in-memory array: for predictions larger than memory, call it on slices.
+:data:`CHUNK_BYTES` (``_fit_data.prepare_fit_data``, which reads data in memory as one chunk):
+each chunk passes the data contract's checks (``_data_contract``: finiteness, float32 overflow)
+and feeds the per-channel scaling statistics (:class:`ChannelMoments`, Chan et al.'s pairwise
+merge in float64) and the per-sample target norms. Training then reads one sample at a time
+through :class:`GridDataset`, a torch ``Dataset`` that skorch's ``DataLoader`` batches
+(``num_workers`` worker processes read in parallel). ``predict`` works through chunks of whole
+batches (:func:`stream_predict`) and returns an in-memory array: for predictions larger than
+memory, call it on slices.
 
 Pages of a memory map that were read are dropped from the process's resident set as it goes
 (:func:`release_pages`), so the resident memory stays bounded: the kernel keeps them in its page
@@ -34,13 +35,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.utils.validation import check_consistent_length
 
-from ._data_contract import check_grid_input, check_grid_shape, check_grid_target
+from ._data_contract import check_grid_shape
 from ._lazy_array import LazyArray, _HDF5Handle, _NpyHandle, check_map_intact, release_pages  # noqa: F401
-from .metrics import _root_mean_square, _sample_norms
-from .nn.losses import DEGENERATE_THRESHOLD
-from .preprocessing import channel_scale
+from .preprocessing import channel_mean_std, channel_scale
 
 __all__ = [
     "CHUNK_BYTES",
@@ -51,9 +49,8 @@ __all__ = [
     "is_lazy",
     "materialize",
     "release_pages",
-    "stream_fit_data",
+    "rows_per_chunk",
     "stream_predict",
-    "target_norms",
 ]
 
 #: float32 bytes of X (or y) that a streaming pass reads at once. The pass holds a few copies
@@ -98,7 +95,7 @@ def materialize(a: Any) -> Any:
     return np.asarray(a) if is_lazy(a) else a
 
 
-def _rows_per_chunk(shape: tuple[int, ...], multiple: int = 1) -> int:
+def rows_per_chunk(shape: tuple[int, ...], multiple: int = 1) -> int:
     """Samples per streaming chunk: about :data:`CHUNK_BYTES` of float32, a multiple of ``multiple``."""
     per_sample = 4 * max(1, int(np.prod(shape[1:], dtype=np.int64)))
     batches = max(1, CHUNK_BYTES // (per_sample * multiple))
@@ -117,15 +114,18 @@ def _as_float32(a: Any) -> np.ndarray:
 class ChannelMoments:
     """Per-channel count, mean and summed squared deviations, updated chunk by chunk.
 
-    Chunks are merged with the pairwise rule of Chan, Golub and LeVeque (1979) in float64, so the
+    Each chunk's mean and deviation are :func:`~sklearn_amfno.preprocessing.channel_mean_std`'s;
+    chunks are merged with the pairwise rule of Chan, Golub and LeVeque (1979) in float64, so the
     result equals :func:`~sklearn_amfno.preprocessing.channel_statistics` of the whole data to
-    float64 rounding, whatever the chunking.
+    float64 rounding, whatever the chunking, and exactly for one chunk (data in memory).
     """
 
     def __init__(self) -> None:
-        self.count = 0
+        self.count = 0.0
         self.mean: np.ndarray | None = None
         self.m2: np.ndarray | None = None
+        # The one chunk's deviation as computed, while only one was added: exact statistics.
+        self._std: np.ndarray | None = None
 
     def update(self, a: np.ndarray, sample_weight: np.ndarray | None = None) -> None:
         """Add a chunk ``(n, n_channels, ...)`` (channels on axis 1).
@@ -136,37 +136,26 @@ class ChannelMoments:
         """
         if a.shape[0] == 0:
             return
-        c = np.asarray(a, dtype=np.float64).copy()
-        axes = tuple(d for d in range(c.ndim) if d != 1)
-        if sample_weight is None:
-            n_b = c.size // c.shape[1]
-            mean_b = c.mean(axis=axes)
-            c -= mean_b.reshape((1, -1) + (1,) * (c.ndim - 2))
-            np.square(c, out=c)
-            m2_b = c.sum(axis=axes)
-        else:
-            w = np.asarray(sample_weight, dtype=np.float64).reshape((-1,) + (1,) * (c.ndim - 1))
-            n_b = float(w.sum()) * (c.size // (c.shape[0] * c.shape[1]))
-            if n_b == 0:
-                return  # a chunk of weight 0 adds nothing
-            mean_b = (c * w).sum(axis=axes) / n_b
-            c -= mean_b.reshape((1, -1) + (1,) * (c.ndim - 2))
-            np.square(c, out=c)
-            m2_b = (c * w).sum(axis=axes)
+        points = a.size // (a.shape[0] * a.shape[1])
+        n_b = float(a.shape[0] if sample_weight is None else np.sum(sample_weight, dtype=np.float64)) * points
+        if n_b == 0:
+            return  # a chunk of weight 0 adds nothing
+        mean_b, std_b = channel_mean_std(a, axis=1, sample_weight=sample_weight)
+        m2_b = np.square(std_b) * n_b
         if self.mean is None or self.m2 is None:
-            self.count, self.mean, self.m2 = n_b, mean_b, m2_b
+            self.count, self.mean, self.m2, self._std = n_b, mean_b, m2_b, std_b
             return
         n = self.count + n_b
         delta = mean_b - self.mean
         self.mean = self.mean + delta * (n_b / n)
         self.m2 = self.m2 + m2_b + delta**2 * (self.count * n_b / n)
-        self.count = n
+        self.count, self._std = n, None
 
     def statistics(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean and scale (``channel_statistics``' rule) of everything added."""
         if self.mean is None or self.m2 is None:
             raise ValueError("No data were added: the statistics of zero samples are undefined.")
-        std = np.sqrt(self.m2 / self.count)
+        std = self._std if self._std is not None else np.sqrt(self.m2 / self.count)
         return self.mean, channel_scale(self.mean, std)
 
 
@@ -189,8 +178,8 @@ class GridDataset(torch.utils.data.Dataset):
     Item ``i`` is ``(x, y)``: ``x`` of shape ``(n_channels, *grid)`` and ``y`` of shape
     ``(n_outputs, *grid)`` for a field or ``(n_outputs,)`` for a per-sample target, both float32,
     exactly the rows skorch's own dataset would hand the ``DataLoader`` for the in-memory
-    arrays, so a streamed fit trains on the same batches. It also carries what the streaming
-    pass learned (scaling statistics, per-sample target norms).
+    arrays, so a streamed fit trains on the same batches. What the fit's pass over the data
+    learned (scaling statistics, target norms) is held by ``_fit_data.FitData``.
 
     An ``h5py.Dataset`` is reopened in each process that reads it (``DataLoader`` workers),
     because HDF5 handles must not cross a fork.
@@ -204,21 +193,16 @@ class GridDataset(torch.utils.data.Dataset):
         channel_axis: int | None,
         target_kind: str,
         y_has_channels: bool,
-        x_statistics: tuple[np.ndarray, np.ndarray],
-        y_statistics: tuple[np.ndarray, np.ndarray],
-        target_norms: np.ndarray,
+        sample_weight: np.ndarray | None = None,
     ) -> None:
         self.X, self.y = X, y
         self.channel_axis = channel_axis
         self.target_kind = target_kind
         self.y_has_channels = y_has_channels
-        self.x_statistics = x_statistics
-        self.y_statistics = y_statistics
-        self.target_norms = target_norms
-        #: Set by a weighted fit (``fit(..., sample_weight=...)``): item ``i`` then carries its
-        #: weight with its input, ``({"x": x, "sample_weight": w_i}, y)``, as skorch's dataset
-        #: of the in-memory arrays does.
-        self.sample_weight: np.ndarray | None = None
+        #: A weighted fit's weights (``fit(..., sample_weight=...)``): item ``i`` then carries
+        #: its weight with its input, ``({"x": x, "sample_weight": w_i}, y)``, as skorch's
+        #: dataset of the in-memory arrays does.
+        self.sample_weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         self._sources = (_h5py_source(X), _h5py_source(y))
         self._pid = os.getpid()
 
@@ -253,47 +237,6 @@ class GridDataset(torch.utils.data.Dataset):
             return {"x": x, "sample_weight": np.float32(self.sample_weight[i])}, y
         return x, y
 
-    def _layout(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Rows of X and y in the network's layout (channels first), float32: ``__getitem__``'s
-        conversion, for a chunk of samples."""
-        x = _as_float32(X)
-        x = x[:, np.newaxis] if self.channel_axis is None else np.moveaxis(x, -1, 1)
-        y = _as_float32(y)
-        if self.target_kind == "field":
-            y = np.moveaxis(y, -1, 1) if self.y_has_channels else y[:, np.newaxis]
-        elif self.target_kind == "scalar":
-            y = y.reshape(-1, 1)
-        return x, y
-
-    def weigh(self, sample_weight: np.ndarray, statistics: bool = True) -> None:
-        """Weight the samples: the items carry their weights and, with ``statistics``, the
-        scaling statistics become weighted ones (one more streaming pass over the data).
-
-        Parameters
-        ----------
-        sample_weight : ndarray of shape (n_samples,)
-            Validated weights (non-negative, finite, not all zero).
-        statistics : bool, default=True
-            Recompute the scaling statistics (a warm start keeps those of its first fit).
-        """
-        self.sample_weight = np.asarray(sample_weight, dtype=np.float64)
-        if not statistics:
-            return
-        n = len(self)
-        rows = _rows_per_chunk(tuple(int(d) for d in self.X.shape))
-        x_moments, y_moments = ChannelMoments(), ChannelMoments()
-        for start in range(0, n, rows):
-            stop = min(n, start + rows)
-            check_map_intact(self.X, "X")
-            check_map_intact(self.y, "y")
-            x, y = self._layout(self.X[start:stop], self.y[start:stop])
-            x_moments.update(x, sample_weight[start:stop])
-            y_moments.update(y, sample_weight[start:stop])
-            del x, y
-            release_pages(self.X)
-            release_pages(self.y)
-        self.x_statistics, self.y_statistics = x_moments.statistics(), y_moments.statistics()
-
     def __getstate__(self) -> dict:
         # h5py objects do not pickle (spawned workers, joblib): keep where to reopen them.
         state = self.__dict__.copy()
@@ -307,97 +250,6 @@ class GridDataset(torch.utils.data.Dataset):
         self.__dict__.update(state)
 
 
-def stream_fit_data(
-    X: Any, y: Any, *, channel_axis: int | None, estimator: Any = None, target_kind: str = "auto"
-) -> tuple[GridDataset, dict]:
-    """Validate lazy training data chunk by chunk and learn what ``fit`` needs from one pass.
-
-    Parameters
-    ----------
-    X, y : lazy arrays or array-likes
-        Training data in the data contract's layout (at least one of them lazy).
-    channel_axis : None or -1
-        X's channel axis.
-    estimator : estimator, optional
-        Named in error messages.
-    target_kind : {"auto", "field", "vector"}, default="auto"
-        The estimator's ``target_kind``: how ``y`` is read (``_data_contract.check_grid_target``).
-
-    Returns
-    -------
-    dataset : GridDataset
-        The samples, with the scaling statistics and the per-sample target norms.
-    fitted : dict
-        The fitted attributes the data fix (as ``_validate_fit_data`` returns them).
-    """
-    if y is None:
-        raise ValueError("This estimator requires y to be passed, but the target y is None.")
-    X = X if is_lazy(X) else np.asarray(X)
-    y = y if is_lazy(y) else np.asarray(y)
-    shape = tuple(int(s) for s in X.shape)
-    if len(shape) < 2 or shape[0] == 0:
-        # The in-memory checks word these (rank, no samples) exactly: let them refuse.
-        check_grid_input(np.asarray(X[:1]), channel_axis=channel_axis, estimator=estimator)
-    grid, n_channels = check_grid_shape(shape, channel_axis=channel_axis)
-    n = shape[0]
-    check_consistent_length(np.empty((n, 0)), np.empty((int(y.shape[0]) if y.ndim else 0, 0)))
-    rows = _rows_per_chunk(shape)
-    x_moments, y_moments = ChannelMoments(), ChannelMoments()
-    norms = np.empty(n)
-    kind, has_channels, n_outputs = "field", False, 0
-    for start in range(0, n, rows):
-        stop = min(n, start + rows)
-        check_map_intact(X, "X")
-        check_map_intact(y, "y")
-        xc = check_grid_input(X[start:stop], channel_axis=channel_axis, estimator=estimator)
-        yc, kind, has_channels = check_grid_target(y[start:stop], grid, stop - start, target_kind=target_kind)
-        x_moments.update(xc)
-        y_moments.update(yc)
-        n_outputs = yc.shape[1]
-        norms[start:stop] = _sample_norms(np.asarray(yc, dtype=np.float64).reshape(stop - start, -1))
-        del xc, yc
-        release_pages(X)
-        release_pages(y)
-    fitted = {
-        "n_dim_": len(grid),
-        "grid_shape_": grid,
-        "n_channels_in_": n_channels,
-        "n_features_in_": n_channels * int(np.prod(grid)),
-        "target_kind_": kind,
-        "_y_has_channels": has_channels,
-        "n_outputs_": n_outputs,
-    }
-    dataset = GridDataset(
-        X,
-        y,
-        channel_axis=channel_axis,
-        target_kind=kind,
-        y_has_channels=has_channels,
-        x_statistics=x_moments.statistics(),
-        y_statistics=y_moments.statistics(),
-        target_norms=norms,
-    )
-    return dataset, fitted
-
-
-def target_norms(X: Any, y: Any, sample_weight: np.ndarray | None = None) -> tuple[float, np.ndarray]:
-    """The typical target norm and the degenerate-sample mask, from arrays or a :class:`GridDataset`.
-
-    Equal to ``metrics.typical_norm(y)`` and ``metrics.degenerate_target_mask(y,
-    reference_norm=...)``; a streamed fit takes the per-sample norms its pass computed. With
-    ``sample_weight``, the typical norm is the weighted root mean square (a sample of weight 0
-    counts for nothing) and samples of weight 0 are never reported as degenerate.
-    """
-    if isinstance(X, GridDataset):
-        norms = X.target_norms
-    else:
-        a = np.asarray(y, dtype=float)
-        norms = _sample_norms(a.reshape(len(a), -1))
-    typical = _root_mean_square(norms, sample_weight)
-    degenerate = norms <= DEGENERATE_THRESHOLD * typical
-    return typical, degenerate if sample_weight is None else degenerate & (sample_weight > 0)
-
-
 def stream_predict(
     predict: Callable[[np.ndarray], np.ndarray],
     X: Any,
@@ -407,19 +259,21 @@ def stream_predict(
     n_channels: int,
     batch_size: int,
 ) -> np.ndarray:
-    """``predict`` applied to chunks of whole batches of lazy ``X``, gathered in memory.
+    """``predict`` applied to ``X`` chunk by chunk, gathered in memory.
 
-    The chunks are multiples of ``batch_size``, so the network sees the batches an in-memory
-    ``predict`` makes and the result is the same. X's shape is checked whole first, so messages
-    quote it rather than a chunk's.
+    Data in memory are one chunk; lazily loaded data (:func:`is_lazy`) chunks of whole batches,
+    so the network sees the batches an in-memory ``predict`` makes and the result is the same.
+    X's shape is checked whole first, so messages quote it rather than a chunk's.
     """
+    if not is_lazy(X):
+        return predict(X)
     shape = tuple(int(s) for s in X.shape)
     if len(shape) >= 2 and shape[0] > 0:
         check_grid_shape(shape, channel_axis=channel_axis, n_dim=n_dim, n_channels=n_channels)
     else:
         return predict(np.asarray(X))
     n = shape[0]
-    rows = _rows_per_chunk(shape, batch_size)
+    rows = rows_per_chunk(shape, batch_size)
     out: np.ndarray | None = None
     for start in range(0, n, rows):
         stop = min(n, start + rows)

@@ -40,6 +40,7 @@ __all__ = [
     "GridFunctionTransformer",
     "GridResampler",
     "GridStandardScaler",
+    "channel_mean_std",
     "channel_scale",
     "channel_statistics",
 ]
@@ -72,11 +73,42 @@ def channel_statistics(
     dividing by ~0 would blow it up. The operators' input/target scaling and
     :class:`GridStandardScaler` both follow this one rule.
     """
+    mean, std = channel_mean_std(a, axis=axis, sample_weight=sample_weight)
+    return mean, channel_scale(mean, std)
+
+
+def channel_mean_std(
+    a: np.ndarray, axis: int = 1, sample_weight: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation of gridded data, over samples and grid.
+
+    :func:`channel_statistics` before its scale rule; also what ``fit``'s pass over its data
+    computes of each chunk (``_streaming.ChannelMoments`` merges them).
+
+    Parameters
+    ----------
+    a : ndarray
+        Gridded data, e.g. ``(n_samples, n_channels, *grid)``.
+    axis : int, default=1
+        The channel axis.
+    sample_weight : ndarray of shape (n_samples,) or None, default=None
+        Weights of the samples (axis 0; not all zero), as in :func:`channel_statistics`.
+
+    Returns
+    -------
+    mean, std : ndarray of shape (n_channels,)
+        float64 statistics.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_amfno.preprocessing import channel_mean_std
+    >>> channel_mean_std(np.array([[[1.0, 3.0]], [[5.0, 7.0]]]))
+    (array([4.]), array([2.23606798]))
+    """
     axes = tuple(d for d in range(a.ndim) if d != axis % a.ndim)
     if sample_weight is None:
-        mean = a.mean(axis=axes, dtype=np.float64)
-        std = a.std(axis=axes, dtype=np.float64)
-        return mean, channel_scale(mean, std)
+        return a.mean(axis=axes, dtype=np.float64), a.std(axis=axes, dtype=np.float64)
     # Every value of a sample carries the sample's weight.
     shape = [1] * a.ndim
     shape[0] = -1
@@ -85,7 +117,7 @@ def channel_statistics(
     keep = [1] * a.ndim
     keep[axis % a.ndim] = -1
     std = np.sqrt(np.average((a - mean.reshape(keep)) ** 2, axis=axes, weights=weights))
-    return mean, channel_scale(mean, std)
+    return mean, std
 
 
 def channel_scale(mean: np.ndarray, std: np.ndarray) -> np.ndarray:

@@ -167,6 +167,7 @@ def test_preprocessing_exports_its_public_names():
         "GridFunctionTransformer",
         "GridResampler",
         "GridStandardScaler",
+        "channel_mean_std",
         "channel_scale",
         "channel_statistics",
     }

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from sklearn_amfno import AMFNORegressor, FNORegressor
+from sklearn_amfno._fit_data import prepare_fit_data
 from sklearn_amfno._streaming import (
     ChannelMoments,
     GridDataset,
     LazyArray,
     is_lazy,
     release_pages,
-    stream_fit_data,
 )
 from sklearn_amfno.preprocessing import channel_statistics
 
@@ -141,7 +141,7 @@ def test_streaming_refuses_bad_shapes_quoting_the_whole_array(tmp_path, data):
     with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[30, 29\]"):
         FNORegressor(n_modes=4, **TINY, channel_axis=-1).fit(Xm, y[:29])
     with pytest.raises(ValueError, match=r"got shape \(30, 12, 12, 2, 1\), i.e. 4 grid axes"):
-        stream_fit_data(_memmap(tmp_path / "X4.f32", X[..., None]), y, channel_axis=None)
+        prepare_fit_data(_memmap(tmp_path / "X4.f32", X[..., None]), y, channel_axis=None)
     with pytest.raises(ValueError, match="y of shape"):
         FNORegressor(n_modes=4, **TINY, channel_axis=-1).fit(Xm, y[:, :5])
     est = FNORegressor(n_modes=4, **TINY, channel_axis=-1).fit(X, y)
@@ -153,7 +153,8 @@ def test_streaming_refuses_bad_shapes_quoting_the_whole_array(tmp_path, data):
 
 def test_grid_dataset_items_are_the_rows_of_the_in_memory_layout(tmp_path, data):
     X, y = data
-    dataset, fitted = stream_fit_data(_memmap(tmp_path / "X.f32", X), y, channel_axis=-1)
+    data = prepare_fit_data(_memmap(tmp_path / "X.f32", X), y, channel_axis=-1)
+    dataset, fitted = data.net_input(), data.fitted
     assert isinstance(dataset, GridDataset) and len(dataset) == 30
     x5, y5 = dataset[5]
     np.testing.assert_array_equal(x5, np.moveaxis(X[5], -1, 0))
@@ -241,7 +242,7 @@ def test_dataloader_workers_only_for_lazily_read_samples(tmp_path, data):
     from sklearn_amfno._net import data_loader
 
     X, y = data
-    dataset, _ = stream_fit_data(_memmap(tmp_path / "X.f32", X), y, channel_axis=-1)
+    dataset = prepare_fit_data(_memmap(tmp_path / "X.f32", X), y, channel_axis=-1).net_input()
     assert data_loader(dataset, num_workers=2, batch_size=4).num_workers == 2
     subset = torch.utils.data.Subset(dataset, [0, 1])  # skorch's validation split
     assert data_loader(subset, num_workers=2, batch_size=4).num_workers == 2
