@@ -804,7 +804,7 @@ def _solve_airfoil_batch(
     resolution: tuple[int, int],
     options: dict,
     n_jobs: int = 1,
-    verbose: bool = False,
+    verbose: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, dict, np.ndarray, np.ndarray]:
     """Mesh ``(n, H, W, 2)``, fields ``(n, 5, H, W)`` (the Geo-FNO ``Q`` order), the convergence
     report, lift and drag of every sample."""
@@ -878,7 +878,7 @@ def make_airfoil(
     return_info: bool = False,
     n_jobs: int | None = None,
     random_state: int | np.random.RandomState | None = None,
-    verbose: bool = False,
+    verbose: int = 0,
     memory: Memory | str | None = None,
 ) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, Bunch]:
     """Generate the Geo-FNO airfoil benchmark: the C-grid around a morphed NACA-0012 -> its Mach field.
@@ -924,8 +924,8 @@ def make_airfoil(
         Threads solving samples concurrently (``None`` means 1, ``-1`` all cores).
     random_state : int, RandomState instance or None, default=None
         Seed.
-    verbose : bool, default=False
-        Show a progress bar over samples.
+    verbose : int, default=0
+        0 is silent; 1 or more shows a progress bar over samples. True and False work as 1 and 0.
     memory : joblib.Memory, str or None, default=None
         Cache for the solves, keyed on the displacements and the physical parameters.
 

@@ -165,11 +165,11 @@ def check_fits(est: Estimate) -> None:
     )
 
 
-def warn_large(est: Estimate, *, verbose: bool | None, cached: bool | None) -> None:
+def warn_large(est: Estimate, *, verbose: int | None, cached: bool | None) -> None:
     """Warn (LargeGenerationWarning) when ``est`` is large.
 
-    ``verbose``: the call's progress-bar flag (None: it has no progress bar); ``cached``: whether
-    ``memory=`` is set (None: the call cannot cache).
+    ``verbose``: the call's verbosity (0: silent, 1 or more: a progress bar; None: the call has no
+    progress bar); ``cached``: whether ``memory=`` is set (None: the call cannot cache).
     """
     if not est.is_large:
         return
@@ -195,7 +195,7 @@ def warn_large(est: Estimate, *, verbose: bool | None, cached: bool | None) -> N
     elif verbose:
         bar = " A progress bar follows."
     else:
-        bar = " Pass verbose=True for a progress bar."
+        bar = " Pass verbose=1 for a progress bar."
     warnings.warn(
         LargeGenerationWarning(
             f"{est.call()} is a large request: estimated, before it starts, at {' and '.join(parts)} "
@@ -205,7 +205,7 @@ def warn_large(est: Estimate, *, verbose: bool | None, cached: bool | None) -> N
     )
 
 
-def announce(est: Estimate, memory, verbose: bool | None) -> None:
+def announce(est: Estimate, memory, verbose: int | None) -> None:
     """A generator's check before any work: refuse what cannot fit; warn now unless cacheable.
 
     With a cache location (``memory=``) the warning waits for
@@ -225,7 +225,7 @@ def _cache_location(memory):
     return getattr(memory, "location", None)
 
 
-def check_solver(est: Estimate, verbose: bool | None) -> None:
+def check_solver(est: Estimate, verbose: int | None) -> None:
     """A public solver's check of its own call: refuse what cannot fit, warn when large.
 
     Generators do not call the public solvers: they check the whole request up front and call

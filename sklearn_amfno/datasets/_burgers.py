@@ -165,7 +165,7 @@ def _etdrk4_coefficients(lin: np.ndarray, h: float, n_contour: int = 32):
     return e, e2, q, f1, f2, f3
 
 
-def _spectral(u0: np.ndarray, nu: float, t: float, dt: float | None, verbose: bool) -> np.ndarray:
+def _spectral(u0: np.ndarray, nu: float, t: float, dt: float | None, verbose: int) -> np.ndarray:
     """Pseudo-spectral ETDRK4 time stepping with 2/3-rule dealiasing, batched."""
     n = u0.shape[-1]
     kk = _wavenumbers(n)
@@ -320,7 +320,7 @@ def solve_burgers(
     *,
     method: str = "cole_hopf",
     dt: float | None = None,
-    verbose: bool = False,
+    verbose: int = 0,
 ) -> np.ndarray:
     """Solve ``u_t + (u^2/2)_x = viscosity * u_xx`` on the periodic unit interval.
 
@@ -347,8 +347,9 @@ def solve_burgers(
     dt : float, default=None
         Time step of the spectral method (rounded down so steps end at ``time``); ``None``
         picks ``min(0.2 h / max|u0|, 1e-3)``. Ignored by Cole-Hopf.
-    verbose : bool, default=False
-        Progress bar over time steps (spectral method).
+    verbose : int, default=0
+        0 is silent; 1 or more shows a progress bar over time steps (spectral method). True and False work
+        as 1 and 0.
 
     Returns
     -------
@@ -392,7 +393,7 @@ def _solve_burgers(
     *,
     method: str = "cole_hopf",
     dt: float | None = None,
-    verbose: bool = False,
+    verbose: int = 0,
 ) -> np.ndarray:
     """:func:`solve_burgers` on a checked float64 ``u0`` and float parameters, without the cost check.
 
@@ -435,7 +436,7 @@ def make_burgers(
     method: str = "cole_hopf",
     solver_resolution: int | None = None,
     random_state: int | np.random.RandomState | None = None,
-    verbose: bool = False,
+    verbose: int = 0,
     memory: Memory | str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Generate the 1-D viscous Burgers operator ``u(., 0) -> u(., time)`` (FNO benchmark).
@@ -468,8 +469,9 @@ def make_burgers(
         were made (8192 points subsampled). ``None`` solves at ``resolution``.
     random_state : int, RandomState instance or None, default=None
         Seed.
-    verbose : bool, default=False
-        Progress bar (spectral method).
+    verbose : int, default=0
+        0 is silent; 1 or more shows a progress bar over time steps (spectral method). True and False work
+        as 1 and 0.
     memory : joblib.Memory, str or None, default=None
         Cache for the solve, keyed on the initial conditions.
 

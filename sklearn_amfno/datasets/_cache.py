@@ -90,7 +90,7 @@ def cached_call(memory: Memory | str | None, func: Callable[..., Any], /, *args,
 def budgeted_call(
     memory: Memory | str | None,
     estimate: Estimate,
-    verbose: bool | None,
+    verbose: int | None,
     func: Callable[..., Any],
     /,
     *args,

@@ -89,7 +89,7 @@ def _eval_waves(params, x):
     return s / amp.sum(axis=1, keepdims=True)
 
 
-def _solve_frames(rho, v, p, times, gamma, viscosity, batch_size, verbose=False):
+def _solve_frames(rho, v, p, times, gamma, viscosity, batch_size, verbose: int = 0):
     out = np.empty((rho.shape[0], rho.shape[1], 3 * len(times)))
     starts = range(0, rho.shape[0], batch_size)
     for start in tqdm(starts, disable=not verbose, desc="CFD-1D batches"):
@@ -133,7 +133,7 @@ def make_cfd_1d(
     viscosity: float = 0.0,
     batch_size: int = 16,
     random_state: int | np.random.RandomState | None = None,
-    verbose: bool = False,
+    verbose: int = 0,
     memory: Memory | str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Generate a PDEBench-style 1-D compressible-flow (CFD-1D) data set.
@@ -180,8 +180,8 @@ def make_cfd_1d(
         the CPU cache (16 was the fastest per sample on a 2-core machine).
     random_state : int, RandomState instance or None, default=None
         Seed.
-    verbose : bool, default=False
-        Progress bar over batches.
+    verbose : int, default=0
+        0 is silent; 1 or more shows a progress bar over batches. True and False work as 1 and 0.
     memory : joblib.Memory, str or None, default=None
         Cache for the solve, keyed on the initial states and parameters.
 

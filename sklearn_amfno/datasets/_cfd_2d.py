@@ -147,7 +147,9 @@ def _solve_batch(rho, vx, vy, p, times, gamma, viscosity):
     return np.moveaxis(rec, 0, -1).reshape(*rho.shape, 4 * len(times))
 
 
-def _solve_frames(rho, vx, vy, p, times, n_steps_in, gamma, viscosity, batch_size, n_jobs=1, verbose=False):
+def _solve_frames(
+    rho, vx, vy, p, times, n_steps_in, gamma, viscosity, batch_size, n_jobs=1, verbose: int = 0
+):
     """``X, y``: frames ``0 .. n_steps_in - 1`` and the rest, channels frame-major.
 
     Every sample takes its own time steps, so a sample's trajectory does not depend on the
@@ -217,7 +219,7 @@ def make_cfd_2d(
     batch_size: int = 4,
     n_jobs: int | None = None,
     random_state: int | np.random.RandomState | None = None,
-    verbose: bool = False,
+    verbose: int = 0,
     memory: Memory | str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Generate a PDEBench-style 2-D compressible-flow (CFD-2D) data set.
@@ -269,8 +271,8 @@ def make_cfd_2d(
         takes a few seconds, so it pays off for long requests.
     random_state : int, RandomState instance or None, default=None
         Seed.
-    verbose : bool, default=False
-        Progress bar over samples.
+    verbose : int, default=0
+        0 is silent; 1 or more shows a progress bar over samples. True and False work as 1 and 0.
     memory : joblib.Memory, str or None, default=None
         Cache for the solve, keyed on the initial states and parameters.
 

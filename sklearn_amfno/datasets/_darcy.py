@@ -258,7 +258,7 @@ def _solve_darcy(a: np.ndarray, f: float | np.ndarray, face: str) -> np.ndarray:
     return u
 
 
-def _solve_darcy_batch(a: np.ndarray, f, face: str, n_jobs: int = 1, verbose: bool = False) -> np.ndarray:
+def _solve_darcy_batch(a: np.ndarray, f, face: str, n_jobs: int = 1, verbose: int = 0) -> np.ndarray:
     out = np.empty_like(a)
 
     def one(i: int) -> None:
@@ -309,7 +309,7 @@ def make_darcy(
     face: str = "harmonic",
     n_jobs: int | None = None,
     random_state: int | np.random.RandomState | None = None,
-    verbose: bool = False,
+    verbose: int = 0,
     memory: Memory | str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Generate the 2-D Darcy flow operator ``a -> u`` (the FNO benchmark problem).
@@ -352,8 +352,8 @@ def make_darcy(
         Threads solving samples concurrently (``None`` means 1, ``-1`` all cores).
     random_state : int, RandomState instance or None, default=None
         Seed.
-    verbose : bool, default=False
-        Show a progress bar over samples.
+    verbose : int, default=0
+        0 is silent; 1 or more shows a progress bar over samples. True and False work as 1 and 0.
     memory : joblib.Memory, str or None, default=None
         Cache for the solves, keyed on the coefficient fields.
 

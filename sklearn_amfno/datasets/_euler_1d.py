@@ -205,7 +205,7 @@ def solve_euler_1d(
     limiter: str = "mc",
     riemann: str = "hllc",
     viscosity: float = 0.0,
-    verbose: bool = False,
+    verbose: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Solve the 1-D Euler equations (optionally with viscosity) by MUSCL-HLLC-SSPRK3.
 
@@ -235,8 +235,8 @@ def solve_euler_1d(
         Approximate Riemann solver.
     viscosity : float, default=0.0
         Dynamic viscosity ``mu >= 0`` of the viscous stress ``mu v_x`` (0: Euler).
-    verbose : bool, default=False
-        Progress bar over simulated time.
+    verbose : int, default=0
+        0 is silent; 1 or more shows a progress bar over simulated time. True and False work as 1 and 0.
 
     Returns
     -------
@@ -330,7 +330,7 @@ def _evolve(
     limiter: str,
     riemann: str,
     viscosity: float,
-    verbose: bool = False,
+    verbose: int = 0,
 ) -> np.ndarray:
     """The solver on checked ``(n_samples, N)`` arrays (:func:`_check_state`), without the cost check.
 

@@ -455,7 +455,7 @@ def solve_euler_2d(
     limiter: str = "mc",
     riemann: str = "hllc",
     viscosity: float = 0.0,
-    verbose: bool = False,
+    verbose: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Solve the 2-D Euler equations (optionally with viscosity) by MUSCL-HLLC-SSPRK3.
 
@@ -493,8 +493,9 @@ def solve_euler_2d(
     viscosity : float, default=0.0
         Dynamic viscosity ``mu >= 0`` of the simplified viscous stress ``mu grad(v)`` (momentum
         diffusion ``mu Lap(v)``, the 2-D form of ``solve_euler_1d``'s ``mu v_x``); 0: Euler.
-    verbose : bool, default=False
-        Progress bar over simulated time (of the slowest sample).
+    verbose : int, default=0
+        0 is silent; 1 or more shows a progress bar over simulated time (of the slowest sample). True and
+        False work as 1 and 0.
 
     Returns
     -------
@@ -578,7 +579,9 @@ def solve_euler_2d(
     return rec[0], rec[1], rec[2], rec[3]
 
 
-def _evolve(rho, vx, vy, p, times, *, gamma, boundary, dx, cfl, limiter, riemann, viscosity, verbose=False):
+def _evolve(
+    rho, vx, vy, p, times, *, gamma, boundary, dx, cfl, limiter, riemann, viscosity, verbose: int = 0
+):
     """The solver on valid ``(n_samples, nx, ny)`` arrays: the stacked primitive records.
 
     Returns ``(4, n_samples, nx, ny, len(times))``, the components ``(rho, vx, vy, p)``.

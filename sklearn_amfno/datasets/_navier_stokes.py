@@ -260,7 +260,7 @@ def solve_navier_stokes(
     batch_size: int = 100,
     n_jobs: int | None = -1,
     precision: str = "double",
-    verbose: bool = False,
+    verbose: int = 0,
 ) -> np.ndarray:
     """Solve 2-D Navier-Stokes (vorticity form) on the unit torus, batched over samples.
 
@@ -307,8 +307,8 @@ def solve_navier_stokes(
         results differ from double precision by at most ~3e-5 relative (round-off amplified by the
         dynamics), far below the accuracy of any learned surrogate, so it is the generator's
         default.
-    verbose : bool, default=False
-        Progress bar over simulated time.
+    verbose : int, default=0
+        0 is silent; 1 or more shows a progress bar over simulated time. True and False work as 1 and 0.
 
     Returns
     -------
@@ -381,7 +381,7 @@ def _solve_navier_stokes(
     batch_size: int = 100,
     n_jobs: int | None = -1,
     precision: str = "double",
-    verbose: bool = False,
+    verbose: int = 0,
 ) -> np.ndarray:
     """:func:`solve_navier_stokes` on checked inputs, without the cost check.
 
@@ -489,7 +489,7 @@ def make_navier_stokes(
     batch_size: int = 100,
     precision: str = "single",
     random_state: int | np.random.RandomState | None = None,
-    verbose: bool = False,
+    verbose: int = 0,
     memory: Memory | str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Generate the 2-D Navier-Stokes vorticity benchmark (FNO setting).
@@ -534,8 +534,8 @@ def make_navier_stokes(
         are float64 in both cases.
     random_state : int, RandomState instance or None, default=None
         Seed.
-    verbose : bool, default=False
-        Progress bar.
+    verbose : int, default=0
+        0 is silent; 1 or more shows a progress bar over simulated time. True and False work as 1 and 0.
     memory : joblib.Memory, str or None, default=None
         Cache for the solve, keyed on the initial vorticities and parameters.
 

@@ -574,7 +574,7 @@ def _solve_pipe_batch(
     resolution: int,
     options: dict,
     n_jobs: int = 1,
-    verbose: bool = False,
+    verbose: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Mesh ``(n, N, N, 2)``, fields ``(n, 3, N, N)`` (the Geo-FNO ``Q`` order), residuals and
     Newton iterations of every sample."""
@@ -644,7 +644,7 @@ def make_pipe(
     return_info: bool = False,
     n_jobs: int | None = None,
     random_state: int | np.random.RandomState | None = None,
-    verbose: bool = False,
+    verbose: int = 0,
     memory: Memory | str | None = None,
 ) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, Bunch]:
     """Generate the Geo-FNO pipe benchmark: the pipe's mesh -> its steady flow.
@@ -695,8 +695,8 @@ def make_pipe(
         Threads solving samples concurrently (``None`` means 1, ``-1`` all cores).
     random_state : int, RandomState instance or None, default=None
         Seed.
-    verbose : bool, default=False
-        Show a progress bar over samples.
+    verbose : int, default=0
+        0 is silent; 1 or more shows a progress bar over samples. True and False work as 1 and 0.
     memory : joblib.Memory, str or None, default=None
         Cache for the solves, keyed on the geometries and the physical parameters.
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from tqdm.auto import tqdm
 
 
-def progress(iterable: Iterable, *, verbose: bool, total: int | None = None, desc: str = ""):
-    """Wrap ``iterable`` in a tqdm bar when ``verbose`` is true, else return it unchanged."""
+def progress(iterable: Iterable, *, verbose: int, total: int | None = None, desc: str = ""):
+    """Wrap ``iterable`` in a tqdm bar when ``verbose`` is 1 or more, else return it unchanged."""
     if not verbose:
         return iterable
     return tqdm(iterable, total=total, desc=desc)

@@ -280,7 +280,7 @@ def test_large_request_warns_before_any_work(monkeypatch):
     msg = str(record[0].message)
     assert msg.startswith("make_pipe(n_samples=1200, resolution=129)")
     assert re.search(r"estimated, before it starts, at ~[\d.]+ (min|h) and", msg)
-    assert "memory=" in msg and "n_jobs=-1" in msg and "Pass verbose=True" in msg
+    assert "memory=" in msg and "n_jobs=-1" in msg and "Pass verbose=1" in msg
     assert record[0].filename == __file__  # points at the caller
 
 

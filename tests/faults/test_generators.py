@@ -120,7 +120,7 @@ def re_search(pattern, text):
 def test_verbose_is_offered_or_announced(monkeypatch, big_machine):
     monkeypatch.setattr(_navier_stokes, "check_random_state", _stop)
     with (
-        pytest.warns(LargeGenerationWarning, match="Pass verbose=True for a progress bar"),
+        pytest.warns(LargeGenerationWarning, match="Pass verbose=1 for a progress bar"),
         pytest.raises(Stop),
     ):
         make_navier_stokes(1000, 64)
