@@ -1,6 +1,6 @@
 """Per-point input scaling on the mesh problems (Airfoil, Pipe): does the model see the geometry?
 
-    SKLEARN_AMFNO_BENCH_CACHE=/tmp/paper_cache python benchmarks/mesh_scaling.py
+    SKLEARN_AMFNO_BENCH_CACHE=/tmp/paper_cache python -m benchmarks.mesh_scaling
         [--problems airfoil pipe] [--rows "AM-FNO (MLP)" FNO] [--seeds 0 1 2] [--threads 1]
 
 The inputs of ``make_airfoil`` and ``make_pipe`` are body-fitted meshes, ``(n, H, W, 2)`` node
@@ -8,7 +8,7 @@ coordinates, which differ between samples only where the geometry moves (Airfoil
 moved by at most 0.05 chords in a domain 40 chords wide). The estimators standardise each
 channel over samples and grid, so every sample's input is nearly the same field and a short fit
 learns the mean output (``docs/paper_results.md``, section 3c). This script fits each row of
-``benchmarks/paper.py`` twice on the paper runner's data, seeds and budget (20 epochs, batch
+``benchmarks/paper`` twice on the paper runner's data, seeds and budget (20 epochs, batch
 16): on the mesh as it is, and behind ``GridStandardScaler(channel_axis=-1, per_point=True)`` in
 a pipeline (each node's deviation from the training samples' mean mesh, in units of its own
 spread). Also the error of predicting the training set's mean output, for scale. Results:
@@ -28,9 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import paper  # noqa: E402
+from benchmarks import paper
 
 SCALINGS = ("channel", "point")
 
@@ -142,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
                 for r in results:
                     f.write(json.dumps(r) + "\n")
             lines += results
-    command = "python benchmarks/mesh_scaling.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = "python -m benchmarks.mesh_scaling " + " ".join(sys.argv[1:] if argv is None else argv)
     report(lines, out_dir / "mesh_scaling.md", command.strip())
 
 

@@ -1,6 +1,6 @@
 """Why does AM-FNO's one-step Navier-Stokes model roll out worse than FNO's?
 
-Same data, seeds and budget as ``benchmarks/paper.py`` (full preset, Navier-Stokes 32 x 32, 10
+Same data, seeds and budget as ``benchmarks/paper`` (full preset, Navier-Stokes 32 x 32, 10
 frames in, 10 out, one-step teacher-forced training). For each row and seed it separates the two
 things a rollout error is made of:
 
@@ -13,7 +13,7 @@ its own errors (an unstable one-step map); a model that starts worse is simply l
 error of the last rolled-out frame is split into wavenumber bands (``metrics.spectral_error``,
 low ``[0, 4)``, mid ``[4, 12)``, high ``[12, 16]``) to see where the amplified error lives.
 
-    python benchmarks/ns_rollout_diagnosis.py [--rows "AM-FNO (MLP)" FNO] [--seeds 0 1 2]
+    python -m benchmarks.ns_rollout_diagnosis [--rows "AM-FNO (MLP)" FNO] [--seeds 0 1 2]
         [--params '{"training": "rollout"}'] [--epochs 20]
         [--out benchmarks/results/ns_rollout_diagnosis.jsonl]
 
@@ -25,15 +25,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-import paper  # noqa: E402
+from benchmarks import paper
 
 WRAPPER_KEYS = ("training", "rollout_steps")
 

@@ -1,25 +1,22 @@
 """One row of the paper runner's accuracy table with changed estimator parameters.
 
-Same data, seeds, budget and error as ``benchmarks/paper.py`` (full preset): fits the row
+Same data, seeds, budget and error as ``benchmarks/paper`` (full preset): fits the row
 ``--row`` on problem ``--problem`` for each seed with the JSON ``--params`` overrides, prints the
 test error per seed. Used for the Navier-Stokes variants of ``docs/paper_results.md``.
 
-    python benchmarks/paper_variant.py --problem ns --params '{"n_basis": 32}' --seeds 0 1 2
-    python benchmarks/paper_variant.py --problem darcy --row FNO --epochs 100
+    python -m benchmarks.paper_variant --problem ns --params '{"n_basis": 32}' --seeds 0 1 2
+    python -m benchmarks.paper_variant --problem darcy --row FNO --epochs 100
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-import paper  # noqa: E402
+from benchmarks import paper
 
 
 def main() -> None:

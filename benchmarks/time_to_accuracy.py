@@ -1,6 +1,6 @@
 """Error reached per minute of training: AM-FNO against every baseline, across the paper's suite.
 
-    python benchmarks/time_to_accuracy.py [--quick | --smoke] [--budgets S ...] [--seeds N ...]
+    python -m benchmarks.time_to_accuracy [--quick | --smoke] [--budgets S ...] [--seeds N ...]
         [--jobs 2] [--threads 1] [--device cpu] [--stop-after S] [--report-only]
         [--out-dir benchmarks/results]
 
@@ -11,12 +11,12 @@ with that budget would run it: ``max_epochs = (budget - setup) / seconds per epo
 in a short calibration fit of every (problem, model) on the same machine under the same load (the
 same number of fitting processes). The rollout problems (Navier-Stokes 10 -> 10, CFD-1D, CFD-2D)
 wrap the estimator in ``AutoregressiveRegressor`` (teacher forcing, the default) and score the
-mean rollout error over the predicted frames, as ``benchmarks/paper.py`` does; the problems and
+mean rollout error over the predicted frames, as ``benchmarks/paper`` does; the problems and
 their sizes are the paper runner's (``paper.SIZES``).
 
 Rows: AM-FNO (MLP), FNO and, where neuraloperator is installed (``pip install -e ".[bench]"``),
 neuraloperator's FNO in the package's training loop (``bench_neuralop.NeuralopFNORegressor``,
-``n_modes=24``, i.e. FNO's 12 per sign) at every budget; every other row of ``paper.py`` (AM-FNO
+``n_modes=24``, i.e. FNO's 12 per sign) at every budget; every other row of ``paper`` (AM-FNO
 (KAN), FNO+, F-FNO, U-FNO, AFNO, OFormer, LSM) at the middle budget. Seeds draw the data and
 initialise the models; the longest budget runs fewer seeds (``seeds_longest``).
 
@@ -25,7 +25,7 @@ Time is the wall-clock time of ``fit`` alone (not data generation, not predictio
 thread on a 2-core machine) a budget is a minute of one core while the other core runs another
 fit. Fits are interleaved (each round of the plan runs every model once before the next seed or
 budget), so machine noise falls on all of them. Fits run in worker processes that serve one fit
-at a time.
+at a time (``benchmarks.paper``'s ``WorkerProcess``, the protocol of its ``--jobs`` workers).
 
 The run is resumable: every result (and the calibration) is appended as one JSON line to
 ``time_to_accuracy[_quick|_smoke].jsonl``; a later run with the same preset skips what is there
@@ -48,7 +48,6 @@ import os
 import platform
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -61,10 +60,7 @@ from pathlib import Path
 
 import numpy as np
 
-# The benchmarks are scripts, not a package: their siblings are imported from this folder.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import paper  # noqa: E402
+from benchmarks import paper
 
 #: Rows fitted at every budget (neuraloperator's FNO joins them when installed).
 CURVE_ROWS = ("AM-FNO (MLP)", "FNO")
@@ -73,7 +69,7 @@ NEURALOP = "neuralop FNO"
 BASELINES = ("FNO+", "F-FNO", "U-FNO", "AFNO", "OFormer", "LSM")
 
 #: The paper runner's problems with generators fast enough for repeated timed fits (Airfoil and
-#: Pipe take seconds per sample to generate and are in benchmarks/paper.py's accuracy table only).
+#: Pipe take seconds per sample to generate and are in benchmarks/paper's accuracy table only).
 TIMED_PROBLEMS: tuple[str, ...] = tuple(k for k in paper.PROBLEMS if k not in paper.MESH_PROBLEMS)
 
 PRESETS: dict[str, dict] = {
@@ -119,7 +115,7 @@ def rows_table(with_neuralop: bool) -> dict[str, tuple]:
     """``paper.ROWS`` plus neuraloperator's FNO (a class, not a package name) when asked for."""
     rows: dict[str, tuple] = dict(paper.ROWS)
     if with_neuralop:
-        from bench_neuralop import NeuralopFNORegressor
+        from benchmarks.bench_neuralop import NeuralopFNORegressor
 
         rows[NEURALOP] = (NeuralopFNORegressor, {"n_modes": 24})
     return rows
@@ -250,56 +246,25 @@ def generate_data(cache: Path, sizes: dict, seeds: Sequence[int], problems: Sequ
             print(f"  data {key} seed {seed}: {time.perf_counter() - t0:.1f} s", flush=True)
 
 
-class Worker:
-    """A fitting process that serves tasks one at a time (``--worker``): one interpreter and torch
-    start per worker, not per fit (at the quick sizes the start costs as much as a fit). A worker
-    that dies is replaced for the next task; its task is recorded as failed."""
+class Worker(paper.WorkerProcess):
+    """A fitting process (``--worker``) with ``threads`` OpenMP threads, serving one fit at a time:
+    one interpreter and torch start per worker, not per fit (at the quick sizes the start costs as
+    much as a fit). A worker that dies is replaced for the next task; its task is recorded as
+    failed, with the last line of its standard error (kept in ``log``) as the message."""
 
     def __init__(self, threads: int) -> None:
-        self.threads, self.proc = threads, None
-        self.stderr = tempfile.TemporaryFile(mode="w+")
-
-    def run(self, task: dict) -> dict | None:
-        if self.proc is None or self.proc.poll() is not None:
-            self.proc = subprocess.Popen(
-                [sys.executable, os.path.abspath(__file__), "--worker"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=self.stderr,
-                text=True,
-                bufsize=1,
-                env={**os.environ, "OMP_NUM_THREADS": str(self.threads)},
-            )
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        try:
-            self.proc.stdin.write(json.dumps(task) + "\n")
-            self.proc.stdin.flush()
-        except BrokenPipeError:
-            return None
-        for line in self.proc.stdout:
-            if line.startswith(paper.RESULT_MARK):
-                return json.loads(line[len(paper.RESULT_MARK) :])
-        return None
+        self.log = tempfile.TemporaryFile(mode="w+")
+        env = {"OMP_NUM_THREADS": str(threads)}
+        super().__init__("benchmarks.time_to_accuracy", "--worker", env=env, stderr=self.log)
 
     def last_error(self) -> str:
-        self.stderr.seek(0)
-        lines = self.stderr.read().strip().splitlines()
+        self.log.seek(0)
+        lines = self.log.read().strip().splitlines()
         return lines[-1][:300] if lines else "no message"
 
     def close(self) -> None:
-        if self.proc is not None:
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
-            self.proc.wait()
-        self.stderr.close()
-
-
-def serve() -> None:
-    """``--worker``: answer each task line on stdin with one result line."""
-    for line in sys.stdin:
-        print(
-            paper.RESULT_MARK + json.dumps(fit_one(json.loads(line)), default=paper._json_default), flush=True
-        )
+        super().close()
+        self.log.close()
 
 
 def run_tasks(tasks: list[dict], jobs: int, log: Path, deadline: float) -> None:
@@ -317,14 +282,14 @@ def run_tasks(tasks: list[dict], jobs: int, log: Path, deadline: float) -> None:
             with lock:
                 workers.append(local.worker)
         t0 = time.perf_counter()
-        result = local.worker.run(task)
+        result = local.worker.ask(task)
         if result is None:  # the process died: a result of its own
             result = {k: task[k] for k in ("kind", "problem", "label", "seed", "budget_s", "epochs")}
             result.update(failed="WorkerDied", message=local.worker.last_error())
         result["wall_s"] = time.perf_counter() - t0
         with lock:
             with open(log, "a") as f:
-                f.write(json.dumps(result, default=paper._json_default) + "\n")
+                f.write(json.dumps(result, default=paper.json_default) + "\n")
             done[0] += 1
             status = f"failed: {result['failed']}" if "failed" in result else f"{result['error']:.4f}"
             print(
@@ -386,9 +351,9 @@ def _cell(s: dict | None) -> str:
         return ""
     if not s["n"]:
         return f"failed: {s['failed'][0]}"
-    text = paper._fmt(s["error"])
+    text = paper.fmt_number(s["error"])
     if s["n"] > 1:
-        text += f" ± {paper._fmt(s['std'])}"
+        text += f" ± {paper.fmt_number(s['std'])}"
     return text + f" ({s['epochs']:g} ep, {s['fit_s']:.0f} s)"
 
 
@@ -446,7 +411,7 @@ def report(lines: Sequence[dict], info: dict, stem: Path) -> None:
                 elif not c["n"]:
                     cells.append(f"failed: {c['failed'][0]}")
                 else:
-                    text = paper._fmt(c["error"])
+                    text = paper.fmt_number(c["error"])
                     cells.append(f"**{text}**" if c["error"] == lowest[k] else text)
             if any(cells):
                 md.append(f"| {label} | " + " | ".join(cells) + " |")
@@ -634,7 +599,7 @@ def main(argv: Sequence[str] | None = None) -> Path | None:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     if args.worker:
-        serve()
+        paper.serve(fit_one)
         return None
     name = "smoke" if args.smoke else "quick" if args.quick else "full"
     preset = dict(PRESETS[name])
@@ -662,7 +627,7 @@ def main(argv: Sequence[str] | None = None) -> Path | None:
     import sklearn_amfno
 
     info = {
-        "command": shlex.join(["python", "benchmarks/time_to_accuracy.py", *argv]),
+        "command": shlex.join(["python", "-m", "benchmarks.time_to_accuracy", *argv]),
         "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
         "preset": name,
         "machine": f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
@@ -672,7 +637,7 @@ def main(argv: Sequence[str] | None = None) -> Path | None:
     if args.report_only:
         # The data come from the runs; name the command that makes them, not this rewrite.
         run_argv = [a for a in argv if a != "--report-only"]
-        info["command"] = shlex.join(["python", "benchmarks/time_to_accuracy.py", *run_argv])
+        info["command"] = shlex.join(["python", "-m", "benchmarks.time_to_accuracy", *run_argv])
         report(read_lines(log), info, stem)
         return stem.with_suffix(".md")
 

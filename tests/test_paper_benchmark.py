@@ -1,14 +1,13 @@
-"""benchmarks/paper.py: every table, the Markdown and CSV output, the stamp and failure recording.
+"""benchmarks/paper: every table, the Markdown and CSV output, the stamp and failure recording.
 
-The runner is imported from its file and run in-process with ``--smoke`` (tiny sizes, one torch
-thread); the cost table's per-model subprocess runs for one row only (each subprocess pays an
-interpreter and torch start).
+The runner (the package ``benchmarks.paper``) is imported and run in-process with ``--smoke``
+(tiny sizes, one torch thread); the cost table's per-model subprocess runs for one row only (each
+subprocess pays an interpreter and torch start).
 """
 
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import math
 import re
@@ -21,19 +20,15 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "benchmarks" / "paper.py"
 LABELS = ["AM-FNO (MLP)", "AM-FNO (KAN)", "FNO", "FNO+", "F-FNO", "U-FNO", "AFNO", "OFormer", "LSM"]
 NUMBER = re.compile(r"^[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 
 
 @pytest.fixture(scope="module")
 def paper():
-    spec = importlib.util.spec_from_file_location("paper_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    from benchmarks import paper
+
+    return paper
 
 
 @pytest.fixture
@@ -93,7 +88,7 @@ def test_smoke_every_table_but_cost(paper, tmp_path, keep_threads):
         assert text in md, text
     for package in ["sklearn_amfno", "torch", "numpy", "scikit-learn", "skorch"]:
         assert re.search(rf"{package} \S+", md), package
-    assert "python benchmarks/paper.py --smoke" in md
+    assert "python -m benchmarks.paper --smoke" in md
     for table in ["accuracy", "superres", "spectral", "ablation"]:
         assert re.search(rf"{table} \d+\.\d s", md), table
 
@@ -198,7 +193,7 @@ def test_cost_worker_records_a_failure(paper, tmp_path, keep_threads):
 
 @pytest.mark.slow
 def test_missing_cfd_2d_generator(paper, tmp_path, keep_threads, monkeypatch):
-    monkeypatch.setattr(paper, "cfd_2d_generator", lambda: None)
+    monkeypatch.setattr(paper.problems, "cfd_2d_generator", lambda: None)
     argv = ["--smoke", "--threads", "1", "--out-dir", str(tmp_path), "--only", "accuracy", "--rows", "FNO"]
     paths = paper.main(argv)
     _, rows = md_table(paths["md"].read_text(), "Table 1.")
@@ -215,7 +210,8 @@ def test_cells_with_failures(paper):
 
 
 def test_cli_help():
-    out = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, check=True)
+    command = [sys.executable, "-m", "benchmarks.paper", "--help"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
     for flag in ["--quick", "--smoke", "--out-dir", "--only", "--seeds", "--device", "--estimate"]:
         assert flag in out.stdout
 
@@ -247,6 +243,21 @@ def test_jobs_fit_in_worker_processes_with_the_same_results(paper, tmp_path, kee
     _, rows = read_csv(jobs["accuracy"])
     assert {r[6] for r in rows if r[0] == "FNO"} == {"InvalidParameterError"}
     assert "2 fitting process(es)" in jobs["md"].read_text()
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_replies_none_and_the_next_task_starts_a_fresh_one(paper):
+    # The protocol of --jobs and of time_to_accuracy's workers: a worker that exits before its
+    # reply (here at once, refusing its arguments) gives None, and is started again for the next.
+    worker = paper.WorkerProcess("benchmarks.paper", "--no-such-option", stderr=subprocess.DEVNULL)
+    try:
+        assert worker.ask({"key": "burgers"}) is None
+        first = worker.proc
+        assert first is not None and first.wait() == 2  # argparse's usage error
+        assert worker.ask({"key": "burgers"}) is None
+        assert worker.proc is not first
+    finally:
+        worker.close()
 
 
 def test_planned_fits_cover_every_table_once_slowest_first(paper):

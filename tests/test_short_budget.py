@@ -1,13 +1,12 @@
 """benchmarks/short_budget.py: the variants, the equal-budget epochs, the paired report.
 
-The runner is imported from its file; one end-to-end run (slow tier) fits three variants on
-Burgers at a budget of a few seconds in a worker process; the report is checked on lines
-written here.
+The runner is imported as ``benchmarks.short_budget``; one end-to-end run (slow tier, ``python -m
+benchmarks.short_budget``) fits three variants on Burgers at a budget of a few seconds in a worker
+process; the report is checked on lines written here.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import subprocess
@@ -17,17 +16,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "benchmarks" / "short_budget.py"
 
 
 @pytest.fixture(scope="module")
 def sb():
-    spec = importlib.util.spec_from_file_location("short_budget_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    from benchmarks import short_budget
+
+    return short_budget
 
 
 def _fit(problem, variant, seed, error, epochs=10):
@@ -85,7 +80,8 @@ def test_a_short_run_calibrates_the_costly_variant_and_fits_every_variant(tmp_pa
     out = tmp_path / "out"
     command = [
         sys.executable,
-        str(SCRIPT),
+        "-m",
+        "benchmarks.short_budget",
         "--problems", "burgers",
         "--seeds", "0",
         "--budget", "3",
@@ -94,7 +90,7 @@ def test_a_short_run_calibrates_the_costly_variant_and_fits_every_variant(tmp_pa
         "--out-dir", str(out),
         "--data-dir", str(tmp_path / "data"),
     ]  # fmt: skip
-    subprocess.run(command, check=True, capture_output=True, text=True, timeout=600)
+    subprocess.run(command, check=True, capture_output=True, text=True, timeout=600, cwd=ROOT)
     lines = [json.loads(line) for line in (out / "short_budget.jsonl").read_text().splitlines()]
     calibration = {r["variant"]: r for r in lines if r["kind"] == "calibration"}
     fits = {r["variant"]: r for r in lines if r["kind"] == "fit"}

@@ -1,31 +1,23 @@
 """benchmarks/time_to_accuracy.py: the plan, the epochs per budget, resuming, the report.
 
-The runner is imported from its file; one end-to-end run fits one tiny problem in worker
-processes (``--smoke``, one row, one budget), the rest works on result lines written here.
+The runner is imported as ``benchmarks.time_to_accuracy``; one end-to-end run fits one tiny
+problem in worker processes (``--smoke``, one row, one budget), the rest works on result lines
+written here.
 """
 
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "benchmarks" / "time_to_accuracy.py"
 
 
 @pytest.fixture(scope="module")
 def tta():
-    spec = importlib.util.spec_from_file_location("time_to_accuracy_benchmark", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    from benchmarks import time_to_accuracy
+
+    return time_to_accuracy
 
 
 ALL_ROWS = [
@@ -125,7 +117,7 @@ def test_the_report_tables_ratios_and_figure_come_from_the_result_lines(tta, tmp
     lines += [_fit("darcy", "LSM", 120, 0, 0.015), _fit("darcy", "neuralop FNO", 120, 0, 0.05)]
     lines.append({**_fit("darcy", "OFormer", 120, 0, 0), "failed": "RuntimeError", "message": "boom"})
     info = {
-        "command": "python benchmarks/time_to_accuracy.py",
+        "command": "python -m benchmarks.time_to_accuracy",
         "date_utc": "today",
         "machine": "m",
         "versions": "v",
