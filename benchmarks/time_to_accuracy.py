@@ -4,8 +4,8 @@
         [--jobs 2] [--threads 1] [--device cpu] [--stop-after S] [--report-only]
         [--out-dir benchmarks/results]
 
-What a user with a time budget gets. Each budget is its own fit with its full schedule (the cosine
-learning-rate schedule over all of its epochs), each estimator at its own defaults (learning rate,
+What a user with a time budget gets. Each budget is its own fit with its full schedule (each
+estimator's default learning-rate schedule over all of its epochs), at its own defaults (learning rate,
 batch size, width, ...; only ``max_epochs``, ``random_state`` and ``device`` are set), as a user
 with that budget would run it: ``max_epochs = (budget - setup) / seconds per epoch``, both measured
 in a short calibration fit of every (problem, model) on the same machine under the same load (the
@@ -29,7 +29,10 @@ at a time (``benchmarks.paper``'s ``WorkerProcess``, the protocol of its ``--job
 
 The run is resumable: every result (and the calibration) is appended as one JSON line to
 ``time_to_accuracy[_quick|_smoke].jsonl``; a later run with the same preset skips what is there
-(``--stop-after`` stops starting new fits after that many seconds). The report is rewritten from
+(``--stop-after`` stops starting new fits after that many seconds). Each line records its row's
+configuration (``row_config``): when a default changes, that row's earlier results stay in the file
+but are run again and left out of the report (``LEGACY_DEFAULTS`` says what lines written before
+configurations were recorded ran). The report is rewritten from
 the lines after every run: ``.md`` (tables, ratios, targets), ``.csv`` (per problem, row and
 budget) and ``.png`` (error against the budget in seconds, log-log, one panel per problem).
 ``--report-only`` rewrites the report without fitting.
@@ -42,6 +45,8 @@ sizes, one seed) about 10 minutes; ``--smoke`` (tiny, two rows) is the test suit
 from __future__ import annotations
 
 import argparse
+import functools
+import hashlib
 import json
 import math
 import os
@@ -105,6 +110,14 @@ PRESETS: dict[str, dict] = {
     },
 }
 
+#: The defaults a row ran with before the result lines recorded their configuration ("config"):
+#: AM-FNO's lr_schedule was the cosine until issue 17's round 4 (docs/defaults.md).
+LEGACY_DEFAULTS: dict[str, dict] = {"AM-FNO (MLP)": {"lr_schedule": "cosine"}}
+#: Parameters that leave the cost of an epoch as it is: a calibration holds for any value of them.
+COST_FREE = frozenset({"lr", "lr_schedule", "weight_decay"})
+#: Set per fit by the plan, not part of a row's configuration.
+UNKEYED = frozenset({"max_epochs", "random_state", "device", "verbose"})
+
 #: Targets of the issue (AM-FNO (MLP) error over the other row's, at budgets >= 2 minutes).
 TARGET_OVER_FNO = {"burgers": 1.0, "darcy": 0.6, "ns": 0.6, "cfd1d": 0.6, "cfd2d": 0.6}
 TARGET_OVER_NEURALOP = 0.8
@@ -127,6 +140,39 @@ def neuralop_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+@functools.cache
+def row_config(label: str, kind: str, legacy: bool = False) -> str | None:
+    """A fingerprint of row ``label``'s estimator as a fit of ``kind`` runs it (None: the row
+    cannot be built here, e.g. neuraloperator's FNO without neuraloperator).
+
+    Results of another configuration (a default changed since) are kept in the ``.jsonl`` but
+    neither count as done nor enter the report; ``legacy`` gives the configuration that lines
+    written before configurations were recorded ran (``LEGACY_DEFAULTS``). A calibration's
+    fingerprint leaves out the parameters that do not change an epoch's cost (``COST_FREE``).
+    """
+    overrides = LEGACY_DEFAULTS.get(label, {}) if legacy and kind == "fit" else {}
+    try:
+        est = paper.make_estimator(
+            label, paper.Budget(1, None, None, "cpu"), 0, rows_table(label == NEURALOP), **overrides
+        )
+    except ImportError:
+        return None
+    drop = UNKEYED | (COST_FREE if kind == "calibration" else frozenset())
+    params = {k: repr(v) for k, v in sorted(est.get_params(deep=False).items()) if k not in drop}
+    return hashlib.sha1(json.dumps(params).encode()).hexdigest()[:12]
+
+
+def current_lines(lines: Sequence[dict]) -> list[dict]:
+    """The result lines of each row's configuration of now (see :func:`row_config`)."""
+    out = []
+    for r in lines:
+        now = row_config(r["label"], r["kind"])
+        ran = r["config"] if "config" in r else row_config(r["label"], r["kind"], legacy=True)
+        if now is None or ran == now:
+            out.append(r)
+    return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -154,12 +200,16 @@ def fit_one(task: dict) -> dict:
         result = paper.fit_eval(
             problem, task["label"], budget, task["seed"], rows=rows_table(task["label"] == NEURALOP)
         )
-    return {**{k: task[k] for k in ("kind", "problem", "label", "seed", "budget_s", "epochs")}, **result}
+    return {**{k: task[k] for k in TASK_FIELDS if k in task}, **result}
 
 
 # ------------------------------------------------------------------------------------------------
 # The plan
 # ------------------------------------------------------------------------------------------------
+
+
+#: What a result line keeps of its task.
+TASK_FIELDS = ("kind", "problem", "label", "seed", "budget_s", "epochs", "config")
 
 
 def task_key(task: dict) -> tuple:
@@ -284,7 +334,7 @@ def run_tasks(tasks: list[dict], jobs: int, log: Path, deadline: float) -> None:
         t0 = time.perf_counter()
         result = local.worker.ask(task)
         if result is None:  # the process died: a result of its own
-            result = {k: task[k] for k in ("kind", "problem", "label", "seed", "budget_s", "epochs")}
+            result = {k: task[k] for k in TASK_FIELDS if k in task}
             result.update(failed="WorkerDied", message=local.worker.last_error())
         result["wall_s"] = time.perf_counter() - t0
         with lock:
@@ -366,6 +416,9 @@ def _ratio(summary: dict, problem: str, a: str, b: str, budget: float) -> float 
 
 def report(lines: Sequence[dict], info: dict, stem: Path) -> None:
     """Write ``stem``.md, .csv and .png from the result lines."""
+    superseded = len(lines)
+    lines = current_lines(lines)
+    superseded -= len(lines)
     summary = summarise(lines)
     budgets = sorted({k[2] for k in summary})
     labels = [label for label in (*paper.ROWS, NEURALOP) if any(k[1] == label for k in summary)]
@@ -385,7 +438,13 @@ def report(lines: Sequence[dict], info: dict, stem: Path) -> None:
         "measured `fit` seconds. Each budget is its own fit with its full schedule, every estimator "
         "at its own defaults (docstring of the script). Empty: not run (yet). The epochs come "
         "from the calibration; measured seconds well above the budget mean that other processes "
-        "shared the machine during that fit (its error is still the budget's).",
+        "shared the machine during that fit (its error is still the budget's)."
+        + (
+            f" {superseded} earlier results of configurations since changed (a default changed; "
+            "`row_config` in the script) stay in the `.jsonl` and are not shown."
+            if superseded
+            else ""
+        ),
         "",
     ]
     # Every row at the budget most rows ran at, problems as columns (the README's headline form),
@@ -647,14 +706,17 @@ def main(argv: Sequence[str] | None = None) -> Path | None:
     with tempfile.TemporaryDirectory(prefix="tta_data_") as cache_dir:
         cache = Path(cache_dir)
         common["cache"] = str(cache)
-        fits = plan_fits(preset, budgets, seeds, rows, args.problems)
-        done = {task_key(r) for r in read_lines(log)}
+        fits = [
+            {**t, "config": row_config(t["label"], "fit")}
+            for t in plan_fits(preset, budgets, seeds, rows, args.problems)
+        ]
+        done = {task_key(r) for r in current_lines(read_lines(log))}
         fits = [t for t in fits if task_key(t) not in done]
         print(f"time_to_accuracy ({name}): {len(fits)} fits to run, rows {rows}", flush=True)
         generate_data(cache, sizes, sorted({t["seed"] for t in fits} | {seeds[0]}), args.problems)
         # Calibration: every (problem, row) that still has fits, on the first seed's data, as many
         # at a time as the fits will run.
-        cal = calibrations(read_lines(log))
+        cal = calibrations(current_lines(read_lines(log)))
         needed = sorted({(t["problem"], t["label"]) for t in fits} - set(cal))
         cal_tasks = [
             {
@@ -665,12 +727,13 @@ def main(argv: Sequence[str] | None = None) -> Path | None:
                 "seed": seeds[0],
                 "budget_s": None,
                 "epochs": preset["calibration_epochs"],
+                "config": row_config(label, "calibration"),
             }
             for key, label in needed
         ]
         print(f"calibrating {len(cal_tasks)} (problem, model) pairs ...", flush=True)
         run_tasks(cal_tasks, args.jobs, log, deadline)
-        cal = calibrations(read_lines(log))
+        cal = calibrations(current_lines(read_lines(log)))
         runnable = []
         for t in fits:
             if (t["problem"], t["label"]) in cal:
@@ -685,7 +748,7 @@ def main(argv: Sequence[str] | None = None) -> Path | None:
     lines = read_lines(log)
     report(lines, info, stem)
     remaining = len(plan_fits(preset, budgets, seeds, rows, args.problems)) - len(
-        {task_key(r) for r in lines if r.get("kind") == "fit"}
+        {task_key(r) for r in current_lines(lines) if r.get("kind") == "fit"}
     )
     print(
         f"wrote {stem}.md/.csv/.png ({time.perf_counter() - start:.0f} s); "

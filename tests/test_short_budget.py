@@ -62,10 +62,32 @@ def test_report_pairs_each_variant_with_the_defaults_on_the_same_seed(sb, tmp_pa
 
 def test_every_variant_is_a_known_kind_of_change(sb):
     known = {"schedule", "kernel_lr", "kernel_init", "params"}
-    assert sb.VARIANTS["base"] == {}
+    # The baseline of the round that measured them: the defaults then, i.e. the cosine schedule.
+    assert sb.VARIANTS["base"] == {"params": {"lr_schedule": "cosine"}}
     for name, spec in sb.VARIANTS.items():
         assert set(spec) <= known, name
         assert spec.get("schedule") in (None, "warmup", "onecycle"), name
+
+
+def test_only_variants_that_change_an_epochs_cost_are_calibrated(sb, monkeypatch, tmp_path):
+    ran = []
+
+    def fake_run(tasks, jobs, log, deadline):
+        ran.extend((t["kind"], t["variant"], t["epochs"]) for t in tasks)
+        with open(log, "a") as f:  # batch 16 calibrates at twice the defaults' time per epoch
+            for t in tasks:
+                f.write(json.dumps({**t, "epoch_s": 2.0 if t["variant"] == "batch_16" else 1.0}) + "\n")
+
+    monkeypatch.setattr(sb, "run", fake_run)
+    monkeypatch.setattr(sb.tta, "generate_data", lambda *a: None)
+    monkeypatch.setattr(sb, "report", lambda *a: None)
+    variants = ["base", "warmup", "batch_16"]
+    sb.main(["--problems", "burgers", "--seeds", "0", "--variants", *variants, "--out-dir", str(tmp_path)])
+    # base's lr_schedule costs nothing: calibrated as the reference only, not as a costly variant.
+    assert [v for kind, v, _ in ran if kind == "calibration"] == ["base", "batch_16"]
+    epochs = {v: n for kind, v, n in ran if kind == "fit"}
+    n = sb.committed_epochs(120)["burgers"]
+    assert epochs == {"base": n, "warmup": n, "batch_16": round(n / 2)}
 
 
 def test_the_committed_calibration_gives_the_two_minute_epochs(sb):

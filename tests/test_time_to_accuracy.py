@@ -92,6 +92,12 @@ def test_the_calibration_counts_the_first_epochs_warm_up_as_setup(tta):
     assert cal == {("darcy", "FNO"): {"epoch_s": 2.0, "setup_s": 4.0}}
 
 
+def _config(label):
+    from benchmarks.time_to_accuracy import row_config
+
+    return row_config(label, "fit")
+
+
 def _fit(problem, label, budget, seed, error, fit_s=None, epochs=10):
     return {
         "kind": "fit",
@@ -102,6 +108,7 @@ def _fit(problem, label, budget, seed, error, fit_s=None, epochs=10):
         "epochs": epochs,
         "error": error,
         "fit_s": fit_s or budget,
+        "config": _config(label),
     }
 
 
@@ -150,3 +157,26 @@ def test_a_run_fits_in_worker_processes_and_a_second_run_resumes_without_refitti
     assert "Burgers 1-D" in md.read_text()
     tta.main(argv)  # everything is there: nothing runs again
     assert len((tmp_path / "time_to_accuracy_smoke.jsonl").read_text().splitlines()) == 2
+
+
+def test_results_of_a_changed_default_neither_count_as_done_nor_enter_the_report(tta, tmp_path):
+    legacy = [
+        {k: v for k, v in _fit(key, label, 120, 0, 0.02).items() if k != "config"}
+        for key, label in (("darcy", "AM-FNO (MLP)"), ("darcy", "FNO"))
+    ]
+    # Lines from before configurations were recorded: AM-FNO (MLP) ran the cosine then, FNO its
+    # defaults of now.
+    kept = tta.current_lines(legacy)
+    assert [r["label"] for r in kept] == ["FNO"]
+    assert tta.row_config("AM-FNO (MLP)", "fit", legacy=True) != tta.row_config("AM-FNO (MLP)", "fit")
+    # A calibration ignores the schedule (an epoch costs the same): the old one still holds.
+    calibration = {"kind": "calibration", "problem": "darcy", "label": "AM-FNO (MLP)", "seed": 0}
+    assert tta.current_lines([calibration]) == [calibration]
+    # Any other configuration recorded is superseded too.
+    stale = {**_fit("darcy", "FNO", 120, 1, 0.03), "config": "0123456789ab"}
+    assert tta.current_lines([stale]) == []
+    info = {"command": "x", "date_utc": "now", "machine": "m", "versions": "v", "preset": "full"}
+    tta.report([*legacy, stale], info, tmp_path / "tta")
+    md = (tmp_path / "tta.md").read_text()
+    assert "2 earlier results of configurations since changed" in md
+    assert "| AM-FNO (MLP) |" not in md and "| FNO | 0.0200 (10 ep, 120 s) |" in md
