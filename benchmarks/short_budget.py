@@ -72,6 +72,10 @@ VARIANTS: dict[str, dict] = {
 }
 
 
+#: Parameters that change the cost of an epoch: their variants get the epochs of the same budget.
+COST_PARAMS = {"batch_size", "ffn_ratio"}
+
+
 def _callbacks(spec: dict, epochs: int, lr: float) -> list:
     import torch
     from skorch.callbacks import Callback, LRScheduler
@@ -274,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         epochs = committed_epochs(args.budget)
         common = {"cache": str(cache)}
         # Variants with another cost per epoch: calibrate them beside the defaults, in this run.
-        costly = [v for v in args.variants if {"batch_size", "ffn_ratio"} & set(VARIANTS[v].get("params", {}))]
+        costly = [v for v in args.variants if COST_PARAMS & set(VARIANTS[v].get("params", {}))]
         cal_tasks = [
             {**common, "kind": "calibration", "problem": p, "variant": v, "seed": args.seeds[0], "epochs": 3}
             for p in args.problems
