@@ -7,9 +7,10 @@ One factor at a time around AM-FNO's defaults (then the combinations named in ``
 each fit at the epochs that AM-FNO's defaults fit into ``--budget`` seconds on this machine
 (the calibration of ``benchmarks/time_to_accuracy.py``, committed in
 ``benchmarks/results/time_to_accuracy.jsonl``), on the paper runner's full sizes, 3 seeds. A
-variant that changes the cost of an epoch (batch size, ``ffn_ratio``) gets the epochs that fit
-the same budget, from a calibration of its own measured beside the defaults' in this run (their
-ratio times the committed epochs), so every variant gets the same wall-clock. The rest share
+variant that changes the cost of an epoch (batch size, ``ffn_ratio``: ``COST_PARAMS``) gets the
+epochs that fit the same budget: the committed epochs times the defaults' seconds per epoch over
+its own, both measured in one calibration run (``cost_ratios``; variants of equal cost share
+it), so every variant gets the same wall-clock. The rest share
 the epoch count, so machine noise changes how long the run takes, not its errors.
 
 Variants (``VARIANTS``): ``warmup`` (linear warm-up over the first 5 % of the epochs, then the
@@ -72,8 +73,29 @@ VARIANTS: dict[str, dict] = {
 }
 
 
+#: What a result line keeps of its task.
+TASK_FIELDS = ("kind", "problem", "variant", "seed", "epochs", "calibration_run")
 #: Parameters that change the cost of an epoch: their variants get the epochs of the same budget.
 COST_PARAMS = {"batch_size", "ffn_ratio"}
+
+
+def cost_key(variant: str) -> tuple:
+    """What of ``variant`` changes the cost of an epoch (``()``: nothing, the defaults' cost)."""
+    return tuple(sorted((k, v) for k, v in VARIANTS[variant].get("params", {}).items() if k in COST_PARAMS))
+
+
+def cost_ratios(lines: Sequence[dict], problem: str) -> dict[tuple, float]:
+    """Cost key -> the defaults' seconds per epoch over the key's, from the latest calibration run
+    that measured both (lines without ``calibration_run`` form one run, the first)."""
+    runs: dict[str, dict[tuple, float]] = {}
+    for r in lines:
+        if r.get("kind") == "calibration" and r["problem"] == problem and "epoch_s" in r:
+            runs.setdefault(r.get("calibration_run", ""), {})[cost_key(r["variant"])] = r["epoch_s"]
+    out: dict[tuple, float] = {}
+    for measured in runs.values():  # in the order of the lines: the latest counts
+        if () in measured:
+            out.update({k: measured[()] / e for k, e in measured.items() if k})
+    return out
 
 
 def _callbacks(spec: dict, epochs: int, lr: float) -> list:
@@ -130,7 +152,7 @@ def fit_one(task: dict) -> dict:
         result = paper.fit_eval(problem, ROW, budget, task["seed"], **overrides)
     result.pop("callbacks", None)
     result.pop("optimizer_params", None)
-    return {**{k: task[k] for k in ("kind", "problem", "variant", "seed", "epochs")}, **result}
+    return {**{k: task[k] for k in TASK_FIELDS if k in task}, **result}
 
 
 def committed_epochs(budget_s: float) -> dict[str, int]:
@@ -155,7 +177,7 @@ def run(tasks: list[dict], jobs: int, log: Path, deadline: float) -> None:
             try:
                 result = future.result()
             except Exception as error:  # a failed fit is a result of its own
-                result = {**{k: task[k] for k in ("kind", "problem", "variant", "seed", "epochs")}}
+                result = {**{k: task[k] for k in TASK_FIELDS if k in task}}
                 result.update(failed=type(error).__name__, message=str(error)[:300])
             with open(log, "a") as f:
                 f.write(json.dumps(result, default=paper.json_default) + "\n")
@@ -277,26 +299,33 @@ def main(argv: Sequence[str] | None = None) -> None:
         tta.generate_data(cache, paper.SIZES["full"], args.seeds, args.problems)
         epochs = committed_epochs(args.budget)
         common = {"cache": str(cache)}
-        # Variants with another cost per epoch: calibrate them beside the defaults, in this run.
-        costly = [v for v in args.variants if COST_PARAMS & set(VARIANTS[v].get("params", {}))]
+        # Variants with another cost per epoch get the epochs of the same wall-clock: the ratio of
+        # the defaults' time per epoch to theirs, both measured in one calibration run (a run's
+        # load changes both alike); variants of equal cost (warmup+batch_16 and batch_16) share it.
+        keys = {p: {cost_key(v) for v in args.variants} - {()} for p in args.problems}
+        ratios = {p: cost_ratios(lines, p) for p in args.problems}
+        missing = {
+            p: sorted(k for k in keys[p] if args.recalibrate or k not in ratios[p]) for p in args.problems
+        }
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
         cal_tasks = [
-            {**common, "kind": "calibration", "problem": p, "variant": v, "seed": args.seeds[0], "epochs": 3}
+            {
+                **common,
+                "kind": "calibration",
+                "problem": p,
+                "variant": v,
+                "seed": args.seeds[0],
+                "epochs": 3,
+                "calibration_run": stamp,
+            }
             for p in args.problems
-            for v in (["base", *costly] if costly else [])
-            if args.recalibrate
-            or not any(
-                r.get("kind") == "calibration" and r["problem"] == p and r["variant"] == v for r in lines
-            )
+            if missing[p]
+            for v in ["base", *(next(v for v in args.variants if cost_key(v) == k) for k in missing[p])]
         ]
         if cal_tasks:
-            # One at a time pairs would be fairer; two jobs keep the load of the real fits.
             run(cal_tasks, args.jobs, log, deadline)
             lines = tta.read_lines(log)
-        per_epoch = {
-            (r["problem"], r["variant"]): r["epoch_s"]
-            for r in lines
-            if r.get("kind") == "calibration" and "epoch_s" in r
-        }
+            ratios = {p: cost_ratios(lines, p) for p in args.problems}
         done = {(r["problem"], r["variant"], r["seed"]) for r in lines if r.get("kind") == "fit"}
         tasks = []
         for seed in args.seeds:
@@ -305,8 +334,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     if (p, v, seed) in done:
                         continue
                     n = epochs[p]
-                    if v in costly:
-                        n = max(1, round(n * per_epoch[p, "base"] / per_epoch[p, v]))
+                    if cost_key(v):
+                        n = max(1, round(n * ratios[p][cost_key(v)]))
                     tasks.append(
                         {**common, "kind": "fit", "problem": p, "variant": v, "seed": seed, "epochs": n}
                     )

@@ -123,3 +123,18 @@ def test_a_short_run_calibrates_the_costly_variant_and_fits_every_variant(tmp_pa
     ratio = calibration["base"]["epoch_s"] / calibration["batch_16"]["epoch_s"]
     assert fits["batch_16"]["epochs"] == max(1, round(fits["base"]["epochs"] * ratio))
     assert "| warmup |" in (out / "short_budget.md").read_text()
+
+
+def test_equal_cost_variants_share_the_ratio_of_one_calibration_run(sb):
+    def cal(variant, epoch_s, run=None):
+        line = {"kind": "calibration", "problem": "darcy", "variant": variant, "epoch_s": epoch_s}
+        return line if run is None else {**line, "calibration_run": run}
+
+    assert sb.cost_key("warmup+batch_16") == sb.cost_key("batch_16") == (("batch_size", 16),)
+    assert sb.cost_key("warmup") == sb.cost_key("base") == ()
+    lines = [cal("base", 1.0), cal("batch_16", 1.25), cal("base", 3.0, "b"), cal("ffn_ratio_2", 2.0, "b")]
+    # Each ratio from the run that measured it beside the defaults, never across runs.
+    assert sb.cost_ratios(lines, "darcy") == {(("batch_size", 16),): 0.8, (("ffn_ratio", 2),): 1.5}
+    # A later run measuring the same cost again replaces it; one without the defaults counts for nothing.
+    lines += [cal("base", 2.0, "c"), cal("warmup+batch_16", 4.0, "c"), cal("batch_16", 9.0, "d")]
+    assert sb.cost_ratios(lines, "darcy")[(("batch_size", 16),)] == 0.5
