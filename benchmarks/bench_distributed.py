@@ -187,11 +187,12 @@ def run_accelerate(s: dict) -> dict:
     # The estimator's module (with its scaling) and loss, built by a fit of zero cost: reuse
     # fit's own steps so both runs train the same network.
     est = _estimator(s)
-    Xv, yv, fitted = est._validate_fit_data(X, y)
+    data = est._validate_fit_data(X, y)
+    Xv, yv = data.net_input(), data.net_target()
     torch.manual_seed(0)
-    module = est.initialize_module(Xv, yv, fitted)
+    module = est.initialize_module(data)
     criterion = est.initialize_criterion(
-        fitted["target_kind_"], module, float(np.sqrt(np.mean(yv**2) * yv[0].size))
+        data.fitted["target_kind_"], module, float(np.sqrt(np.mean(yv**2) * yv[0].size))
     )
     accelerator = Accelerator(cpu=True, dataloader_config=DataLoaderConfiguration(split_batches=True))
     net = AcceleratedNet(

@@ -1,5 +1,6 @@
 """The skorch net that trains every estimator: data-parallel steps, mixed precision, weighted
-losses, the fit's own random stream, and the ``DataLoader`` it reads batches with.
+losses, the fit's own random stream, and the ``DataLoader`` it reads batches with (and, under
+``torchrun``, each rank's :class:`ShardLoader`).
 
 :class:`OperatorNet` is skorch's ``NeuralNetRegressor`` with the package's training step; the
 estimators build it in ``initialize_net`` (:mod:`sklearn_amfno._base`) and keep it as ``net_``.
@@ -9,14 +10,23 @@ module existed name them in ``sklearn_amfno._base``, which still exports them fo
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import torch
+import torch.distributed as dist
 from skorch import NeuralNetRegressor
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
-from ._distributed import DataParallel, all_reduce_gradients, is_main_process, shard_bounds
+from ._distributed import (
+    DataParallel,
+    ShardBatchSampler,
+    distributed_model,
+    is_main_process,
+    placeholder_shard,
+    shard_bounds,
+)
 from ._precision import autocast_forward
 from ._sample_weight import split_input, weight_scale
 from ._streaming import GridDataset
@@ -41,14 +51,101 @@ def data_loader(
     would only copy them across processes. With a ``generator`` (the fit's), the shuffling and
     the loader's seeds come from it, never from torch's global generator.
     """
-    base = dataset.dataset if isinstance(dataset, torch.utils.data.Subset) else dataset
-    if not isinstance(base, GridDataset):
-        num_workers = 0
     if shuffle and generator is not None:
         kwargs["sampler"] = ShuffleSampler(dataset, generator)
     else:
         kwargs["shuffle"] = shuffle
-    return torch.utils.data.DataLoader(dataset, num_workers=num_workers, generator=generator, **kwargs)
+    return torch.utils.data.DataLoader(
+        dataset, num_workers=_workers(dataset, num_workers), generator=generator, **kwargs
+    )
+
+
+def _workers(dataset, num_workers: int) -> int:
+    base = dataset.dataset if isinstance(dataset, torch.utils.data.Subset) else dataset
+    return num_workers if isinstance(base, GridDataset) else 0
+
+
+def _sample_order(dataset, shuffle: bool, generator: torch.Generator | None) -> torch.utils.data.Sampler:
+    # The sampler data_loader's DataLoader would use.
+    if shuffle and generator is not None:
+        return ShuffleSampler(dataset, generator)
+    if shuffle:
+        return torch.utils.data.RandomSampler(dataset, generator=generator)
+    return torch.utils.data.SequentialSampler(dataset)
+
+
+class ShardLoader:
+    """This rank's shards of the global batches :func:`data_loader` makes, read by this rank alone.
+
+    A ``DataLoader`` over :class:`~sklearn_amfno._distributed.ShardBatchSampler`: the same
+    order of the samples as :func:`data_loader` (the same draws from the fit's generator, hence
+    the same on every rank), cut into the same global batches, of which it reads and yields this
+    rank's shard. While a batch is being trained on, :attr:`global_size` is the size of its
+    global batch. An empty shard (a last batch smaller than the group) is yielded empty, and its
+    placeholder (the global batch's first sample, the only one read) is :attr:`placeholder`.
+
+    Parameters
+    ----------
+    dataset : torch.utils.data.Dataset
+    group : DataParallel
+        This rank's place in the process group.
+    batch_size : int
+        The global batch size.
+    num_workers, shuffle, generator, **kwargs
+        As for :func:`data_loader`.
+    """
+
+    def __init__(
+        self,
+        dataset,
+        group: DataParallel,
+        batch_size: int,
+        num_workers: int = 0,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        **kwargs,
+    ) -> None:
+        self.batches = ShardBatchSampler(
+            _sample_order(dataset, shuffle, generator), batch_size, group.rank, group.world_size
+        )
+        self.loader = torch.utils.data.DataLoader(
+            dataset,
+            batch_sampler=self.batches,
+            num_workers=_workers(dataset, num_workers),
+            generator=generator,
+            **kwargs,
+        )
+        self.group = group
+        self.global_size = 0
+        self.placeholder: Any = None
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[Any]:
+        sizes = self.batches.global_batch_sizes()
+        for batch, size in zip(self.loader, sizes, strict=True):
+            self.global_size = size
+            start, stop = shard_bounds(size, self.group.rank, self.group.world_size)
+            self.placeholder = None if stop > start else batch
+            yield batch if stop > start else _take(batch, 0)
+
+
+def _take(data, stop: int):
+    """The first ``stop`` samples of a collated batch (tensors, and dicts or sequences of them)."""
+    if isinstance(data, Mapping):
+        return {key: _take(value, stop) for key, value in data.items()}
+    if isinstance(data, tuple | list):
+        return type(data)(_take(value, stop) for value in data)
+    return data[:stop]
+
+
+class _DistributedFit:
+    """What a data-parallel ``fit_loop`` trains with: the DDP model and this rank's loader."""
+
+    def __init__(self, model: torch.nn.parallel.DistributedDataParallel) -> None:
+        self.model = model
+        self.loader: ShardLoader | None = None
 
 
 class OperatorNet(NeuralNetRegressor):
@@ -62,10 +159,15 @@ class OperatorNet(NeuralNetRegressor):
         Forward passes in float32, or under bfloat16 autocast with the spectral layers in
         float32 (:mod:`sklearn_amfno._precision`).
     data_parallel : DataParallel or None, default=None
-        This rank's place in a process group: each training step then trains on this rank's
-        shard of the global batch and sums the weighted gradients over the ranks
-        (:mod:`sklearn_amfno._distributed`). ``None``: one process.
+        This rank's place in a process group: each training step then reads and trains on this
+        rank's shard of the global batch (:class:`ShardLoader`) through
+        ``DistributedDataParallel``, its loss weighted so that the averaged gradient is the
+        global batch's (:mod:`sklearn_amfno._distributed`). ``None``: one process.
     """
+
+    #: The data-parallel training in progress (inside ``fit_loop``, under a process group),
+    #: else ``None``. Never pickled.
+    _distributed: _DistributedFit | None = None
 
     #: The estimator's fit this net is training for, set by that fit around the training loop
     #: (:func:`~sklearn_amfno._training.training_for`) and read by the callbacks through
@@ -78,15 +180,21 @@ class OperatorNet(NeuralNetRegressor):
         self.data_parallel = data_parallel
 
     def infer(self, x, **fit_params):
+        return self._forward(self.module_, x, **fit_params)
+
+    def _forward(self, module: torch.nn.Module, x, **fit_params) -> torch.Tensor:
+        # skorch's infer through ``module`` (the model, or its DDP wrapper in training).
         # A weighted fit's input carries the weights (_sample_weight.weighted_input): the model
         # sees the samples only; get_loss takes the weights.
         x, _ = split_input(x)
-        if self.precision == "fp32":
-            return super().infer(x, **fit_params)
-        with autocast_forward(self.module_, torch.device(self.device).type, self.precision):
-            y_pred = super().infer(x, **fit_params)
+        x = to_tensor(x, device=self.device)
+        with autocast_forward(module, torch.device(self.device).type, self.precision):
+            if isinstance(x, Mapping):
+                y_pred = module(**self._merge_x_and_fit_params(x, fit_params))
+            else:
+                y_pred = module(x, **fit_params)
         # The loss and the predictions in float32.
-        return y_pred.float()
+        return y_pred if self.precision == "fp32" else y_pred.float()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         _, weights = split_input(X)
@@ -105,29 +213,68 @@ class OperatorNet(NeuralNetRegressor):
             self._weight_scales["valid"] = weight_scale(dataset_valid, "validation")
         return dataset_train, dataset_valid
 
+    def get_iterator(self, dataset, training=False):
+        fit = self._distributed
+        if not training or fit is None or self.data_parallel is None or fit.loader is not None:
+            return super().get_iterator(dataset, training=training)
+        # The training loop's loader (fit_loop asks first): under a process group each rank
+        # reads only its shards of the global batches.
+        kwargs = self.get_params_for("iterator_train")
+        batch_size = kwargs.pop("batch_size", self.batch_size)
+        fit.loader = ShardLoader(
+            dataset, self.data_parallel, len(dataset) if batch_size == -1 else batch_size, **kwargs
+        )
+        return fit.loader
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        if self.data_parallel is None:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        # DDP around the model for this loop only: nothing of it outlives the fit (pickles,
+        # predict, a later fit's backward passes see the plain model).
+        self._distributed = _DistributedFit(distributed_model(self.module_))
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        finally:
+            self._distributed = None
+
     def train_step_single(self, batch, **fit_params):
-        group = self.data_parallel
-        if group is None:
+        group, fit = self.data_parallel, self._distributed
+        if group is None or fit is None or fit.loader is None:
             return super().train_step_single(batch, **fit_params)
         self._set_training(True)
+        model = fit.model
+        model.train()
         Xi, yi = unpack_data(batch)
-        n_batch = len(yi)
+        n_batch = fit.loader.global_size
         start, stop = shard_bounds(n_batch, group.rank, group.world_size)
-        # The shard's mean loss weighted by its share of the batch: summed over the ranks, the
-        # weighted means give the mean over the global batch, whatever the shard sizes.
-        weight = (stop - start) / n_batch
         if stop > start:
-            # A weighted input is a dict of the samples and their weights: shard both.
-            Xs = {k: v[start:stop] for k, v in Xi.items()} if isinstance(Xi, dict) else Xi[start:stop]
-            y_pred = self.infer(Xs, **fit_params)
-            loss = self.get_loss(y_pred, yi[start:stop], X=Xs, training=True) * weight
-            loss.backward()
+            y_pred = self._forward(model, Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+            # The shard's share of the global batch: the shares' sum of the shard means is the
+            # mean over the global batch.
+            share = (stop - start) / n_batch
+            global_loss = (loss.detach() * share).reshape(1)
         else:
-            # An empty shard (a last batch smaller than the group): zero gradients, no forward.
-            y_pred = torch.empty(0, device=self.device)
-            loss = torch.zeros((), device=self.device)
-        loss = all_reduce_gradients(self.module_.parameters(), loss)
-        return {"loss": loss, "y_pred": y_pred}
+            # An empty shard: every rank must run the step's forward and backward passes (DDP,
+            # synchronised batch norm), so this one runs them on the placeholder, weighted by zero.
+            with placeholder_shard(model):
+                placeholder = self._forward(model, unpack_data(fit.loader.placeholder)[0], **fit_params)
+            loss = (placeholder * 0).sum()
+            share = 0.0
+            y_pred = placeholder[:0]
+            global_loss = torch.zeros(1, device=loss.device)
+        # The global batch's loss for the history, summed while the backward pass runs.
+        summed = dist.all_reduce(global_loss, async_op=True)
+        # DDP averages the ranks' gradients: world_size * share makes that the weighted sum.
+        (loss * (share * group.world_size)).backward()
+        summed.wait()
+        return {"loss": global_loss[0], "y_pred": y_pred}
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        # The history records the global batch's size with its loss (as one process does).
+        fit = self._distributed
+        if training and fit is not None and fit.loader is not None:
+            self.history.record_batch("train_batch_size", fit.loader.global_size)
 
     def initialize_optimizer(self, *args, **kwargs):
         # A param_groups pattern that matches nothing would be ignored by skorch: refuse it.
@@ -150,6 +297,7 @@ class OperatorNet(NeuralNetRegressor):
         state = super().__getstate__()
         # A net pickled mid-fit (skorch's Checkpoint(f_pickle=...)) leaves its fit behind.
         state.pop("fit_in_progress", None)
+        state.pop("_distributed", None)
         saved: dict[int, _GeneratorState] = {}
         for key in self._GENERATORS:
             generator = state.get(key)

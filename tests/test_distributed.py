@@ -2,11 +2,15 @@
 
 Run as a script by ``torchrun`` (``__main__`` below), this file is also the worker: it fits the
 estimators of the tests on 2 ranks and leaves their models in a folder for the test to compare
-with one-process fits.
+with one-process fits. The pieces of the data-parallel path (the shard sampler and loader, the
+synchronised batch normalisation, the DDP training step) are also tested in this process, on a
+process group of one rank.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import socket
 import subprocess
@@ -15,17 +19,44 @@ import sys
 import numpy as np
 import pytest
 import torch
+from skorch.callbacks import Callback
 
 import sklearn_amfno
-from sklearn_amfno import AMFNORegressor, FNORegressor
-from sklearn_amfno._distributed import DataParallel, all_reduce_gradients, shard_bounds
+from sklearn_amfno import AMFNORegressor, FNORegressor, LSMRegressor, OperatorRegressor, UFNORegressor
+from sklearn_amfno._distributed import (
+    DataParallel,
+    ShardBatchSampler,
+    SyncedBatchNorm,
+    placeholder_shard,
+    shard_bounds,
+    with_synced_batch_norm,
+)
+from sklearn_amfno._net import OperatorNet, ShardLoader, data_loader
 from sklearn_amfno._precision import SPECTRAL_LAYERS, autocast_forward
+from sklearn_amfno._torch_state import fit_generator
 from sklearn_amfno.datasets import make_heat
-from sklearn_amfno.nn.layers import PointwiseLinear
+from sklearn_amfno.nn.layers import BatchNorm, PointwiseLinear
 
 # 16 samples in batches of 5: 5, 5, 5, 1 -> shards of 3/2 and, for the last batch, 1/0 (one
 # rank with an empty shard).
 PARAMS = {"width": 4, "n_layers": 1, "n_basis": 3, "kernel_hidden": 4, "max_epochs": 2, "batch_size": 5}
+# The families with batch normalisation (their U-Nets), on the same batches.
+BATCH_NORM_FAMILIES = {
+    "ufno": (UFNORegressor, dict(width=4, n_layers=1, n_modes=4, n_unet_layers=1, unet_levels=1)),
+    "lsm": (LSMRegressor, dict(width=4, unet_levels=1, patch_size=2, n_heads=2)),
+}
+BATCH_NORM_FIT = {"max_epochs": 2, "batch_size": 5, "random_state": 0}
+
+
+class _BatchSizes(Callback):
+    """The number of samples of each training batch this rank's callbacks see."""
+
+    def __init__(self):
+        self.sizes = []
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if training:
+            self.sizes.append(len(batch[1]))
 
 
 def _data():
@@ -47,13 +78,26 @@ def _worker(out: str) -> None:
     # Every rank asks; only rank 0 may write.
     est.save(os.path.join(out, f"model_rank{rank}.safetensors"))
     # random_state=None: the ranks must still agree (rank 0's seed) and train one model.
-    free = AMFNORegressor(**PARAMS).fit(X, y)
+    free = AMFNORegressor(**PARAMS, callbacks=[_BatchSizes()]).fit(X, y)
+    (sizes,) = [cb for _, cb in free.net_.callbacks_ if isinstance(cb, _BatchSizes)]
+    batch_norm = {}
+    for name, (cls, params) in BATCH_NORM_FAMILIES.items():
+        fitted = cls(**params, **BATCH_NORM_FIT).fit(X, y)
+        fitted.save(os.path.join(out, f"{name}.safetensors"))
+        batch_norm[name] = {
+            "state": fitted.module_.state_dict(),
+            "losses": [float(h["train_loss"]) for h in fitted.net_.history],
+            "layers": sorted({type(m).__name__ for m in fitted.module_.modules()}),
+        }
     torch.save(
         {
             "seeded": est.module_.state_dict(),
             "free": free.module_.state_dict(),
             "losses": [float(h["train_loss"]) for h in est.net_.history],
+            "batch_sizes": [h["train_batch_size"] for h in est.net_.history[-1, "batches"]],
+            "seen_sizes": sizes.sizes,
             "device": est.device_,
+            "batch_norm": batch_norm,
         },
         os.path.join(out, f"state_rank{rank}.pt"),
     )
@@ -89,7 +133,7 @@ def two_rank_run(tmp_path_factory):
         __file__,
         out,
     ]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     states = [torch.load(os.path.join(out, f"state_rank{r}.pt")) for r in range(2)]
     return out, states
@@ -105,8 +149,57 @@ def test_two_process_fit_equals_one_process_fit_with_the_same_global_batch(two_r
         assert state["seeded"].keys() == reference.keys()
         for name, value in reference.items():
             assert _relative_difference(state["seeded"][name], value) < 1e-5, name
-        # The history holds the global batch losses (the same on both ranks).
+        # The history holds the global batch losses and sizes (the same on both ranks).
         np.testing.assert_allclose(state["losses"], [h["train_loss"] for h in single.net_.history], rtol=1e-5)
+        assert state["batch_sizes"] == [5, 5, 5, 1]
+
+
+@pytest.mark.slow
+def test_each_rank_trains_on_its_shard_and_an_empty_shard_is_seen_empty(two_rank_run):
+    _, (first, second) = two_rank_run
+    # Batches 5, 5, 5, 1 per epoch, 2 epochs: shards 3/2, and 1/0 for the last batch.
+    assert first["seen_sizes"] == [3, 3, 3, 1] * 2
+    assert second["seen_sizes"] == [2, 2, 2, 0] * 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", BATCH_NORM_FAMILIES)
+def test_batch_norm_families_train_on_two_processes_as_on_one(two_rank_run, family):
+    # Synchronised batch statistics: weights, running statistics and losses of the one-process
+    # fit, although rank 1's last shard is empty (its placeholder counts for nothing).
+    _, states = two_rank_run
+    X, y = _data()
+    cls, params = BATCH_NORM_FAMILIES[family]
+    single = cls(**params, **BATCH_NORM_FIT).fit(X, y)
+    reference = single.module_.state_dict()
+    assert any(name.endswith("running_var") for name in reference)
+    for state in states:
+        fitted = state["batch_norm"][family]
+        assert fitted["state"].keys() == reference.keys()
+        for name, value in reference.items():
+            if name.endswith("encoder_kv.bias"):
+                # LSM's attention key bias shifts every logit of a query alike: its gradient is
+                # zero but for rounding (~1e-10), which AdamW's normalised steps turn into moves
+                # of the learning rate's size. It changes no output.
+                continue
+            assert _relative_difference(fitted["state"][name], value) < 1e-5, name
+        np.testing.assert_allclose(
+            fitted["losses"], [h["train_loss"] for h in single.net_.history], rtol=1e-5
+        )
+        # net_.module_ stays the plain model: no synchronised layer left in it.
+        assert "BatchNorm" in fitted["layers"] and "SyncedBatchNorm" not in fitted["layers"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", BATCH_NORM_FAMILIES)
+def test_a_batch_norm_model_trained_on_two_processes_loads_and_predicts_on_one_cpu(two_rank_run, family):
+    out, _ = two_rank_run
+    X, y = _data()
+    cls, params = BATCH_NORM_FAMILIES[family]
+    single = cls(**params, **BATCH_NORM_FIT).fit(X, y)
+    loaded = sklearn_amfno.load(os.path.join(out, f"{family}.safetensors"), device="cpu")
+    assert not any(isinstance(m, SyncedBatchNorm) for m in loaded.module_.modules())
+    np.testing.assert_allclose(loaded.predict(X), single.predict(X), rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.slow
@@ -138,23 +231,195 @@ def test_shards_cover_the_batch_contiguously(n, world, expected):
     assert [shard_bounds(n, r, world) for r in range(world)] == expected
 
 
-def test_gradient_sum_keeps_missing_gradients_missing_on_one_process():
-    # A one-rank gloo group: the reduction is the identity, the bookkeeping is what is tested.
+@pytest.mark.parametrize(("n", "batch_size", "world"), [(16, 5, 2), (7, 3, 3), (2, 4, 3), (9, 9, 2)])
+def test_shard_batches_are_the_one_process_batches_cut_by_rank(n, batch_size, world):
+    order = list(torch.randperm(n, generator=torch.Generator().manual_seed(0)).tolist())
+    expected = list(torch.utils.data.BatchSampler(order, batch_size, drop_last=False))
+    samplers = [ShardBatchSampler(order, batch_size, r, world) for r in range(world)]
+    shards = [list(sampler) for sampler in samplers]
+    for b, batch in enumerate(expected):
+        assert samplers[0].global_batch_sizes()[b] == len(batch)
+        bounds = [shard_bounds(len(batch), r, world) for r in range(world)]
+        assert sum((shards[r][b] for r in range(world) if bounds[r][1] > bounds[r][0]), []) == batch
+        # An empty shard reads one sample, the placeholder: the global batch's first.
+        for r in range(world):
+            if bounds[r][1] == bounds[r][0]:
+                assert shards[r][b] == batch[:1]
+    assert all(len(sampler) == len(expected) for sampler in samplers)
+
+
+class _Recording(torch.utils.data.Dataset):
+    def __init__(self, n):
+        self.n, self.read = n, []
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        self.read.append(i)
+        return torch.full((2,), float(i)), torch.tensor([float(i)])
+
+
+def test_shard_loader_reads_only_this_ranks_samples_in_the_one_process_order():
+    # Two epochs of 11 samples in batches of 5 (5, 5, 1) on 2 ranks, the fit's generator seeded
+    # alike on every rank and for the one-process loader.
+    whole = _Recording(11)
+    one_process = data_loader(whole, shuffle=True, generator=fit_generator(3), batch_size=5)
+    expected = [[int(v) for v in y[:, 0]] for _ in range(2) for _, y in one_process]
+    seen = []
+    for rank in range(2):
+        data = _Recording(11)
+        loader = ShardLoader(data, DataParallel(rank, 2), 5, shuffle=True, generator=fit_generator(3))
+        batches, global_sizes = [], []
+        for _ in range(2):
+            for _, y in loader:
+                batches.append([int(v) for v in y[:, 0]])
+                global_sizes.append(loader.global_size)
+        assert global_sizes == [5, 5, 1] * 2
+        seen.append(batches)
+        placeholders = [batch[0] for batch in expected if shard_bounds(len(batch), rank, 2) == (1, 1)]
+        assert sorted(data.read) == sorted(sum(batches, []) + placeholders)
+    assert [a + b for a, b in zip(*seen, strict=True)] == expected
+    # Rank 1's last shards are empty: yielded empty, with the global batch's first sample as the
+    # placeholder.
+    assert seen[1][2] == [] and seen[0][2] == expected[2]
+
+
+@pytest.fixture
+def one_rank_group():
+    """A process group of one rank (gloo): the collectives are identities, the code paths run."""
     import torch.distributed as dist
 
     if dist.is_initialized():
         pytest.skip("a process group is already running")
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{_free_port()}", rank=0, world_size=1)
     try:
-        used = torch.nn.Parameter(torch.ones(2, dtype=torch.complex64))
-        unused = torch.nn.Parameter(torch.ones(3))
-        used.grad = torch.tensor([1 + 2j, 3 - 4j])
-        loss = all_reduce_gradients([used, unused], torch.tensor(0.5))
-        assert loss.item() == 0.5
-        assert torch.equal(used.grad, torch.tensor([1 + 2j, 3 - 4j]))
-        assert unused.grad is None
+        yield
     finally:
         dist.destroy_process_group()
+
+
+@pytest.mark.parametrize("layer", ["package", "torch", "torch_cumulative"])
+def test_synced_batch_norm_equals_the_layer_on_one_rank(one_rank_group, layer):
+    torch.manual_seed(0)
+    if layer == "package":
+        norm = BatchNorm(3)
+    else:
+        norm = torch.nn.BatchNorm2d(3, momentum=None if layer == "torch_cumulative" else 0.1)
+    with torch.no_grad():
+        norm.weight.uniform_(0.5, 1.5)
+        norm.bias.uniform_(-1, 1)
+    reference = copy.deepcopy(norm)
+    synced = SyncedBatchNorm(norm)
+    for _ in range(2):
+        x = (3 + 2 * torch.randn(4, 3, 5, 6)).requires_grad_()
+        x_ref = x.detach().clone().requires_grad_()
+        out, expected = synced(x), reference(x_ref)
+        torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+        weights = torch.randn_like(out)
+        (out * weights).sum().backward()
+        (expected * weights).sum().backward()
+        torch.testing.assert_close(x.grad, x_ref.grad, rtol=1e-4, atol=1e-5)
+    for name, value in reference.state_dict().items():
+        torch.testing.assert_close(norm.state_dict()[name], value, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(norm.weight.grad, reference.weight.grad, rtol=1e-4, atol=1e-5)
+    # Outside training it is the layer itself.
+    synced.eval(), reference.eval()
+    x = torch.randn(2, 3, 5, 6)
+    torch.testing.assert_close(synced(x), reference(x))
+
+
+def test_synced_batch_norm_counts_a_placeholder_for_nothing(one_rank_group):
+    # Alone and a placeholder: the global batch holds no value, so the package's layer
+    # normalises with its running statistics and leaves them as they are.
+    norm = BatchNorm(2)
+    with torch.no_grad():
+        norm.running_mean.fill_(1.0)
+        norm.running_var.fill_(4.0)
+    model = torch.nn.Sequential(with_synced_batch_norm(torch.nn.Sequential(norm)))
+    x = torch.randn(3, 2, 4)
+    with placeholder_shard(model):
+        out = model(x)
+    torch.testing.assert_close(out, (x - 1) / torch.sqrt(torch.tensor(4.0 + 1e-5)))
+    assert torch.equal(norm.running_mean, torch.ones(2)) and torch.equal(
+        norm.running_var, torch.full((2,), 4.0)
+    )
+    assert not any(layer.placeholder for layer in model.modules() if isinstance(layer, SyncedBatchNorm))
+
+
+def test_synced_view_shares_the_weights_and_leaves_the_model_plain():
+    X, y = _data()
+    cls, params = BATCH_NORM_FAMILIES["ufno"]
+    module = cls(**params, max_epochs=1, random_state=0).fit(X, y).module_
+    before = [(name, type(m)) for name, m in module.named_modules()]
+    view = with_synced_batch_norm(module)
+    assert [(name, type(m)) for name, m in module.named_modules()] == before
+    synced = [m for m in view.modules() if isinstance(m, SyncedBatchNorm)]
+    assert len(synced) == sum(isinstance(m, BatchNorm) for m in module.modules()) > 0
+    # The same parameter and buffer objects, in the same order.
+    assert all(a is b for a, b in zip(view.parameters(), module.parameters(), strict=True))
+    assert all(a is b for a, b in zip(view.buffers(), module.buffers(), strict=True))
+    # A model without batch normalisation is its own view.
+    amfno = AMFNORegressor(**PARAMS, random_state=0).fit(X, y).module_
+    assert with_synced_batch_norm(amfno) is amfno
+
+
+def _train_through_ddp_on_one_rank(monkeypatch):
+    """Every net from now on trains through the data-parallel path (on the one-rank group)."""
+    original = OperatorNet.__init__
+
+    @functools.wraps(original)
+    def init(self, *args, data_parallel=None, **kwargs):
+        original(self, *args, data_parallel=DataParallel(0, 1), **kwargs)
+
+    monkeypatch.setattr(OperatorNet, "__init__", init)
+
+
+@pytest.mark.parametrize("family", ["amfno", "ufno"])
+def test_the_ddp_step_on_one_rank_trains_as_one_process(one_rank_group, monkeypatch, family):
+    X, y = _data()
+    if family == "amfno":
+        cls, params = AMFNORegressor, {**PARAMS, "random_state": 0}
+    else:
+        cls, params = BATCH_NORM_FAMILIES[family][0], {**BATCH_NORM_FAMILIES[family][1], **BATCH_NORM_FIT}
+    single = cls(**params).fit(X, y)
+    _train_through_ddp_on_one_rank(monkeypatch)
+    est = cls(**params).fit(X, y)
+    # DDP lived for the training loop only.
+    assert est.net_.data_parallel == DataParallel(0, 1) and est.net_._distributed is None
+    for name, value in single.module_.state_dict().items():
+        assert _relative_difference(est.module_.state_dict()[name], value) < 1e-5, name
+    np.testing.assert_allclose(
+        [h["train_loss"] for h in est.net_.history], [h["train_loss"] for h in single.net_.history], rtol=1e-5
+    )
+
+
+class _WithUnusedParameter(torch.nn.Module):
+    """A pointwise map and a torch BatchNorm, and a parameter no forward pass uses."""
+
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.lift = torch.nn.Conv1d(in_channels, 4, 1, bias=False)  # BatchNorm follows
+        self.norm = torch.nn.BatchNorm1d(4)
+        self.project = torch.nn.Conv1d(4, out_channels, 1)
+        self.unused = torch.nn.Parameter(torch.ones(3))
+
+    def forward(self, x):
+        return self.project(torch.relu(self.norm(self.lift(x))))
+
+
+def test_the_ddp_step_leaves_an_unused_parameter_without_gradient(one_rank_group, monkeypatch):
+    # As in one process: no gradient, so AdamW's weight decay leaves it alone; torch's
+    # BatchNorm1d of a custom module is synchronised like the package's.
+    X, y = _data()
+    params = dict(max_epochs=2, batch_size=5, weight_decay=0.1, random_state=0)
+    single = OperatorRegressor(_WithUnusedParameter, **params).fit(X, y)
+    _train_through_ddp_on_one_rank(monkeypatch)
+    est = OperatorRegressor(_WithUnusedParameter, **params).fit(X, y)
+    assert est.module_.module.unused.grad is None
+    assert torch.equal(est.module_.module.unused.detach(), torch.ones(3))
+    for name, value in single.module_.state_dict().items():
+        assert _relative_difference(est.module_.state_dict()[name].double(), value.double()) < 1e-5, name
 
 
 def test_data_parallel_describes_the_rank():
