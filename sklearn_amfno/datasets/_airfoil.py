@@ -360,12 +360,13 @@ class _Factor:
     """The first-order matrix's LU in single precision: a preconditioner (and a pseudo-time step
     of the first-order phase), where a 1e-3 relative error costs nothing.
 
-    First without pivoting on the minimum-degree ordering of ``A + A^T`` (the matrix is
-    structurally symmetric and its pseudo-time diagonal dominates): at 221 x 51, 7M entries in
-    ``L + U`` against 17M with partial pivoting on the ordering of ``A^T A``, a factorisation
-    about 10x and a solve about 5-10x faster (``docs/datasets.md``). A factorisation that meets a
-    zero pivot, or whose solve of a probe misses by more than ``PROBE_TOL``, is replaced by the
-    pivoting one (``pivoted``), which always works.
+    First with diagonal pivots (SuperLU's threshold 0: a row exchange only where a diagonal
+    entry is zero) on the minimum-degree ordering of ``A + A^T`` (the matrix is structurally
+    symmetric and its pseudo-time diagonal dominates): at 221 x 51, 7M entries in ``L + U``
+    against 17M with partial pivoting on the ordering of ``A^T A``, a factorisation about 10x and
+    a solve about 5-10x faster (``docs/datasets.md``). A factorisation that fails, or whose solve
+    of a probe misses by more than ``PROBE_TOL``, is replaced by the partially pivoted one
+    (``pivoted``).
     """
 
     PROBE_TOL = 1e-2
@@ -572,17 +573,18 @@ def _steady_state(
 # 30-240 implicit pseudo-time steps, 5-25 of them with a single-precision sparse LU of the
 # 4 (n_around - 1) (n_normal - 1) unknowns (~0.7 s each at 221 x 51), the second-order ones with
 # ~20 GMRES iterations (a residual and a triangular solve each, ~25 ms):
-# 0.5 s + 25 s (cells / 11000)^1.3 per sample (measured 12-87 s, median 25 s, at 221 x 51,
-# Mach 0.8, on a loaded machine; docs/datasets.md), divided by sqrt(threads); the LU factors
-# hold ~17e6 entries (8 bytes each) at 221 x 51.
+# 0.5 s + 10.5 s (cells / 11000)^1.3 per sample (measured 4.4-27 s, mean 10.9 s, median 8.4 s,
+# at 221 x 51, Mach 0.8, load ~2; benchmarks/bench_airfoil.py, docs/datasets.md), divided by
+# sqrt(threads); the LU factors hold ~7e6 entries (8 bytes each) at 221 x 51, the pivoting
+# fallback's ~17e6.
 def _airfoil_sample_seconds(cells: int) -> float:
-    # 5-25 sparse LU factorisations, 30-240 steps of up to 20 GMRES iterations (measured 12-87 s,
-    # median 25 s, at 220 x 50 cells).
-    return 0.5 + 25.0 * (cells / 11000) ** 1.3
+    # 5-15 sparse LU factorisations, 26-140 steps of up to 20 GMRES iterations (220 x 50 cells).
+    return 0.5 + 10.5 * (cells / 11000) ** 1.3
 
 
 def _airfoil_lu_bytes(cells: int) -> int:
-    # ~17e6 entries in the single-precision LU factors at 11000 cells (value and row index: 8 bytes).
+    # The pivoting fallback's ~17e6 entries in single precision at 11000 cells (value and row
+    # index: 8 bytes): the bound, though the package's own LU holds ~7e6.
     return int(8 * 17e6 * (cells / 11000) ** 1.2)
 
 
@@ -917,8 +919,8 @@ def make_airfoil(
     RuntimeError naming the sample and its displacements.
 
     At the defaults every sample tried converged on the residual criterion (the 12 samples of
-    ``random_state`` 0 and 1 at 221 x 51, CL from -1.2 to 1.0), in 12-90 s each on one core
-    (median 25 s; ``docs/datasets.md``, Airfoil, has the figures and the target they miss).
+    ``random_state`` 0 and 1 at 221 x 51, CL from -1.2 to 1.0), in 4-27 s each on one core
+    (median 8.4 s, mean 10.9 s; ``docs/datasets.md``, Airfoil, has the figures).
 
     Parameters
     ----------
