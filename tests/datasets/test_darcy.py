@@ -98,7 +98,8 @@ def test_make_darcy_invalid(kwargs, match):
         make_darcy(2, **kwargs)
 
 
-def test_make_darcy_memory(tmp_path, monkeypatch):
+@pytest.mark.parametrize("verbose", [True, 2])
+def test_make_darcy_memory(tmp_path, monkeypatch, verbose):
     calls = []
     real = _darcy._solve_darcy  # what make_darcy calls per sample
 
@@ -109,7 +110,7 @@ def test_make_darcy_memory(tmp_path, monkeypatch):
     monkeypatch.setattr(_darcy, "_solve_darcy", counting)
     a = make_darcy(3, 16, random_state=0, memory=str(tmp_path))
     assert len(calls) == 3
-    b = make_darcy(3, 16, random_state=0, memory=str(tmp_path), verbose=True)
+    b = make_darcy(3, 16, random_state=0, memory=str(tmp_path), verbose=verbose)
     assert len(calls) == 3  # served from the cache, verbose is not part of the key
     np.testing.assert_array_equal(a[1], b[1])
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import sklearn_amfno.datasets as datasets
-from sklearn_amfno.datasets import LargeGenerationWarning, _budget, _darcy, make_darcy
+from sklearn_amfno.datasets import LargeGenerationWarning, _budget, make_darcy
 
 #: Every public function of the datasets that takes ``verbose``.
 VERBOSE_FUNCTIONS = sorted(
@@ -91,20 +91,3 @@ def test_invalid_verbose_is_refused_by_the_constraint(name, verbose):
     )
     with pytest.raises(ValueError, match=match):
         func(*POSITIONAL.get(name, ()), verbose=verbose)
-
-
-@pytest.mark.parametrize("verbose", [2, True])
-def test_verbose_is_not_part_of_the_cache_key(verbose, tmp_path, monkeypatch):
-    calls = []
-    real = _darcy._solve_darcy  # what make_darcy calls per sample
-
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(_darcy, "_solve_darcy", counting)
-    a = make_darcy(3, 16, random_state=0, memory=str(tmp_path))
-    assert len(calls) == 3
-    b = make_darcy(3, 16, random_state=0, memory=str(tmp_path), verbose=verbose)
-    assert len(calls) == 3  # served from the cache
-    np.testing.assert_array_equal(a[1], b[1])
