@@ -138,3 +138,25 @@ def test_equal_cost_variants_share_the_ratio_of_one_calibration_run(sb):
     # A later run measuring the same cost again replaces it; one without the defaults counts for nothing.
     lines += [cal("base", 2.0, "c"), cal("warmup+batch_16", 4.0, "c"), cal("batch_16", 9.0, "d")]
     assert sb.cost_ratios(lines, "darcy")[(("batch_size", 16),)] == 0.5
+
+
+@pytest.mark.parametrize("variant", ["base", "batch_64", "kernel_init_x0.1", "warmup", "warmup+batch_16"])
+def test_every_variant_changes_one_thing_against_the_cosine_baseline(sb, monkeypatch, variant):
+    seen = {}
+
+    def fit_eval(problem, row, budget, seed, **overrides):
+        seen.update(overrides)
+        return {"error": 0.1}
+
+    monkeypatch.setattr(sb.tta, "load_problem", lambda *a: None)
+    monkeypatch.setattr(sb.paper, "fit_eval", fit_eval)
+    sb.fit_one(
+        {"cache": ".", "kind": "fit", "problem": "burgers", "variant": variant, "seed": 0, "epochs": 40}
+    )
+    # Round 4's baseline (the defaults then) whatever the package's default schedule is now.
+    assert seen["lr_schedule"] == "cosine"
+    spec = sb.VARIANTS[variant]
+    assert {k: seen[k] for k in spec.get("params", {})} == spec.get("params", {})
+    # A schedule variant's callback replaces the built-in schedule.
+    names = [name for name, _ in seen.get("callbacks", [])]
+    assert ("lr_schedule" in names) == (spec.get("schedule") is not None)
