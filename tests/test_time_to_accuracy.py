@@ -134,7 +134,12 @@ def test_the_report_tables_ratios_and_figure_come_from_the_result_lines(tta, tmp
     tta.report(lines, info, stem)
     md = stem.with_suffix(".md").read_text()
     assert "| AM-FNO (MLP) | 0.0300 ± 0.0020 (10 ep, 60 s) | 0.0200 ± 0.0020 (10 ep, 120 s) |" in md
-    assert "| Darcy 2-D | 120 s | 0.50 met (0.6) | 0.40 met | 1.33 **missed** (LSM) |" in md
+    assert "| Darcy 2-D | 120 s | 0.50 met [3] (0.6) | 0.40 met [1] | 1.33 **missed** [1] (LSM) |" in md
+    # Ratios pair the seeds: against LSM's one seed, AM-FNO's seed 0 only, not its mean of three.
+    paired = [_fit("darcy", "AM-FNO (MLP)", 120, s, e) for s, e in ((0, 0.03), (1, 0.01), (2, 0.01))]
+    paired.append(_fit("darcy", "LSM", 120, 0, 0.015))
+    assert tta._ratio(paired, "darcy", "AM-FNO (MLP)", "LSM", 120) == (2.0, 1)
+    assert tta._ratio(paired, "darcy", "AM-FNO (MLP)", "FNO", 120) is None
     assert "OFormer" in md and "RuntimeError: boom" in md
     assert "| Darcy 2-D | 60 s" not in md  # the targets start at 2 minutes
     # The headline: every model at the budget most of them ran at, the column's best in bold.
