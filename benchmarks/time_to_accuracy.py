@@ -768,9 +768,9 @@ def main(argv: Sequence[str] | None = None) -> Path | None:
         run_tasks(runnable, args.jobs, log, deadline)
     lines = read_lines(log)
     report(lines, info, stem)
-    remaining = len(plan_fits(preset, budgets, seeds, rows, args.problems)) - len(
-        {task_key(r) for r in current_lines(lines) if r.get("kind") == "fit"}
-    )
+    # The planned fits (of these rows, budgets and seeds) that have no current result yet.
+    planned = {task_key(t) for t in plan_fits(preset, budgets, seeds, rows, args.problems)}
+    remaining = len(planned - {task_key(r) for r in current_lines(lines) if r.get("kind") == "fit"})
     print(
         f"wrote {stem}.md/.csv/.png ({time.perf_counter() - start:.0f} s); "
         + (f"{remaining} fits left for a later run" if remaining > 0 else "every planned fit done"),
