@@ -87,7 +87,7 @@ def test_invalid_verbose_is_refused_by_the_constraint(name, verbose):
     func = getattr(datasets, name)
     match = (
         rf"The 'verbose' parameter of {name} must be an int in the range \[0, inf\), an instance of "
-        r"'bool' or an instance of 'numpy.bool'\. Got"
+        r"'bool' or an instance of 'numpy.bool_?'\. Got"  # numpy.bool_ before numpy 2
     )
     with pytest.raises(ValueError, match=match):
         func(*POSITIONAL.get(name, ()), verbose=verbose)
