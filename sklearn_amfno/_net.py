@@ -51,12 +51,12 @@ def data_loader(
     would only copy them across processes. With a ``generator`` (the fit's), the shuffling and
     the loader's seeds come from it, never from torch's global generator.
     """
-    if shuffle and generator is not None:
-        kwargs["sampler"] = ShuffleSampler(dataset, generator)
-    else:
-        kwargs["shuffle"] = shuffle
     return torch.utils.data.DataLoader(
-        dataset, num_workers=_workers(dataset, num_workers), generator=generator, **kwargs
+        dataset,
+        sampler=_sample_order(dataset, shuffle, generator),
+        num_workers=_workers(dataset, num_workers),
+        generator=generator,
+        **kwargs,
     )
 
 
@@ -66,7 +66,8 @@ def _workers(dataset, num_workers: int) -> int:
 
 
 def _sample_order(dataset, shuffle: bool, generator: torch.Generator | None) -> torch.utils.data.Sampler:
-    # The sampler data_loader's DataLoader would use.
+    # The order of one pass: the fit's generator shuffles through ShuffleSampler; without one,
+    # what DataLoader(shuffle=...) would pick. Shared by data_loader and ShardLoader.
     if shuffle and generator is not None:
         return ShuffleSampler(dataset, generator)
     if shuffle:
