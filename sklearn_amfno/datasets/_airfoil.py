@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import cast
 
 import numpy as np
@@ -38,10 +37,9 @@ from threadpoolctl import threadpool_limits
 
 from .._compat import POSITIVE_INT, RANDOM_STATE, StrOptions, finite_interval, validate_params
 from ._budget import _F8, Estimate, _threads, announce, check_solver, format_seconds
-from ._cache import budgeted_call
+from ._cache import solve_samples
 from ._constraints import FINITE_NON_NEGATIVE, MEMORY, N_JOBS, effective_n_jobs, field_indices
 from ._euler_1d import _riemann_flux
-from ._progress import progress
 
 __all__ = ["make_airfoil", "solve_airfoil"]
 
@@ -826,54 +824,16 @@ def _solve_airfoil(
     )
 
 
-def _solve_airfoil_batch(
-    displacements: np.ndarray,
-    resolution: tuple[int, int],
-    options: dict,
-    n_jobs: int = 1,
-    verbose: int = 0,
-) -> tuple[np.ndarray, np.ndarray, dict, np.ndarray, np.ndarray]:
-    """Mesh ``(n, H, W, 2)``, fields ``(n, 5, H, W)`` (the Geo-FNO ``Q`` order), the convergence
-    report, lift and drag of every sample."""
-    n_samples = displacements.shape[0]
-    mesh = np.empty((n_samples, *resolution, 2))
-    fields = np.empty((n_samples, len(AIRFOIL_FIELDS), *resolution))
-    residual, lift, drag = np.empty(n_samples), np.empty(n_samples), np.empty(n_samples)
-    change = np.empty(n_samples)
-    criterion = np.empty(n_samples, dtype=object)
-    n_iter = np.empty(n_samples, dtype=np.int64)
-
-    def one(i: int) -> None:
-        # make_airfoil has checked the cost of the whole request and the grid, and its
-        # displacements (8 finite float64 draws) pass solve_airfoil's checks by construction.
-        try:
-            flow = _solve_airfoil(displacements[i], resolution, **options)
-        except RuntimeError as exc:
-            raise RuntimeError(
-                f"make_airfoil: sample {i} (displacements={displacements[i].tolist()}) did not "
-                f"converge, so no data is returned: {exc}"
-            ) from exc
-        mesh[i, ..., 0], mesh[i, ..., 1] = flow.x, flow.y
-        for k, name in enumerate(AIRFOIL_FIELDS):
-            fields[i, k] = flow[name]
-        residual[i], n_iter[i], lift[i], drag[i] = flow.residual, flow.n_iter, flow.lift, flow.drag
-        change[i], criterion[i] = flow.force_change, flow.criterion
-
-    if n_jobs == 1:
-        for i in progress(range(n_samples), verbose=verbose, total=n_samples, desc="Airfoil"):
-            one(i)
-    else:
-        # SuperLU releases the GIL while it factorises, a large part of a sample's time. One
-        # BLAS thread for the whole pool: threadpoolctl's limit is process-wide, so a thread
-        # leaving _solve_airfoil's own limit would restore the default for the threads still
-        # solving, whose sums would then round differently from the n_jobs=1 ones.
-        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(min(n_jobs, n_samples)) as pool:
-            for _ in progress(
-                pool.map(one, range(n_samples)), verbose=verbose, total=n_samples, desc="Airfoil"
-            ):
-                pass
-    report = {"residual": residual, "criterion": criterion, "force_change": change, "n_iter": n_iter}
-    return mesh, fields, report, lift, drag
+def _airfoil_sample(displacements: np.ndarray, resolution: tuple[int, int], options: dict) -> tuple:
+    """One sample of make_airfoil (what its cache stores): mesh ``(H, W, 2)``, fields
+    ``(5, H, W)`` in the Geo-FNO ``Q`` order, and the solve's report."""
+    # make_airfoil has checked the cost of the whole request and the grid, and its displacements
+    # (8 finite float64 draws) pass solve_airfoil's checks by construction.
+    flow = _solve_airfoil(displacements, resolution, **options)
+    mesh = np.stack([flow.x, flow.y], axis=-1)
+    fields = np.stack([flow[name] for name in AIRFOIL_FIELDS])
+    report = (flow.residual, flow.criterion, flow.force_change, flow.n_iter, flow.lift, flow.drag)
+    return mesh, fields, report
 
 
 @validate_params(
@@ -954,7 +914,9 @@ def make_airfoil(
     verbose : int, default=0
         0 is silent; 1 or more shows a progress bar over samples. True and False work as 1 and 0.
     memory : joblib.Memory, str or None, default=None
-        Cache for the solves, keyed on the displacements and the physical parameters.
+        Cache for the solves, one entry per sample keyed on its displacements and the physical
+        parameters: a generation that stops part-way resumes where it stopped, and a larger
+        request with the same ``random_state`` reuses the samples already solved.
 
     Returns
     -------
@@ -993,18 +955,33 @@ def make_airfoil(
         "force_tol": float(force_tol),
         "max_iter": int(max_iter),
     }
-    mesh, q, report, lift, drag = budgeted_call(
+    samples = solve_samples(
         memory,
         estimate,
         verbose,
-        _solve_airfoil_batch,
-        displacements,
-        grid,
-        options,
+        _airfoil_sample,
+        [(d, grid, options) for d in displacements],
         n_jobs=n_jobs,
-        verbose=verbose,
+        desc="Airfoil",
+        describe=lambda i: f"make_airfoil: sample {i} (displacements={displacements[i].tolist()})",
+        limit_blas=True,
     )
+    mesh = np.stack([sample[0] for sample in samples])
+    q = np.stack([sample[1] for sample in samples])
+    residual, criterion, change, n_iter, lift, drag = zip(*(sample[2] for sample in samples))
     y = q[:, idx[0]] if single else np.ascontiguousarray(np.moveaxis(q[:, idx], 1, -1))
     if not return_info:
         return mesh, y
-    return mesh, y, Bunch(**report, lift=lift, drag=drag, displacements=displacements)
+    return (
+        mesh,
+        y,
+        Bunch(
+            residual=np.array(residual),
+            criterion=np.array(criterion, dtype=object),
+            force_change=np.array(change),
+            n_iter=np.array(n_iter, dtype=np.int64),
+            lift=np.array(lift),
+            drag=np.array(drag),
+            displacements=displacements,
+        ),
+    )

@@ -165,11 +165,15 @@ def check_fits(est: Estimate) -> None:
     )
 
 
-def warn_large(est: Estimate, *, verbose: int | None, cached: bool | None) -> None:
+def warn_large(
+    est: Estimate, *, verbose: int | None, cached: bool | None, samples: tuple[int, int] | None = None
+) -> None:
     """Warn (LargeGenerationWarning) when ``est`` is large.
 
     ``verbose``: the call's verbosity (0: silent, 1 or more: a progress bar; None: the call has no
-    progress bar); ``cached``: whether ``memory=`` is set (None: the call cannot cache).
+    progress bar); ``cached``: whether ``memory=`` is set (None: the call cannot cache);
+    ``samples``: ``(left, total)`` for a generator caching each sample on its own, whose
+    estimate counts the ``left`` samples not cached yet.
     """
     if not est.is_large:
         return
@@ -183,6 +187,12 @@ def warn_large(est: Estimate, *, verbose: int | None, cached: bool | None) -> No
     detail = f"returned arrays {format_bytes(est.output_bytes)}" + (f"; {est.work}" if est.work else "")
     if cached is None:
         cache = ""
+    elif cached and samples is not None:
+        left, total_samples = samples
+        cache = (
+            f" The estimate counts the {left} of {total_samples} samples not in the cache (memory=); "
+            "each is cached as it is solved, so a call stopped part-way resumes where it stopped."
+        )
     elif cached:
         cache = " The result will be cached (memory=), so an identical call later returns at once."
     else:

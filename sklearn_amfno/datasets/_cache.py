@@ -5,21 +5,32 @@ and then pass the explicit inputs to a module-level batch solver through :func:`
 (or :func:`budgeted_call`, which also gives the large-request warning when the result is not
 cached yet). The cache key is therefore the *inputs*, not the seed, so a cache hit is returned
 only when the very same problem would have been solved.
+
+The generators whose samples take seconds each (Airfoil, Pipe) cache every sample on its own
+(:func:`solve_samples`): a generation of hours that stops part-way resumes where it stopped,
+and any later request that draws some of the same inputs reuses their samples (make_airfoil
+draws its displacements in one stream, so the first ``n`` samples of a larger request with the
+same seed are those of a smaller one).
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
 import hashlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from joblib import Memory
 from sklearn.utils.validation import check_memory
+from threadpoolctl import threadpool_limits
 
 from ._budget import Estimate, warn_large
+from ._progress import progress
 
 
 @functools.lru_cache(maxsize=1)
@@ -109,3 +120,59 @@ def budgeted_call(
     if estimate.is_large and not memoised.check_call_in_cache(*args, **kwargs):
         warn_large(estimate, verbose=verbose, cached=True)
     return memoised(*args, **kwargs)
+
+
+def solve_samples(
+    memory: Memory | str | None,
+    estimate: Estimate,
+    verbose: int,
+    solve: Callable[..., Any],
+    inputs: Sequence[tuple],
+    /,
+    *,
+    n_jobs: int,
+    desc: str,
+    describe: Callable[[int], str],
+    limit_blas: bool = False,
+) -> list[Any]:
+    """``[solve(*args) for args in inputs]``, each sample memoised on its own by ``memory``.
+
+    For solvers of seconds per sample: an interrupted generation resumes, and a cached sample
+    is reused by any later request that draws the same inputs. The
+    :class:`~sklearn_amfno.datasets.LargeGenerationWarning` (with a cache location; without one
+    the generator warned already) counts only the samples not cached yet. ``n_jobs`` threads
+    (the solvers release the GIL in their sparse factorisations) with ``limit_blas``: one BLAS
+    thread for the whole pool (threadpoolctl's limit is process-wide, so a solver's own limit,
+    restored as it returns, would change the others' rounding). A ``RuntimeError`` of sample
+    ``i`` is raised again naming it (``describe(i)``), so no data is returned.
+    """
+    n_samples = len(inputs)
+    memoised = _memoised(memory, solve)
+    if memoised is not None:
+        # Also writes the function's code record once, before any thread reads it.
+        missing = sum(not memoised.check_call_in_cache(*args) for args in inputs)
+        if missing:
+            warn_large(
+                dataclasses.replace(estimate, seconds=estimate.seconds * missing / n_samples),
+                verbose=verbose,
+                cached=True,
+                samples=(missing, n_samples),
+            )
+    call = solve if memoised is None else memoised
+    results: list[Any] = [None] * n_samples
+
+    def one(i: int) -> None:
+        try:
+            results[i] = call(*inputs[i])
+        except RuntimeError as exc:
+            raise RuntimeError(f"{describe(i)} did not converge, so no data is returned: {exc}") from exc
+
+    if n_jobs == 1 or n_samples == 1:
+        for i in progress(range(n_samples), verbose=verbose, total=n_samples, desc=desc):
+            one(i)
+        return results
+    limits = threadpool_limits(limits=1, user_api="blas") if limit_blas else contextlib.nullcontext()
+    with limits, ThreadPoolExecutor(min(n_jobs, n_samples)) as pool:
+        for _ in progress(pool.map(one, range(n_samples)), verbose=verbose, total=n_samples, desc=desc):
+            pass
+    return results

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,7 +26,7 @@ from sklearn.utils import Bunch, check_random_state
 
 from .._compat import POSITIVE_INT, RANDOM_STATE, StrOptions, finite_interval, validate_params
 from ._budget import _F8, Estimate, _threads, announce, check_solver, format_seconds
-from ._cache import budgeted_call
+from ._cache import solve_samples
 from ._constraints import (
     FINITE_NON_NEGATIVE,
     FINITE_POSITIVE,
@@ -37,7 +36,6 @@ from ._constraints import (
     field_indices,
     int_at_least,
 )
-from ._progress import progress
 
 __all__ = ["make_pipe", "solve_pipe"]
 
@@ -568,47 +566,15 @@ def _solve_pipe(
     )
 
 
-def _solve_pipe_batch(
-    offsets: np.ndarray,
-    slopes: np.ndarray,
-    resolution: int,
-    options: dict,
-    n_jobs: int = 1,
-    verbose: int = 0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Mesh ``(n, N, N, 2)``, fields ``(n, 3, N, N)`` (the Geo-FNO ``Q`` order), residuals and
-    Newton iterations of every sample."""
-    n_samples, n = offsets.shape[0], resolution
-    mesh = np.empty((n_samples, n, n, 2))
-    fields = np.empty((n_samples, len(PIPE_FIELDS), n, n))
-    residual = np.empty(n_samples)
-    n_iter = np.empty(n_samples, dtype=np.int64)
-
-    def one(i: int) -> None:
-        # make_pipe has checked the cost of the whole request, and its control nodes (finite
-        # float64 draws, n_control >= 2 of each) pass solve_pipe's checks by construction.
-        try:
-            flow = _solve_pipe(offsets[i], slopes[i], n, **options)
-        except RuntimeError as exc:
-            raise RuntimeError(
-                f"make_pipe: sample {i} (offsets={offsets[i].tolist()}, "
-                f"slopes={slopes[i].tolist()}) did not converge, so no data is returned: {exc}"
-            ) from exc
-        mesh[i, ..., 0], mesh[i, ..., 1] = flow.x, flow.y
-        for k, name in enumerate(PIPE_FIELDS):
-            fields[i, k] = flow[name]
-        residual[i], n_iter[i] = flow.residual, flow.n_iter
-
-    indices = range(n_samples)
-    if n_jobs == 1:
-        for i in progress(indices, verbose=verbose, total=n_samples, desc="Pipe"):
-            one(i)
-    else:
-        # SuperLU releases the GIL while it factorises, which is most of the time of a sample.
-        with ThreadPoolExecutor(min(n_jobs, n_samples)) as pool:
-            for _ in progress(pool.map(one, indices), verbose=verbose, total=n_samples, desc="Pipe"):
-                pass
-    return mesh, fields, residual, n_iter
+def _pipe_sample(offsets: np.ndarray, slopes: np.ndarray, resolution: int, options: dict) -> tuple:
+    """One sample of make_pipe (what its cache stores): mesh ``(N, N, 2)``, fields ``(3, N, N)``
+    in the Geo-FNO ``Q`` order, the final residual and the Newton iterations."""
+    # make_pipe has checked the cost of the whole request, and its control nodes (finite
+    # float64 draws, n_control >= 2 of each) pass solve_pipe's checks by construction.
+    flow = _solve_pipe(offsets, slopes, resolution, **options)
+    mesh = np.stack([flow.x, flow.y], axis=-1)
+    fields = np.stack([flow[name] for name in PIPE_FIELDS])
+    return mesh, fields, flow.residual, flow.n_iter
 
 
 @validate_params(
@@ -698,7 +664,8 @@ def make_pipe(
     verbose : int, default=0
         0 is silent; 1 or more shows a progress bar over samples. True and False work as 1 and 0.
     memory : joblib.Memory, str or None, default=None
-        Cache for the solves, keyed on the geometries and the physical parameters.
+        Cache for the solves, one entry per sample keyed on its geometry and the physical
+        parameters: a generation that stops part-way resumes where it stopped.
 
     Returns
     -------
@@ -744,19 +711,22 @@ def make_pipe(
         "tol": float(tol),
         "max_iter": int(max_iter),
     }
-    # n_jobs and verbose do not change the result, so they stay out of the cache key.
-    mesh, q, residual, n_iter = budgeted_call(
+    samples = solve_samples(
         memory,
         estimate,
         verbose,
-        _solve_pipe_batch,
-        offsets,
-        slopes,
-        int(resolution),
-        options,
+        _pipe_sample,
+        [(o, s, int(resolution), options) for o, s in zip(offsets, slopes)],
         n_jobs=n_jobs,
-        verbose=verbose,
+        desc="Pipe",
+        describe=lambda i: (
+            f"make_pipe: sample {i} (offsets={offsets[i].tolist()}, slopes={slopes[i].tolist()})"
+        ),
     )
+    mesh = np.stack([sample[0] for sample in samples])
+    q = np.stack([sample[1] for sample in samples])
+    residual = np.array([sample[2] for sample in samples])
+    n_iter = np.array([sample[3] for sample in samples], dtype=np.int64)
     y = q[:, idx[0]] if single else np.ascontiguousarray(np.moveaxis(q[:, idx], 1, -1))
     if not return_info:
         return mesh, y
