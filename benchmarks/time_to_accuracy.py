@@ -17,8 +17,9 @@ their sizes are the paper runner's (``paper.SIZES``).
 Rows: AM-FNO (MLP), FNO and, where neuraloperator is installed (``pip install -e ".[bench]"``),
 neuraloperator's FNO in the package's training loop (``bench_neuralop.NeuralopFNORegressor``,
 ``n_modes=24``, i.e. FNO's 12 per sign) at every budget; every other row of ``paper`` (AM-FNO
-(KAN), FNO+, F-FNO, U-FNO, AFNO, OFormer, LSM) at the middle budget. Seeds draw the data and
-initialise the models; the longest budget runs fewer seeds (``seeds_longest``).
+(KAN), FNO+, F-FNO, U-FNO, AFNO, OFormer, LSM) at the middle budget (``seeds_middle_rows``;
+planned after the curves of the first seed). Seeds draw the data and initialise the models; the
+longest budget runs fewer seeds (``seeds_longest``).
 
 Time is the wall-clock time of ``fit`` alone (not data generation, not prediction), in one of
 ``--jobs`` worker processes with ``--threads`` torch threads each; with the defaults (2 jobs of one
@@ -84,7 +85,8 @@ PRESETS: dict[str, dict] = {
         "middle": 120,
         "seeds": [0, 1, 2],
         "seeds_longest": [0],
-        "seeds_middle_rows": [0],
+        # The other rows on every seed too: the comparison with the best baseline pairs seeds.
+        "seeds_middle_rows": [0, 1, 2],
         "calibration_epochs": 3,
         "rows": None,
     },
