@@ -42,7 +42,7 @@ def test_the_full_plan_runs_the_curve_rows_at_every_budget_and_the_others_at_the
     curve = {"AM-FNO (MLP)", "FNO", "neuralop FNO"}
     for t in plan:
         if t["label"] not in curve:
-            assert t["budget_s"] == preset["middle"] and t["seed"] == 0
+            assert t["budget_s"] == preset["middle"] and t["seed"] in preset["seeds_middle_rows"]
         if t["budget_s"] == max(preset["budgets"]):
             assert t["seed"] in preset["seeds_longest"]
     for problem in ("burgers", "darcy", "ns", "cfd1d", "cfd2d"):
@@ -57,6 +57,12 @@ def test_the_full_plan_runs_the_curve_rows_at_every_budget_and_the_others_at_the
                 (960, 0),
             }
         assert {lab for p, lab, b, s in keys if p == problem} == set(ALL_ROWS)
+        for label in set(ALL_ROWS) - curve:  # the other rows pair seeds with AM-FNO's
+            assert {(b, s) for p, lab, b, s in keys if p == problem and lab == label} == {
+                (120, 0),
+                (120, 1),
+                (120, 2),
+            }
 
 
 def test_a_partial_run_has_every_row_at_the_middle_budget_first(tta):
