@@ -191,3 +191,31 @@ def test_results_of_a_changed_default_neither_count_as_done_nor_enter_the_report
     md = (tmp_path / "tta.md").read_text()
     assert "2 earlier results of configurations since changed" in md
     assert "| AM-FNO (MLP) |" not in md and "| FNO | 0.0200 (10 ep, 120 s) |" in md
+
+
+def test_the_airfoil_preset_plans_the_paper_sized_airfoil_and_reports_it_without_an_fno_target(tta, tmp_path):
+    preset = tta.PRESETS["airfoil"]
+    assert preset["sizes"]["airfoil"] == {"n_train": 1000, "n_test": 200, "resolution": (221, 51)}
+    plan = tta.plan_fits(preset, preset["budgets"], preset["seeds"], ALL_ROWS, preset["problems"])
+    assert {t["problem"] for t in plan} == {"airfoil"}
+    assert {t["label"] for t in plan if t["budget_s"] == preset["middle"]} == set(ALL_ROWS)
+    lines = [_fit("airfoil", "AM-FNO (MLP)", 900, 0, 0.02), _fit("airfoil", "FNO", 900, 0, 0.04)]
+    lines.append(_fit("airfoil", "F-FNO", 900, 0, 0.01))
+    info = {"command": "c", "date_utc": "d", "machine": "m", "versions": "v", "preset": "airfoil"}
+    tta.report(lines, info, tmp_path / "tta")
+    md = (tmp_path / "tta.md").read_text()
+    assert "| Airfoil | 900 s | 0.50 [1] (none) | not run | 2.00 **missed** [1] (F-FNO) |" in md
+
+
+@pytest.mark.slow
+def test_an_airfoil_run_keeps_the_mesh_channel_axis(tta, tmp_path, monkeypatch):
+    # A tiny subsonic Airfoil in place of the paper's sizes: X is (n, 41, 9, 2), the mesh
+    # coordinates on the last axis, which the workers must read as channels (channel_axis=-1).
+    tiny = {"airfoil": {"n_train": 2, "n_test": 2, "resolution": (41, 9), "mach": 0.5}}
+    monkeypatch.setitem(tta.PRESETS["airfoil"], "sizes", tiny)
+    argv = ["--airfoil", "--rows", "FNO", "--budgets", "1", "--jobs", "1", "--out-dir", str(tmp_path)]
+    tta.main(argv)
+    lines = [json.loads(x) for x in (tmp_path / "time_to_accuracy_airfoil.jsonl").read_text().splitlines()]
+    assert [r["kind"] for r in lines] == ["calibration", "fit"]
+    assert all("failed" not in r for r in lines), lines
+    assert 0 < lines[1]["error"] < 1
