@@ -15,6 +15,7 @@ same seed are those of a smaller one).
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import dataclasses
 import functools
@@ -32,18 +33,53 @@ from threadpoolctl import threadpool_limits
 from ._budget import Estimate, warn_large
 from ._progress import progress
 
+#: Modules of this package that cannot change a solver's result (validation, cost estimates,
+#: caching, progress bars): editing them keeps the cached results.
+_NOT_NUMERICAL = frozenset({"_budget", "_cache", "_constraints", "_progress", "_moved_keywords", "_files"})
 
-@functools.lru_cache(maxsize=1)
-def solver_code_version() -> str:
-    """A hash of the source of every module of ``sklearn_amfno.datasets``.
+
+def _imported_datasets_modules(name: str) -> set[str]:
+    """The ``sklearn_amfno.datasets`` modules that module ``name`` imports (``from ._x import``)."""
+    tree = ast.parse((Path(__file__).parent / f"{name}.py").read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def solver_modules(module: str) -> set[str]:
+    """The datasets module ``module`` and every module of the package it imports, directly or
+    not, but the non-numerical ones (``_NOT_NUMERICAL``): the code its results depend on."""
+    modules, todo = set(), [module]
+    while todo:
+        name = todo.pop()
+        if name in modules or name in _NOT_NUMERICAL:
+            continue
+        modules.add(name)
+        todo.extend(_imported_datasets_modules(name))
+    return modules
+
+
+@functools.cache
+def solver_code_version(module: str) -> str:
+    """A hash of the source of :func:`solver_modules` of ``module`` (e.g. ``"_airfoil"``); of
+    the whole datasets package for a function defined elsewhere.
 
     joblib keys a cached function on its own code and arguments only; the solvers it calls are
     not part of the key, so a corrected solver would still be served the results of the old one.
-    This hash joins the key: any change in the generators' or solvers' code (an upgrade of the
-    package included) makes their cached results miss once.
+    This hash joins the key: any change in a solver's code (an upgrade of the package included)
+    makes its cached results miss once, while a change elsewhere (another generator, the cost
+    estimates, the validation) keeps them: a cache of hours of Airfoil solves survives an
+    unrelated fix.
     """
+    folder = Path(__file__).parent
+    if (folder / f"{module}.py").is_file():
+        paths = [folder / f"{name}.py" for name in sorted(solver_modules(module))]
+    else:
+        paths = sorted(folder.glob("*.py"))
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
+    for path in paths:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
@@ -68,7 +104,8 @@ class _Memoised:
     def _split(self, args: tuple, kwargs: dict) -> tuple:
         keyed = {k: v for k, v in kwargs.items() if k not in self.unkeyed}
         unkeyed = {k: v for k, v in kwargs.items() if k in self.unkeyed}
-        return self.func, solver_code_version(), tuple(args), keyed, unkeyed
+        module = self.func.__module__.rpartition(".")[2]
+        return self.func, solver_code_version(module), tuple(args), keyed, unkeyed
 
     def __call__(self, *args, **kwargs) -> Any:
         return self.cached(*self._split(args, kwargs))
@@ -172,7 +209,13 @@ def solve_samples(
             one(i)
         return results
     limits = threadpool_limits(limits=1, user_api="blas") if limit_blas else contextlib.nullcontext()
-    with limits, ThreadPoolExecutor(min(n_jobs, n_samples)) as pool:
-        for _ in progress(pool.map(one, range(n_samples)), verbose=verbose, total=n_samples, desc=desc):
-            pass
+    with limits:
+        pool = ThreadPoolExecutor(min(n_jobs, n_samples))
+        try:
+            for _ in progress(pool.map(one, range(n_samples)), verbose=verbose, total=n_samples, desc=desc):
+                pass
+        finally:
+            # On a failure (or Ctrl-C) the samples not started are dropped, not solved first;
+            # those running finish, and are cached.
+            pool.shutdown(wait=True, cancel_futures=True)
     return results

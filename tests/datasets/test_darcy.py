@@ -140,6 +140,6 @@ def test_the_cache_key_holds_the_solvers_code(tmp_path, monkeypatch):
     monkeypatch.setattr(_darcy, "_solve_darcy", lambda *a, **k: calls.append(1) or np.zeros((16, 16)))
     _, y_hit = make_darcy(2, 16, random_state=0, memory=str(tmp_path), n_jobs=2)  # n_jobs: not in the key
     assert calls == [] and np.array_equal(y_hit, y1)
-    monkeypatch.setattr(_cache, "solver_code_version", lambda: "another version")
+    monkeypatch.setattr(_cache, "solver_code_version", lambda module: "another version")
     _, y_miss = make_darcy(2, 16, random_state=0, memory=str(tmp_path))
     assert len(calls) == 2 and not np.array_equal(y_miss, y1)

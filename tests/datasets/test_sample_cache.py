@@ -102,3 +102,34 @@ def test_a_larger_airfoil_request_solves_only_the_new_samples(tmp_path, monkeypa
         np.testing.assert_array_equal(fresh[2][key], grown[2][key])
     assert list(fresh[2].criterion) == list(grown[2].criterion)
     assert grown[2].criterion.dtype == object and grown[2].n_iter.dtype == np.int64
+
+
+def test_the_cache_key_holds_the_code_a_solver_depends_on_and_nothing_else():
+    from sklearn_amfno.datasets import _cache
+
+    # The Airfoil solver's fluxes live in the 1-D Euler module: a change there must miss.
+    assert _cache.solver_modules("_airfoil") == {"_airfoil", "_euler_1d"}
+    assert _cache.solver_modules("_pipe") == {"_pipe"}
+    # Validation, cost estimates, caching and progress bars cannot change a result.
+    for name in ("_darcy", "_navier_stokes", "_cfd_2d", "_burgers"):
+        modules = _cache.solver_modules(name)
+        assert name in modules and not modules & {"_budget", "_cache", "_constraints", "_progress"}
+    assert _cache.solver_code_version("_airfoil") != _cache.solver_code_version("_pipe")
+    # A function defined outside the package's modules: the whole package's code.
+    assert len(_cache.solver_code_version("not_a_datasets_module")) == 16
+
+
+def test_a_failed_sample_drops_the_samples_not_started(tmp_path, monkeypatch):
+    solver, calls = _pipe._solve_pipe, []
+
+    def fails_first(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise RuntimeError("no convergence (injected)")
+        return solver(*args, **kwargs)
+
+    monkeypatch.setattr(_pipe, "_solve_pipe", fails_first)
+    with pytest.raises(RuntimeError, match="did not converge"):
+        make_pipe(12, 17, random_state=3, n_jobs=2)
+    # The other thread finishes the sample it runs; the queued ones are never started.
+    assert len(calls) <= 3
