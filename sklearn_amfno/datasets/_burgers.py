@@ -472,7 +472,7 @@ def make_burgers(
     verbose : int, default=0
         0 is silent; 1 or more shows a progress bar over time steps (spectral method). True and False work
         as 1 and 0.
-    memory : joblib.Memory, str or None, default=None
+    memory : joblib.Memory, str, path-like or None, default=None
         Cache for the solve, keyed on the initial conditions.
 
     Returns

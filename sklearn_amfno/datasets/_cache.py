@@ -21,6 +21,7 @@ import dataclasses
 import functools
 import hashlib
 import inspect
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -63,15 +64,16 @@ def solver_modules(module: str) -> set[str]:
 
 @functools.cache
 def solver_code_version(module: str) -> str:
-    """A hash of the source of :func:`solver_modules` of ``module`` (e.g. ``"_airfoil"``); of
-    the whole datasets package for a function defined elsewhere.
+    """A hash of the code of :func:`solver_modules` of ``module`` (e.g. ``"_airfoil"``; their
+    syntax trees without docstrings and comments); of the whole datasets package for a function
+    defined elsewhere.
 
     joblib keys a cached function on its own code and arguments only; the solvers it calls are
     not part of the key, so a corrected solver would still be served the results of the old one.
     This hash joins the key: any change in a solver's code (an upgrade of the package included)
     makes its cached results miss once, while a change elsewhere (another generator, the cost
-    estimates, the validation) keeps them: a cache of hours of Airfoil solves survives an
-    unrelated fix.
+    estimates, the validation, any documentation) keeps them: a cache of hours of Airfoil solves
+    survives an unrelated fix.
     """
     folder = Path(__file__).parent
     if (folder / f"{module}.py").is_file():
@@ -81,8 +83,21 @@ def solver_code_version(module: str) -> str:
     digest = hashlib.sha256()
     for path in paths:
         digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+        digest.update(_code_without_docs(path.read_text()).encode())
     return digest.hexdigest()[:16]
+
+
+def _code_without_docs(source: str) -> str:
+    """``source``'s syntax tree without its docstrings (and, as any syntax tree, comments and
+    layout): what runs, so that editing documentation keeps the cached results."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                if isinstance(body[0].value.value, str):
+                    node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
 
 
 def _versioned_call(
@@ -116,7 +131,8 @@ class _Memoised:
 
 def _memoised(memory: Memory | str | None, func: Callable[..., Any]) -> _Memoised | None:
     """``func`` memoised by ``memory``, or None when ``memory`` has no location."""
-    mem = check_memory(memory)
+    # scikit-learn's check_memory takes a str, not a pathlib.Path.
+    mem = check_memory(os.fspath(memory) if isinstance(memory, os.PathLike) else memory)
     if getattr(mem, "location", None) is None:
         return None
     return _Memoised(mem, func)

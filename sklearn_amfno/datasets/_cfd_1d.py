@@ -182,7 +182,7 @@ def make_cfd_1d(
         Seed.
     verbose : int, default=0
         0 is silent; 1 or more shows a progress bar over batches. True and False work as 1 and 0.
-    memory : joblib.Memory, str or None, default=None
+    memory : joblib.Memory, str, path-like or None, default=None
         Cache for the solve, keyed on the initial states and parameters.
 
     Returns

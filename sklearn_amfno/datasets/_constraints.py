@@ -46,7 +46,7 @@ N_JOBS = [
 ]
 #: What :func:`~sklearn_amfno.datasets._cache.cached_call` accepts: no cache, a directory or a
 #: :class:`joblib.Memory`.
-MEMORY = [None, str, HasMethods(["cache"])]
+MEMORY = [None, str, os.PathLike, HasMethods(["cache"])]
 #: A file or folder.
 PATH = [str, os.PathLike]
 #: Read only the first ``n_samples`` samples of a file, or all of them (``None``).

@@ -354,7 +354,7 @@ def make_darcy(
         Seed.
     verbose : int, default=0
         0 is silent; 1 or more shows a progress bar over samples. True and False work as 1 and 0.
-    memory : joblib.Memory, str or None, default=None
+    memory : joblib.Memory, str, path-like or None, default=None
         Cache for the solves, keyed on the coefficient fields.
 
     Returns

@@ -304,7 +304,7 @@ def make_heat(
         Spectral decay exponent, ``>= 0``.
     random_state : int, RandomState instance or None, default=None
         Seed for the coefficients.
-    memory : joblib.Memory, str or None, default=None
+    memory : joblib.Memory, str, path-like or None, default=None
         Cache for the evaluation (cheap here; accepted for a uniform API).
 
     Returns
@@ -370,7 +370,7 @@ def make_advection(
         Spectral decay exponent, ``>= 0``.
     random_state : int, RandomState instance or None, default=None
         Seed for the coefficients.
-    memory : joblib.Memory, str or None, default=None
+    memory : joblib.Memory, str, path-like or None, default=None
         Cache for the evaluation.
 
     Returns

@@ -536,7 +536,7 @@ def make_navier_stokes(
         Seed.
     verbose : int, default=0
         0 is silent; 1 or more shows a progress bar over simulated time. True and False work as 1 and 0.
-    memory : joblib.Memory, str or None, default=None
+    memory : joblib.Memory, str, path-like or None, default=None
         Cache for the solve, keyed on the initial vorticities and parameters.
 
     Returns

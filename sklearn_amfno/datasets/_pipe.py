@@ -663,7 +663,7 @@ def make_pipe(
         Seed.
     verbose : int, default=0
         0 is silent; 1 or more shows a progress bar over samples. True and False work as 1 and 0.
-    memory : joblib.Memory, str or None, default=None
+    memory : joblib.Memory, str, path-like or None, default=None
         Cache for the solves, one entry per sample keyed on its geometry and the physical
         parameters: a generation that stops part-way resumes where it stopped.
 

@@ -133,3 +133,24 @@ def test_a_failed_sample_drops_the_samples_not_started(tmp_path, monkeypatch):
         make_pipe(12, 17, random_state=3, n_jobs=2)
     # The other thread finishes the sample it runs; the queued ones are never started.
     assert len(calls) <= 3
+
+
+def test_memory_takes_a_path(tmp_path, monkeypatch):
+    calls = _count_solves(monkeypatch, _pipe, "_solve_pipe")
+    a = make_pipe(2, 17, random_state=5, memory=tmp_path)  # a pathlib.Path, as a str would be
+    b = make_pipe(2, 17, random_state=5, memory=str(tmp_path))
+    assert len(calls) == 2 and np.array_equal(a[1], b[1])
+
+
+def test_the_code_hash_ignores_documentation_but_not_code():
+    from sklearn_amfno.datasets._cache import _code_without_docs
+
+    code = 'def f(x):\n    """Doc."""\n    return 2 * x  # why\n'
+    assert _code_without_docs(code) == _code_without_docs(
+        'def f(x):\n    """Other doc."""\n    return 2 * x\n'
+    )
+    assert _code_without_docs(code) == _code_without_docs("def f(x):\n    return 2*x\n")
+    assert _code_without_docs(code) != _code_without_docs("def f(x):\n    return 3 * x\n")
+    assert _code_without_docs('def f():\n    """Only a docstring."""\n') == _code_without_docs(
+        "def f():\n    pass\n"
+    )
