@@ -196,8 +196,9 @@ def solve_samples(
     the generator warned already) counts only the samples not cached yet. ``n_jobs`` threads
     (the solvers release the GIL in their sparse factorisations) with ``limit_blas``: one BLAS
     thread for the whole pool (threadpoolctl's limit is process-wide, so a solver's own limit,
-    restored as it returns, would change the others' rounding). A ``RuntimeError`` of sample
-    ``i`` is raised again naming it (``describe(i)``), so no data is returned.
+    restored as it returns, would change the others' rounding). A ``RuntimeError`` (no
+    convergence) or ``ValueError`` (an input the solver refuses) of sample ``i`` is raised again
+    naming it (``describe(i)``), so no data is returned.
     """
     n_samples = len(inputs)
     memoised = _memoised(memory, solve)
@@ -219,6 +220,8 @@ def solve_samples(
             results[i] = call(*inputs[i])
         except RuntimeError as exc:
             raise RuntimeError(f"{describe(i)} did not converge, so no data is returned: {exc}") from exc
+        except ValueError as exc:  # a drawn input the solver refuses (e.g. a folded mesh)
+            raise ValueError(f"{describe(i)} cannot be solved, so no data is returned: {exc}") from exc
 
     if n_jobs == 1 or n_samples == 1:
         for i in progress(range(n_samples), verbose=verbose, total=n_samples, desc=desc):

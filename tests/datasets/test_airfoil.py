@@ -356,3 +356,38 @@ def test_a_failed_diagonal_lu_falls_back_to_the_pivoting_one(monkeypatch, failur
     assert calls[0]["diag_pivot_thresh"] == 0.0 and calls[1] == {"permc_spec": "MMD_ATA"}
     b = np.array([1.0, 2.0, 3.0])
     np.testing.assert_allclose(a @ factor.solve(b), b, rtol=1e-6)
+
+
+# -- meshes of steep trailing edges ------------------------------------------------------------
+# Sample 71 of make_airfoil(random_state=0): the design element bends the upper surface down to
+# the trailing edge steeply enough that, with the standard wall tangents, the grid lines leaving
+# the wall just ahead of it cross the trailing edge's line at 221 x 51 (1-2 % of the shapes).
+STEEP = np.random.RandomState(0).uniform(-0.05, 0.05, size=(72, 8))[71]
+
+
+def test_a_mesh_whose_lines_would_cross_gets_shorter_wall_tangents(monkeypatch):
+    usual = np.random.RandomState(0).uniform(-0.05, 0.05, 8)
+    nodes, usual_nodes = (_airfoil._c_grid(d, 221, 51, 20.0) for d in (STEEP, usual))
+    assert _airfoil._cell_areas(nodes).min() > 0
+    monkeypatch.setattr(_airfoil, "_UNFOLD_TRIES", 1)  # the standard tangents only
+    folded = _airfoil._c_grid(STEEP, 221, 51, 20.0)
+    assert _airfoil._cell_areas(folded).min() < 0
+    # The wall, the wake and the far field stay where they were; only interior lines move.
+    for j in (0, -1):
+        np.testing.assert_array_equal(nodes[:, j], folded[:, j])
+    assert np.abs(nodes - folded).max() > 1e-3
+    # A shape whose standard mesh is valid keeps it, bit for bit.
+    np.testing.assert_array_equal(usual_nodes, _airfoil._c_grid(usual, 221, 51, 20.0))
+
+
+def test_no_paper_sized_draw_folds_the_mesh():
+    # The displacements of the paper-sized sets of seeds 0-2 (1200 each) at the paper's grid.
+    for seed in range(3):
+        for d in np.random.RandomState(seed).uniform(-0.05, 0.05, size=(1200, 8)):
+            assert _airfoil._cell_areas(_airfoil._c_grid(d, 221, 51, 20.0)).min() > 0
+
+
+@pytest.mark.slow
+def test_a_steep_trailing_edge_converges_on_its_repaired_mesh():
+    flow = solve_airfoil(STEEP, (221, 51))
+    _check_converged(flow.criterion, flow.residual, flow.force_change)

@@ -154,3 +154,12 @@ def test_the_code_hash_ignores_documentation_but_not_code():
     assert _code_without_docs('def f():\n    """Only a docstring."""\n') == _code_without_docs(
         "def f():\n    pass\n"
     )
+
+
+def test_an_input_the_solver_refuses_is_named_with_its_sample(monkeypatch):
+    def refuses(*args, **kwargs):
+        raise ValueError("the displacements fold the mesh (injected)")
+
+    monkeypatch.setattr(_airfoil, "_solve_airfoil", refuses)
+    with pytest.raises(ValueError, match=r"make_airfoil: sample 0 \(displacements=.*cannot be solved.*fold"):
+        make_airfoil(2, (61, 15), mach=0.5, random_state=0)
