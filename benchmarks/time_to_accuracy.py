@@ -727,7 +727,7 @@ def main(argv: Sequence[str] | None = None) -> Path | None:
     unknown = [key for key in problems if key not in sizes]
     if unknown:
         raise SystemExit(f"time_to_accuracy: the {name} preset has no size for {unknown}")
-    if any(key in paper.MESH_PROBLEMS for key in problems) and paper.DATA_CACHE is None:
+    if any(key in paper.MESH_PROBLEMS for key in problems) and paper.problems.DATA_CACHE is None:
         print(
             "time_to_accuracy: SKLEARN_AMFNO_BENCH_CACHE is not set, so the Airfoil/Pipe data "
             "(hours at the paper's sizes) are generated without a cache.",
