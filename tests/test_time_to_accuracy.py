@@ -98,6 +98,58 @@ def test_the_calibration_counts_the_first_epochs_warm_up_as_setup(tta):
     assert cal == {("darcy", "FNO"): {"epoch_s": 2.0, "setup_s": 4.0}}
 
 
+def test_a_recorded_setup_is_used_as_it_is(tta):
+    # A calibration on a subset records its setup: its epoch_s is scaled to the full set, so the
+    # setup cannot be recovered from fit_s and the scaled epochs.
+    line = {"kind": "calibration", "problem": "airfoil", "label": "FNO", "fit_s": 10.0, "n_epochs": 2}
+    cal = tta.calibrations([{**line, "epoch_s": 40.0, "epoch_s_subset": 4.0, "setup_s": 2.0}])
+    assert cal == {("airfoil", "FNO"): {"epoch_s": 40.0, "setup_s": 2.0}}
+
+
+def test_a_calibration_on_a_subset_scales_the_epoch_to_the_full_training_set(tta, tmp_path):
+    import numpy as np
+    import torch
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 8, 8)).astype(np.float32)
+    np.savez(
+        tmp_path / "darcy_0.npz",
+        X_train=X[:8],
+        y_train=2 * X[:8],
+        X_test=X[8:],
+        y_test=2 * X[8:],
+        n_fields=np.int64(-1),
+        estimator_params=np.array("{}"),
+    )
+    task = {
+        "kind": "calibration",
+        "problem": "darcy",
+        "label": "FNO",
+        "seed": 0,
+        "budget_s": None,
+        "epochs": 2,
+        "calibration_samples": 2,
+        "threads": torch.get_num_threads(),
+        "device": "cpu",
+        "cache": str(tmp_path),
+    }
+    out = tta.fit_one(task)
+    assert "failed" not in out, out
+    assert out["calibration_samples"] == 2 and out["n_epochs"] == 2
+    assert out["epoch_s"] == pytest.approx(4 * out["epoch_s_subset"])
+    assert out["setup_s"] == pytest.approx(max(0.0, out["fit_s"] - 2 * out["epoch_s_subset"]))
+    # Without a subset (or one as large as the set) the epoch is the one measured.
+    full = tta.fit_one({**task, "calibration_samples": None})
+    assert "epoch_s_subset" not in full
+    assert full["setup_s"] == pytest.approx(max(0.0, full["fit_s"] - 2 * full["epoch_s"]))
+
+
+def test_the_airfoil_preset_calibrates_on_a_subset(tta):
+    preset = tta.PRESETS["airfoil"]
+    assert preset["calibration_samples"] < preset["sizes"]["airfoil"]["n_train"]
+    assert all("calibration_samples" not in p for name, p in tta.PRESETS.items() if name != "airfoil")
+
+
 def _config(label):
     from benchmarks.time_to_accuracy import row_config
 
