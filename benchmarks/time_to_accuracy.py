@@ -1,8 +1,8 @@
 """Error reached per minute of training: AM-FNO against every baseline, across the paper's suite.
 
     python -m benchmarks.time_to_accuracy [--quick | --smoke | --airfoil] [--budgets S ...] [--seeds N ...]
-        [--jobs 2] [--threads 1] [--device cpu] [--stop-after S] [--report-only]
-        [--out-dir benchmarks/results]
+        [--input-scaling {channel,point}] [--jobs 2] [--threads 1] [--device cpu] [--stop-after S]
+        [--report-only] [--out-dir benchmarks/results]
 
 What a user with a time budget gets. Each budget is its own fit with its full schedule (each
 estimator's default learning-rate schedule over all of its epochs), at its own defaults (learning rate,
@@ -49,6 +49,10 @@ training samples (``calibration_samples``) and scales the epoch by 1000 / 128. I
 4 core-hours to generate, once, into a cache::
 
     SKLEARN_AMFNO_BENCH_CACHE=~/.cache/amfno python -m benchmarks.time_to_accuracy --airfoil
+
+The inputs of the mesh problems are node coordinates that differ between samples only near the
+body; ``--input-scaling point`` puts ``GridStandardScaler(channel_axis=-1, per_point=True)`` in
+front of every row (docs/preprocessing.md), in its own files (``time_to_accuracy_airfoil_point.*``).
 """
 
 from __future__ import annotations
@@ -220,6 +224,23 @@ def load_problem(cache: Path, key: str, seed: int) -> paper.Problem:
     return paper.Problem(key, **arrays, n_fields=None if n_fields < 0 else n_fields, estimator_params=params)
 
 
+#: ``--input-scaling``: ``channel``, the estimators' own scaling of each input channel over samples
+#: and grid; ``point``, the mesh problems' inputs behind ``GridStandardScaler(channel_axis=-1,
+#: per_point=True)`` (each node's deviation from the training meshes' mean node, docs/preprocessing.md).
+INPUT_SCALINGS = ("channel", "point")
+
+
+def input_scaler(scaling: str, problem: str):
+    """The transformer in front of every row for ``scaling`` on ``problem`` (None: none)."""
+    if scaling not in INPUT_SCALINGS:
+        raise ValueError(f"input scaling must be one of {INPUT_SCALINGS}, got {scaling!r}")
+    if scaling == "channel" or problem not in paper.MESH_PROBLEMS:
+        return None
+    from sklearn_amfno.preprocessing import GridStandardScaler
+
+    return GridStandardScaler(channel_axis=-1, per_point=True)
+
+
 def fit_one(task: dict) -> dict:
     """Fit one (problem, row, epochs, seed) in this worker process; its result."""
     import torch
@@ -237,7 +258,12 @@ def fit_one(task: dict) -> dict:
         # Short budgets do warn (ConvergenceWarning after few epochs): that is the measurement.
         warnings.simplefilter("ignore")
         result = paper.fit_eval(
-            problem, task["label"], budget, task["seed"], rows=rows_table(task["label"] == NEURALOP)
+            problem,
+            task["label"],
+            budget,
+            task["seed"],
+            rows=rows_table(task["label"] == NEURALOP),
+            input_scaler=input_scaler(task.get("input_scaling", "channel"), problem.key),
         )
     if "epoch_s" in result:
         # The setup (validation, the first epoch's warm-up) is what the fit took beyond its epochs;
@@ -255,7 +281,17 @@ def fit_one(task: dict) -> dict:
 
 
 #: What a result line keeps of its task.
-TASK_FIELDS = ("kind", "problem", "label", "seed", "budget_s", "epochs", "config", "calibration_samples")
+TASK_FIELDS = (
+    "kind",
+    "problem",
+    "label",
+    "seed",
+    "budget_s",
+    "epochs",
+    "config",
+    "calibration_samples",
+    "input_scaling",
+)
 
 
 def task_key(task: dict) -> tuple:
@@ -508,6 +544,18 @@ def report(lines: Sequence[dict], info: dict, stem: Path) -> None:
         ),
         "",
     ]
+    if any(key in paper.MESH_PROBLEMS for key in problems):
+        md += [
+            "Mesh inputs (the node coordinates): "
+            + (
+                "behind `GridStandardScaler(channel_axis=-1, per_point=True)` in a pipeline, for every "
+                "row (each node's deviation from the training meshes' mean node; docs/preprocessing.md)."
+                if info.get("input_scaling") == "point"
+                else "as they are, each estimator scaling each input channel over samples and grid "
+                "(its default); `--input-scaling point` gives the per-point scaling."
+            ),
+            "",
+        ]
     # Every row at the budget most rows ran at, problems as columns (the README's headline form),
     # the lowest error of each column in bold.
     full_budget = max(budgets, key=lambda b: (len({k[1] for k in summary if k[2] == b}), b), default=None)
@@ -720,6 +768,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         default=None,
         help="only these (default: the preset's)",
     )
+    parser.add_argument(
+        "--input-scaling",
+        choices=INPUT_SCALINGS,
+        default="channel",
+        help="the mesh problems' input: as it is (channel) or per point (point; output *_point.*)",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="fits running at once (one worker process each)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per fit")
     parser.add_argument("--device", default="cpu", help="estimators' device (cpu, cuda, auto)")
@@ -772,6 +826,10 @@ def main(argv: Sequence[str] | None = None) -> Path | None:
             "airfoil": "time_to_accuracy_airfoil",
         }[name]
     )
+    if args.input_scaling != "channel":
+        if not any(key in paper.MESH_PROBLEMS for key in problems):
+            raise SystemExit("time_to_accuracy: --input-scaling applies to the mesh problems (--airfoil)")
+        stem = stem.with_name(f"{stem.name}_{args.input_scaling}")
     log = stem.with_suffix(".jsonl")
     import torch
 
@@ -784,6 +842,7 @@ def main(argv: Sequence[str] | None = None) -> Path | None:
         "machine": f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
         f"{args.jobs} fit(s) at a time, {args.threads} torch thread(s) each, device {args.device}",
         "versions": f"sklearn_amfno {sklearn_amfno.__version__}, torch {torch.__version__}",
+        "input_scaling": args.input_scaling,
     }
     if args.report_only:
         # The data come from the runs; name the command that makes them, not this rewrite.
@@ -794,7 +853,7 @@ def main(argv: Sequence[str] | None = None) -> Path | None:
 
     start = time.perf_counter()
     deadline = start + args.stop_after
-    common = {"threads": args.threads, "device": args.device}
+    common = {"threads": args.threads, "device": args.device, "input_scaling": args.input_scaling}
     with tempfile.TemporaryDirectory(prefix="tta_data_") as cache_dir:
         cache = Path(cache_dir)
         common["cache"] = str(cache)

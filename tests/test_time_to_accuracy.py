@@ -144,6 +144,54 @@ def test_a_calibration_on_a_subset_scales_the_epoch_to_the_full_training_set(tta
     assert full["setup_s"] == pytest.approx(max(0.0, full["fit_s"] - 2 * full["epoch_s"]))
 
 
+def test_per_point_input_scaling_puts_a_per_point_scaler_in_front_of_mesh_problems_only(tta, tmp_path):
+    import numpy as np
+    import torch
+
+    from sklearn_amfno.preprocessing import GridStandardScaler
+
+    scaler = tta.input_scaler("point", "airfoil")
+    assert isinstance(scaler, GridStandardScaler)
+    assert scaler.get_params() == {"channel_axis": -1, "per_point": True}
+    assert tta.input_scaler("point", "darcy") is None
+    assert tta.input_scaler("channel", "airfoil") is None
+    with pytest.raises(ValueError, match="input scaling must be one of"):
+        tta.input_scaler("grid", "airfoil")
+    # A mesh-like problem (node coordinates on the last axis) fits through the pipeline.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(8, 8, 6, 2)).astype(np.float32)
+    y = X[..., 0] * X[..., 1]
+    np.savez(
+        tmp_path / "airfoil_0.npz",
+        X_train=X[:6],
+        y_train=y[:6],
+        X_test=X[6:],
+        y_test=y[6:],
+        n_fields=np.int64(-1),
+        estimator_params=np.array('{"channel_axis": -1}'),
+    )
+    task = {
+        "kind": "fit",
+        "problem": "airfoil",
+        "label": "FNO",
+        "seed": 0,
+        "budget_s": 1,
+        "epochs": 1,
+        "input_scaling": "point",
+        "threads": torch.get_num_threads(),
+        "device": "cpu",
+        "cache": str(tmp_path),
+    }
+    out = tta.fit_one(task)
+    assert "failed" not in out, out
+    assert out["input_scaling"] == "point" and out["n_epochs"] == 1 and out["n_parameters"] > 0
+
+
+def test_per_point_input_scaling_is_refused_without_a_mesh_problem(tta, tmp_path):
+    with pytest.raises(SystemExit, match="mesh problems"):
+        tta.main(["--smoke", "--input-scaling", "point", "--out-dir", str(tmp_path)])
+
+
 def test_the_airfoil_preset_calibrates_on_a_subset(tta):
     preset = tta.PRESETS["airfoil"]
     assert preset["calibration_samples"] < preset["sizes"]["airfoil"]["n_train"]
@@ -271,3 +319,12 @@ def test_an_airfoil_run_keeps_the_mesh_channel_axis(tta, tmp_path, monkeypatch):
     assert [r["kind"] for r in lines] == ["calibration", "fit"]
     assert all("failed" not in r for r in lines), lines
     assert 0 < lines[1]["error"] < 1
+    # The per-point scaling writes its own files and says so in its report.
+    tta.main([*argv, "--input-scaling", "point"])
+    point = [
+        json.loads(x) for x in (tmp_path / "time_to_accuracy_airfoil_point.jsonl").read_text().splitlines()
+    ]
+    assert [(r["kind"], r["input_scaling"]) for r in point] == [("calibration", "point"), ("fit", "point")]
+    assert all("failed" not in r for r in point), point
+    assert "per_point=True)` in a pipeline" in (tmp_path / "time_to_accuracy_airfoil_point.md").read_text()
+    assert "`--input-scaling point` gives" in (tmp_path / "time_to_accuracy_airfoil.md").read_text()

@@ -58,13 +58,20 @@ def fit_eval(
     seed: int,
     spectral: bool = False,
     rows: dict | None = None,
+    input_scaler=None,
     **overrides,
 ):
     """Fit row ``label`` on ``problem``; the errors on the test set (and the fine one, if any).
 
+    ``input_scaler``: a transformer put in front of the estimator (a clone of it, in a pipeline),
+    e.g. ``GridStandardScaler(channel_axis=-1, per_point=True)`` for the mesh problems.
+
     Returns a dict: ``error``, ``error_fine``, ``bands`` (with ``spectral``), ``fit_s``,
     ``epoch_s``, ``n_parameters``; or ``failed`` (the exception's class name) and ``message``.
     """
+    from sklearn.base import clone
+    from sklearn.pipeline import make_pipeline
+
     from sklearn_amfno import AutoregressiveRegressor
     from sklearn_amfno.metrics import relative_l2_error, rollout_error, spectral_error
 
@@ -73,6 +80,8 @@ def fit_eval(
         est = make_estimator(label, budget, seed, rows, **{**problem.estimator_params, **overrides})
         if problem.n_fields is not None:
             est = AutoregressiveRegressor(est, n_fields=problem.n_fields)
+        if input_scaler is not None:
+            est = make_pipeline(clone(input_scaler), est)
 
         def error(y_true, X):
             pred = est.predict(X)
@@ -85,7 +94,8 @@ def fit_eval(
             warnings.simplefilter("ignore", UserWarning)
             est.fit(problem.X_train, problem.y_train)
         out["fit_s"] = time.perf_counter() - t0
-        inner = est.estimator_ if problem.n_fields is not None else est
+        inner = est[-1] if input_scaler is not None else est
+        inner = inner.estimator_ if problem.n_fields is not None else inner
         out["n_parameters"] = int(inner.n_parameters_)
         out["epoch_s"] = epoch_seconds(inner.net_.history)
         out["n_epochs"] = len(inner.net_.history)
