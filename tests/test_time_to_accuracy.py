@@ -106,21 +106,27 @@ def test_a_recorded_setup_is_used_as_it_is(tta):
     assert cal == {("airfoil", "FNO"): {"epoch_s": 40.0, "setup_s": 2.0}}
 
 
+def _write_problem(path, X, y, n_train, **estimator_params):
+    """A static problem as ``generate_data`` writes it for the workers."""
+    import numpy as np
+
+    np.savez(
+        path,
+        X_train=X[:n_train],
+        y_train=y[:n_train],
+        X_test=X[n_train:],
+        y_test=y[n_train:],
+        n_fields=np.int64(-1),
+        estimator_params=np.array(json.dumps(estimator_params)),
+    )
+
+
 def test_a_calibration_on_a_subset_scales_the_epoch_to_the_full_training_set(tta, tmp_path):
     import numpy as np
     import torch
 
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(12, 8, 8)).astype(np.float32)
-    np.savez(
-        tmp_path / "darcy_0.npz",
-        X_train=X[:8],
-        y_train=2 * X[:8],
-        X_test=X[8:],
-        y_test=2 * X[8:],
-        n_fields=np.int64(-1),
-        estimator_params=np.array("{}"),
-    )
+    X = np.random.default_rng(0).normal(size=(12, 8, 8)).astype(np.float32)
+    _write_problem(tmp_path / "darcy_0.npz", X, 2 * X, n_train=8)
     task = {
         "kind": "calibration",
         "problem": "darcy",
@@ -158,18 +164,8 @@ def test_per_point_input_scaling_puts_a_per_point_scaler_in_front_of_mesh_proble
     with pytest.raises(ValueError, match="input scaling must be one of"):
         tta.input_scaler("grid", "airfoil")
     # A mesh-like problem (node coordinates on the last axis) fits through the pipeline.
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(8, 8, 6, 2)).astype(np.float32)
-    y = X[..., 0] * X[..., 1]
-    np.savez(
-        tmp_path / "airfoil_0.npz",
-        X_train=X[:6],
-        y_train=y[:6],
-        X_test=X[6:],
-        y_test=y[6:],
-        n_fields=np.int64(-1),
-        estimator_params=np.array('{"channel_axis": -1}'),
-    )
+    X = np.random.default_rng(0).normal(size=(8, 8, 6, 2)).astype(np.float32)
+    _write_problem(tmp_path / "airfoil_0.npz", X, X[..., 0] * X[..., 1], n_train=6, channel_axis=-1)
     task = {
         "kind": "fit",
         "problem": "airfoil",
