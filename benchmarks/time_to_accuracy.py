@@ -1,6 +1,7 @@
 """Error reached per minute of training: AM-FNO against every baseline, across the paper's suite.
 
-    python -m benchmarks.time_to_accuracy [--quick | --smoke | --airfoil] [--budgets S ...] [--seeds N ...]
+    python -m benchmarks.time_to_accuracy [--quick | --smoke | --airfoil [--airfoil-grid H W]]
+        [--budgets S ...] [--seeds N ...]
         [--input-scaling {channel,point}] [--jobs 2] [--threads 1] [--device cpu] [--stop-after S]
         [--report-only] [--out-dir benchmarks/results]
 
@@ -49,6 +50,11 @@ training samples (``calibration_samples``) and scales the epoch by 1000 / 128. I
 4 core-hours to generate, once, into a cache::
 
     SKLEARN_AMFNO_BENCH_CACHE=~/.cache/amfno python -m benchmarks.time_to_accuracy --airfoil
+
+``--airfoil-grid H W`` runs the same 1000 + 200 samples on another C-grid (own files,
+``time_to_accuracy_airfoil_HxW*``): at 111 x 26 the data take about 45 core-minutes and an
+epoch a quarter of the 221 x 51 one, which fits one working session of a 2-core machine where
+the paper's grid (about 4 core-hours of data, 3 of training) does not.
 
 The inputs of the mesh problems are node coordinates that differ between samples only near the
 body; ``--input-scaling point`` puts ``GridStandardScaler(channel_axis=-1, per_point=True)`` in
@@ -544,6 +550,8 @@ def report(lines: Sequence[dict], info: dict, stem: Path) -> None:
         ),
         "",
     ]
+    if info.get("data"):
+        md += [f"Data: {info['data']}", ""]
     if any(key in paper.MESH_PROBLEMS for key in problems):
         md += [
             "Mesh inputs (the node coordinates): "
@@ -758,6 +766,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     preset.add_argument(
         "--airfoil", action="store_true", help="the paper-sized Airfoil (1000 + 200 samples at 221 x 51)"
     )
+    parser.add_argument(
+        "--airfoil-grid",
+        nargs=2,
+        type=int,
+        default=None,
+        metavar=("H", "W"),
+        help="--airfoil on this C-grid instead of 221 x 51 (output *_HxW*)",
+    )
     parser.add_argument("--budgets", nargs="+", type=float, default=None, help="seconds of fit per budget")
     parser.add_argument("--seeds", nargs="+", type=int, default=None)
     parser.add_argument("--rows", nargs="+", default=None, metavar="LABEL", help="only these rows")
@@ -784,6 +800,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.threads < 1:
         parser.error("--jobs and --threads must be positive")
+    # make_airfoil checks the grid itself (n_around odd, at least 41 x 9), before any fit.
+    if args.airfoil_grid is not None and not args.airfoil:
+        parser.error("--airfoil-grid applies to --airfoil")
     return args
 
 
@@ -796,6 +815,10 @@ def main(argv: Sequence[str] | None = None) -> Path | None:
     name = "smoke" if args.smoke else "quick" if args.quick else "airfoil" if args.airfoil else "full"
     preset = dict(PRESETS[name])
     sizes = preset["sizes"] if isinstance(preset["sizes"], dict) else paper.SIZES[preset["sizes"]]
+    grid_suffix = ""
+    if args.airfoil_grid is not None and tuple(args.airfoil_grid) != sizes["airfoil"]["resolution"]:
+        sizes = {**sizes, "airfoil": {**sizes["airfoil"], "resolution": tuple(args.airfoil_grid)}}
+        grid_suffix = "_{}x{}".format(*args.airfoil_grid)
     problems = args.problems or list(preset.get("problems", TIMED_PROBLEMS))
     unknown = [key for key in problems if key not in sizes]
     if unknown:
@@ -826,6 +849,7 @@ def main(argv: Sequence[str] | None = None) -> Path | None:
             "airfoil": "time_to_accuracy_airfoil",
         }[name]
     )
+    stem = stem.with_name(stem.name + grid_suffix)
     if args.input_scaling != "channel":
         if not any(key in paper.MESH_PROBLEMS for key in problems):
             raise SystemExit("time_to_accuracy: --input-scaling applies to the mesh problems (--airfoil)")
@@ -844,6 +868,12 @@ def main(argv: Sequence[str] | None = None) -> Path | None:
         "versions": f"sklearn_amfno {sklearn_amfno.__version__}, torch {torch.__version__}",
         "input_scaling": args.input_scaling,
     }
+    if name == "airfoil":
+        a = sizes["airfoil"]
+        info["data"] = (
+            f"`make_airfoil({a['n_train'] + a['n_test']}, {tuple(a['resolution'])}, random_state=seed)`: "
+            f"the first {a['n_train']} samples train, the last {a['n_test']} test."
+        )
     if args.report_only:
         # The data come from the runs; name the command that makes them, not this rewrite.
         run_argv = [a for a in argv if a != "--report-only"]

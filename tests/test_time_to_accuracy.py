@@ -324,3 +324,24 @@ def test_an_airfoil_run_keeps_the_mesh_channel_axis(tta, tmp_path, monkeypatch):
     assert all("failed" not in r for r in point), point
     assert "per_point=True)` in a pipeline" in (tmp_path / "time_to_accuracy_airfoil_point.md").read_text()
     assert "`--input-scaling point` gives" in (tmp_path / "time_to_accuracy_airfoil.md").read_text()
+    assert (
+        "Data: `make_airfoil(4, (41, 9), random_state=seed)`"
+        in (tmp_path / "time_to_accuracy_airfoil.md").read_text()
+    )
+    # Another C-grid: its own files, and the report names the data it ran on.
+    tta.main([*argv, "--airfoil-grid", "45", "9"])
+    coarse = [
+        json.loads(x) for x in (tmp_path / "time_to_accuracy_airfoil_45x9.jsonl").read_text().splitlines()
+    ]
+    assert [r["kind"] for r in coarse] == ["calibration", "fit"]
+    assert all("failed" not in r for r in coarse), coarse
+    assert (
+        "Data: `make_airfoil(4, (45, 9), random_state=seed)`: the first 2 samples train, the last 2 test."
+        in (tmp_path / "time_to_accuracy_airfoil_45x9.md").read_text()
+    )
+
+
+def test_the_airfoil_grid_applies_to_the_airfoil_preset_only(tta):
+    assert tta.parse_args(["--airfoil", "--airfoil-grid", "111", "26"]).airfoil_grid == [111, 26]
+    with pytest.raises(SystemExit):
+        tta.parse_args(["--airfoil-grid", "111", "26"])
