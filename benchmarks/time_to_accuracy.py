@@ -52,9 +52,10 @@ training samples (``calibration_samples``) and scales the epoch by 1000 / 128. I
     SKLEARN_AMFNO_BENCH_CACHE=~/.cache/amfno python -m benchmarks.time_to_accuracy --airfoil
 
 ``--airfoil-grid H W`` runs the same 1000 + 200 samples on another C-grid (own files,
-``time_to_accuracy_airfoil_HxW*``): at 111 x 26 the data take about 45 core-minutes and an
-epoch a quarter of the 221 x 51 one, which fits one working session of a 2-core machine where
-the paper's grid (about 4 core-hours of data, 3 of training) does not.
+``time_to_accuracy_airfoil_HxW*``): at 111 x 26 the 1200 samples took 26 minutes on the 2
+cores (while two fits shared them) and an epoch is a fifth of the 221 x 51 one, which fits one
+working session of a 2-core machine where the paper's grid (about 4 core-hours of data, 3 of
+training) does not.
 
 The inputs of the mesh problems are node coordinates that differ between samples only near the
 body; ``--input-scaling point`` puts ``GridStandardScaler(channel_axis=-1, per_point=True)`` in
